@@ -1,0 +1,53 @@
+// Command edgelab simulates (and, with later commands, measures) load
+// balancers and API gateways from one YAML scenario.
+//
+//	edgelab run [SCENARIO.yaml] [--out DIR] [--strategy a,b] [--seed N] [--set k=v]... [--json]
+//
+// Exit codes: 0 success, 1 a run that cannot start or fails, 2 bad input.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/edgelab/edgelab/workloads"
+)
+
+// usageError marks bad command-line input (exit 2).
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func exitCode(err error) int {
+	var ue usageError
+	if err == nil {
+		return 0
+	}
+	if errors.As(err, &ue) || workloads.IsInputError(err) {
+		return 2
+	}
+	return 1
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the CLI with args and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := newRootCmd(stdout, stderr)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "edgelab:", err)
+	}
+	return exitCode(err)
+}

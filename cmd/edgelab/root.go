@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/sim"
+	"github.com/edgelab/edgelab/strategies"
+	"github.com/edgelab/edgelab/workloads"
+)
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "edgelab",
+		Short: "A lab for load balancers and API gateways",
+		Long: `edgelab runs one YAML scenario — clients, a balancing strategy and servers that
+slow down and fail — as a fast, seeded discrete-event simulation, and reports
+latency percentiles, availability and per-server load for each strategy.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+	})
+	root.AddCommand(newRunCmd(stdout, stderr), newStrategiesCmd(stdout))
+	return root
+}
+
+type runFlags struct {
+	out        string
+	strategies []string
+	seed       string
+	sets       []string
+	json       bool
+}
+
+func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [SCENARIO.yaml]",
+		Short: "Simulate a scenario and compare strategies",
+		Long: `Simulate SCENARIO.yaml (or the embedded quick-start when none is given) once
+per strategy, on the same requests, and print the results side by side.
+results.json is written to --out (default out/<scenario-name>/).`,
+		Example: `  edgelab run
+  edgelab run examples/mm1.yaml --strategy round-robin,p2c --seed 7
+  edgelab run examples/mm1.yaml --set clients.arrival.rate=900 --json`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageError{fmt.Errorf("run takes at most one scenario file, got %d arguments", len(args))}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			return runSim(c, args, f, stdout, stderr)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.out, "out", "o", "", "output directory (default out/<scenario-name>)")
+	fl.StringSliceVarP(&f.strategies, "strategy", "s", nil, "strategies to compare, comma-separated (default: the scenario's)")
+	fl.StringVar(&f.seed, "seed", "", "override the scenario's seed")
+	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key, e.g. --set clients.arrival.rate=900 (repeatable)")
+	fl.BoolVar(&f.json, "json", false, "print results.json to stdout instead of the table")
+	return cmd
+}
+
+func loadScenario(args []string, f runFlags) (*workloads.Scenario, error) {
+	sets := append([]string(nil), f.sets...)
+	if f.seed != "" {
+		if _, err := strconv.ParseUint(f.seed, 10, 64); err != nil {
+			return nil, usageError{fmt.Errorf("--seed: want a non-negative integer, got %q", f.seed)}
+		}
+		sets = append(sets, "seed="+f.seed)
+	}
+	if len(args) == 0 {
+		return workloads.Parse(workloads.Quickstart(), workloads.QuickstartName, sets)
+	}
+	return workloads.Load(args[0], sets)
+}
+
+func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Writer) error {
+	sc, err := loadScenario(args, f)
+	if err != nil {
+		return err
+	}
+	for _, s := range f.strategies {
+		if !strategies.Known(s) {
+			return usageError{fmt.Errorf("--strategy: unknown strategy %q (known: %s)", s, strings.Join(strategies.Names(), ", "))}
+		}
+	}
+	outDir := f.out
+	if outDir == "" {
+		outDir = filepath.Join("out", safeName(sc.Name))
+	}
+	res, err := sim.Run(c.Context(), sc, sim.Options{Strategies: f.strategies})
+	if err != nil {
+		return fmt.Errorf("simulate %s: %w", sc.Name, err)
+	}
+	data, err := res.JSON()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+	path := filepath.Join(outDir, "results.json")
+	if err := reports.WriteFileAtomic(path, data); err != nil {
+		return err
+	}
+	if f.json {
+		_, err = stdout.Write(data)
+		return err
+	}
+	if err := reports.WriteText(stdout, res); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwrote %s\n", path)
+	if res.Partial {
+		fmt.Fprintln(stderr, "edgelab: interrupted; results are partial")
+	}
+	return nil
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// safeName turns a scenario name into a directory name.
+func safeName(name string) string {
+	s := strings.Trim(unsafeChars.ReplaceAllString(name, "-"), "-.")
+	if s == "" {
+		return "scenario"
+	}
+	return s
+}
+
+func newStrategiesCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "strategies",
+		Short: "List the balancing strategies",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			for _, s := range strategies.Catalogue() {
+				fmt.Fprintf(stdout, "%-22s %s  [%s]\n", s.Name, s.Summary, s.Source)
+			}
+			return nil
+		},
+	}
+}

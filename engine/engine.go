@@ -1,0 +1,156 @@
+// Package engine is the discrete-event core of edgelab: an integer-nanosecond
+// virtual clock, an event queue whose ties break by insertion order, and
+// seeded random streams derived from (seed, replication, component name).
+//
+// The package knows nothing about requests, servers or balancers. A model
+// registers Handlers and schedules events carrying two small integer
+// arguments; the queue stores events by value in a 4-ary heap, so scheduling
+// and dispatching allocate nothing once the heap has grown to its working
+// size.
+package engine
+
+import (
+	"time"
+)
+
+// Handler receives the events scheduled for it. a and b are the arguments
+// given to Schedule; their meaning belongs to the handler.
+type Handler interface {
+	Handle(now time.Duration, a, b int64)
+}
+
+// event is stored by value in the heap.
+type event struct {
+	at  time.Duration
+	seq uint64
+	h   Handler
+	a   int64
+	b   int64
+}
+
+func (e *event) before(o *event) bool {
+	if e.at != o.at {
+		return e.at < o.at
+	}
+	return e.seq < o.seq
+}
+
+// Sim is a discrete-event simulator. The zero value is not usable; call New.
+type Sim struct {
+	now     time.Duration
+	seq     uint64
+	heap    []event
+	events  uint64
+	stopped bool
+}
+
+// New returns a simulator at time zero with room for capacity pending events.
+func New(capacity int) *Sim {
+	if capacity < 16 {
+		capacity = 16
+	}
+	return &Sim{heap: make([]event, 0, capacity)}
+}
+
+// Now is the current virtual time since the start of the run.
+func (s *Sim) Now() time.Duration { return s.now }
+
+// Events is the number of events dispatched so far.
+func (s *Sim) Events() uint64 { return s.events }
+
+// Pending is the number of scheduled events not yet dispatched.
+func (s *Sim) Pending() int { return len(s.heap) }
+
+// Schedule arranges for h.Handle(at, a, b) to be called at virtual time at.
+// An event scheduled in the past runs at the current time. Events at the
+// same time run in the order they were scheduled.
+func (s *Sim) Schedule(at time.Duration, h Handler, a, b int64) {
+	if at < s.now {
+		at = s.now
+	}
+	s.seq++
+	s.heap = append(s.heap, event{at: at, seq: s.seq, h: h, a: a, b: b})
+	s.up(len(s.heap) - 1)
+}
+
+// After schedules h.Handle after delay d from now.
+func (s *Sim) After(d time.Duration, h Handler, a, b int64) {
+	s.Schedule(s.now+d, h, a, b)
+}
+
+// Stop makes Run return after the event being dispatched.
+func (s *Sim) Stop() { s.stopped = true }
+
+// Run dispatches events in time order until the queue is empty, Stop is
+// called, or the next event lies after until (until < 0 means no limit).
+// It returns the virtual time reached.
+func (s *Sim) Run(until time.Duration) time.Duration {
+	s.stopped = false
+	for len(s.heap) > 0 && !s.stopped {
+		top := &s.heap[0]
+		if until >= 0 && top.at > until {
+			s.now = until
+			return s.now
+		}
+		ev := *top
+		s.pop()
+		s.now = ev.at
+		s.events++
+		ev.h.Handle(ev.at, ev.a, ev.b)
+	}
+	if until >= 0 && len(s.heap) == 0 && s.now < until && !s.stopped {
+		s.now = until
+	}
+	return s.now
+}
+
+const arity = 4
+
+func (s *Sim) up(i int) {
+	h := s.heap
+	e := h[i]
+	for i > 0 {
+		p := (i - 1) / arity
+		if !e.before(&h[p]) {
+			break
+		}
+		h[i] = h[p]
+		i = p
+	}
+	h[i] = e
+}
+
+func (s *Sim) pop() {
+	h := s.heap
+	n := len(h) - 1
+	last := h[n]
+	h[n] = event{} // drop the handler reference
+	s.heap = h[:n]
+	if n == 0 {
+		return
+	}
+	h = s.heap
+	i := 0
+	for {
+		c := i*arity + 1
+		if c >= n {
+			break
+		}
+		best := c
+		end := c + arity
+		if end > n {
+			end = n
+		}
+		for j := c + 1; j < end; j++ {
+			if h[j].before(&h[best]) {
+				best = j
+			}
+		}
+		if !h[best].before(&last) {
+			break
+		}
+		h[i] = h[best]
+		i = best
+	}
+	h[i] = last
+}

@@ -1,0 +1,144 @@
+// Package reports holds edgelab's results model and the streaming recorders
+// that fill it: HDR-histogram latency percentiles with an exact mean, outcome
+// counts, time-averaged gauges, 95% confidence intervals across
+// replications, and the text and JSON renderings.
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Results is the content of results.json.
+type Results struct {
+	Scenario  string  `json:"scenario"`
+	Mode      string  `json:"mode"`
+	Seed      uint64  `json:"seed"`
+	DurationS float64 `json:"duration_s"`
+	WarmupS   float64 `json:"warmup_s"`
+	// Partial is true when the run was interrupted before its end.
+	Partial bool  `json:"partial,omitempty"`
+	Runs    []Run `json:"runs"`
+}
+
+// Run is one strategy's results, over all replications.
+type Run struct {
+	Strategy      string  `json:"strategy"`
+	Replications  int     `json:"replications"`
+	Requests      int64   `json:"requests"`
+	OK            int64   `json:"ok"`
+	Failed        int64   `json:"failed"`
+	Rejected      int64   `json:"rejected"`
+	Attempts      int64   `json:"attempts"`
+	ThroughputRPS float64 `json:"throughput_rps"`
+	GoodputRPS    float64 `json:"goodput_rps"`
+	Availability  float64 `json:"availability"`
+	LatencyMS     Latency `json:"latency_ms"`
+	// CI95 holds the half-width of the 95% confidence interval of a metric
+	// across replications ("latency_ms.p99": 1.2), when there are several.
+	CI95     map[string]float64 `json:"ci95,omitempty"`
+	Outcomes Outcomes           `json:"outcomes"`
+	Servers  []Server           `json:"servers"`
+	Sim      *SimStats          `json:"sim,omitempty"`
+}
+
+// Latency summarises the client-observed response time of ok requests in
+// milliseconds.
+type Latency struct {
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+}
+
+// Outcomes counts how requests ended.
+type Outcomes struct {
+	OK           int64 `json:"ok"`
+	Error5xx     int64 `json:"error_5xx"`
+	Timeout      int64 `json:"timeout"`
+	QueueFull    int64 `json:"queue_full"`
+	NoUpstream   int64 `json:"no_upstream"`
+	RateLimited  int64 `json:"rate_limited"`
+	AuthRejected int64 `json:"auth_rejected"`
+}
+
+// Failed is the number of requests that failed (not ok, not rejected by
+// policy).
+func (o Outcomes) Failed() int64 { return o.Error5xx + o.Timeout + o.QueueFull + o.NoUpstream }
+
+// Rejected is the number of requests refused by policy.
+func (o Outcomes) Rejected() int64 { return o.RateLimited + o.AuthRejected }
+
+// Total is the number of requests with an outcome.
+func (o Outcomes) Total() int64 { return o.OK + o.Failed() + o.Rejected() }
+
+// Add adds b's counts to o.
+func (o *Outcomes) Add(b Outcomes) {
+	o.OK += b.OK
+	o.Error5xx += b.Error5xx
+	o.Timeout += b.Timeout
+	o.QueueFull += b.QueueFull
+	o.NoUpstream += b.NoUpstream
+	o.RateLimited += b.RateLimited
+	o.AuthRejected += b.AuthRejected
+}
+
+// Server is one server instance's statistics after warm-up.
+type Server struct {
+	ID          string  `json:"id"`
+	Requests    int64   `json:"requests"`
+	Utilization float64 `json:"utilization"`
+	MeanQueue   float64 `json:"mean_queue"`
+}
+
+// SimStats describes the simulation itself.
+type SimStats struct {
+	Events uint64  `json:"events"`
+	WallS  float64 `json:"wall_s"`
+}
+
+// JSON renders results as indented JSON with a trailing newline.
+func (r *Results) JSON() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return nil, fmt.Errorf("encode results: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same
+// directory and a rename, so readers never see a half-written file.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,161 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Replication is what one independent run of one strategy measured after
+// warm-up.
+type Replication struct {
+	Latency  *LatencyRecorder
+	Outcomes Outcomes
+	Attempts int64
+	Servers  []Server
+	Events   uint64
+	WallS    float64
+}
+
+// Summarize combines the replications of one strategy into a Run. Counts
+// are totals over replications; latency figures, throughput and
+// availability are means over replications with a 95% CI half-width in
+// CI95 when there are at least two.
+func Summarize(strategy string, reps []Replication, durationS float64) Run {
+	run := Run{Strategy: strategy, Replications: len(reps)}
+	if len(reps) == 0 {
+		return run
+	}
+	var lat [7][]float64
+	var thr, good, avail []float64
+	var events uint64
+	var wall float64
+	for _, r := range reps {
+		run.Outcomes.Add(r.Outcomes)
+		run.Attempts += r.Attempts
+		events += r.Events
+		wall += r.WallS
+		s := r.Latency.Summary()
+		for i, v := range []float64{s.Mean, s.P50, s.P90, s.P95, s.P99, s.P999, s.Max} {
+			lat[i] = append(lat[i], v)
+		}
+		thr = append(thr, float64(r.Outcomes.Total())/durationS)
+		good = append(good, float64(r.Outcomes.OK)/durationS)
+		avail = append(avail, availability(r.Outcomes))
+	}
+	o := run.Outcomes
+	run.Requests, run.OK, run.Failed, run.Rejected = o.Total(), o.OK, o.Failed(), o.Rejected()
+	ci := map[string]float64{}
+	m := func(name string, xs []float64) float64 {
+		mean, half := MeanCI95(xs)
+		if len(xs) > 1 {
+			ci[name] = round6(half)
+		}
+		return round6(mean)
+	}
+	run.LatencyMS = Latency{
+		Mean: m("latency_ms.mean", lat[0]),
+		P50:  m("latency_ms.p50", lat[1]),
+		P90:  m("latency_ms.p90", lat[2]),
+		P95:  m("latency_ms.p95", lat[3]),
+		P99:  m("latency_ms.p99", lat[4]),
+		P999: m("latency_ms.p999", lat[5]),
+		Max:  m("latency_ms.max", lat[6]),
+	}
+	run.ThroughputRPS = m("throughput_rps", thr)
+	run.GoodputRPS = m("goodput_rps", good)
+	run.Availability = m("availability", avail)
+	if len(ci) > 0 {
+		run.CI95 = ci
+	}
+	// Servers: requests summed, gauges averaged over replications.
+	run.Servers = make([]Server, len(reps[0].Servers))
+	for i := range run.Servers {
+		run.Servers[i].ID = reps[0].Servers[i].ID
+		for _, r := range reps {
+			run.Servers[i].Requests += r.Servers[i].Requests
+			run.Servers[i].Utilization += r.Servers[i].Utilization
+			run.Servers[i].MeanQueue += r.Servers[i].MeanQueue
+		}
+		n := float64(len(reps))
+		run.Servers[i].Utilization = round6(run.Servers[i].Utilization / n)
+		run.Servers[i].MeanQueue = round6(run.Servers[i].MeanQueue / n)
+	}
+	run.Sim = &SimStats{Events: events, WallS: round6(wall)}
+	return run
+}
+
+func availability(o Outcomes) float64 {
+	if o.OK+o.Failed() == 0 {
+		return 1
+	}
+	return float64(o.OK) / float64(o.OK+o.Failed())
+}
+
+// WriteText prints the runs side by side: one column per strategy, one row
+// per metric.
+func WriteText(w io.Writer, r *Results) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	partial := ""
+	if r.Partial {
+		partial = " (PARTIAL: interrupted)"
+	}
+	fmt.Fprintf(w, "%s — %s, %gs measured after %gs warm-up, seed %d%s\n\n",
+		r.Scenario, r.Mode, r.DurationS, r.WarmupS, r.Seed, partial)
+	row := func(label string, f func(run *Run) string) {
+		cells := []string{label}
+		for i := range r.Runs {
+			cells = append(cells, f(&r.Runs[i]))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	}
+	withCI := func(run *Run, key string, v float64, format string) string {
+		s := fmt.Sprintf(format, v)
+		if h, ok := run.CI95[key]; ok {
+			s += fmt.Sprintf(" ±"+format, h)
+		}
+		return s
+	}
+	lat := func(label, key string, get func(Latency) float64) {
+		row(label, func(run *Run) string { return withCI(run, key, get(run.LatencyMS), "%.2f") })
+	}
+	row("strategy", func(run *Run) string { return run.Strategy })
+	row("requests", func(run *Run) string { return fmt.Sprint(run.Requests) })
+	row("ok", func(run *Run) string { return fmt.Sprint(run.OK) })
+	row("failed", func(run *Run) string { return fmt.Sprint(run.Failed) })
+	row("rejected", func(run *Run) string { return fmt.Sprint(run.Rejected) })
+	row("availability %", func(run *Run) string {
+		return withCI(run, "availability", run.Availability*100, "%.3f")
+	})
+	row("throughput rps", func(run *Run) string { return withCI(run, "throughput_rps", run.ThroughputRPS, "%.1f") })
+	lat("mean ms", "latency_ms.mean", func(l Latency) float64 { return l.Mean })
+	lat("p50 ms", "latency_ms.p50", func(l Latency) float64 { return l.P50 })
+	lat("p90 ms", "latency_ms.p90", func(l Latency) float64 { return l.P90 })
+	lat("p99 ms", "latency_ms.p99", func(l Latency) float64 { return l.P99 })
+	lat("p99.9 ms", "latency_ms.p999", func(l Latency) float64 { return l.P999 })
+	lat("max ms", "latency_ms.max", func(l Latency) float64 { return l.Max })
+	outcome := func(label string, get func(Outcomes) int64) {
+		any := false
+		for _, run := range r.Runs {
+			any = any || get(run.Outcomes) > 0
+		}
+		if any {
+			row("  "+label, func(run *Run) string { return fmt.Sprint(get(run.Outcomes)) })
+		}
+	}
+	outcome("error_5xx", func(o Outcomes) int64 { return o.Error5xx })
+	outcome("timeout", func(o Outcomes) int64 { return o.Timeout })
+	outcome("queue_full", func(o Outcomes) int64 { return o.QueueFull })
+	outcome("no_upstream", func(o Outcomes) int64 { return o.NoUpstream })
+	outcome("rate_limited", func(o Outcomes) int64 { return o.RateLimited })
+	outcome("auth_rejected", func(o Outcomes) int64 { return o.AuthRejected })
+	row("max utilization", func(run *Run) string {
+		mx := 0.0
+		for _, s := range run.Servers {
+			mx = max(mx, s.Utilization)
+		}
+		return fmt.Sprintf("%.3f", mx)
+	})
+	return tw.Flush()
+}

@@ -1,0 +1,138 @@
+package strategies
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// RoundRobin sends each attempt to the next candidate in turn.
+type RoundRobin struct {
+	next int
+}
+
+// Pick implements Balancer.
+func (b *RoundRobin) Pick(_ time.Duration, _ []Endpoint, cand []int) int {
+	if b.next >= len(cand) {
+		b.next = 0
+	}
+	i := cand[b.next]
+	b.next++
+	return i
+}
+
+// Done implements Balancer.
+func (b *RoundRobin) Done(time.Duration, int, time.Duration, Outcome) {}
+
+// SmoothWRR is NGINX's smooth weighted round robin: every pick adds each
+// candidate's weight to its current weight, takes the candidate with the
+// highest current weight and subtracts the total from it. Weights 5,1,1
+// give a a b a c a a rather than a a a a a b c.
+type SmoothWRR struct {
+	current []float64
+}
+
+// Pick implements Balancer.
+func (b *SmoothWRR) Pick(_ time.Duration, eps []Endpoint, cand []int) int {
+	if len(b.current) != len(eps) {
+		b.current = make([]float64, len(eps))
+	}
+	total := 0.0
+	best := -1
+	for _, i := range cand {
+		w := eps[i].Weight
+		b.current[i] += w
+		total += w
+		if best < 0 || b.current[i] > b.current[best] {
+			best = i
+		}
+	}
+	b.current[best] -= total
+	return best
+}
+
+// Done implements Balancer.
+func (b *SmoothWRR) Done(time.Duration, int, time.Duration, Outcome) {}
+
+// Random picks a uniformly random candidate.
+type Random struct {
+	R *rand.Rand
+}
+
+// Pick implements Balancer.
+func (b *Random) Pick(_ time.Duration, _ []Endpoint, cand []int) int {
+	return cand[b.R.IntN(len(cand))]
+}
+
+// Done implements Balancer.
+func (b *Random) Done(time.Duration, int, time.Duration, Outcome) {}
+
+// lessLoaded reports whether endpoint a carries less load per unit of weight
+// than b, comparing (in-flight+1)/weight as NGINX's weighted least_conn does.
+// With equal weights this is simply fewer in-flight attempts.
+func lessLoaded(a, b *Endpoint) (less, equal bool) {
+	if a.Weight == b.Weight {
+		return a.InFlight < b.InFlight, a.InFlight == b.InFlight
+	}
+	la := float64(a.InFlight+1) * b.Weight
+	lb := float64(b.InFlight+1) * a.Weight
+	return la < lb, la == lb
+}
+
+// LeastRequest scans every candidate and picks the one with the fewest
+// in-flight attempts (weighted), breaking ties uniformly at random.
+type LeastRequest struct {
+	R *rand.Rand
+}
+
+// Pick implements Balancer.
+func (b *LeastRequest) Pick(_ time.Duration, eps []Endpoint, cand []int) int {
+	best := cand[0]
+	ties := 1
+	for _, i := range cand[1:] {
+		less, equal := lessLoaded(&eps[i], &eps[best])
+		switch {
+		case less:
+			best, ties = i, 1
+		case equal:
+			// Reservoir sampling: each of the k tied endpoints ends up
+			// chosen with probability 1/k.
+			ties++
+			if b.R.IntN(ties) == 0 {
+				best = i
+			}
+		}
+	}
+	return best
+}
+
+// Done implements Balancer.
+func (b *LeastRequest) Done(time.Duration, int, time.Duration, Outcome) {}
+
+// P2C samples two distinct candidates uniformly at random and sends the
+// attempt to the one with fewer in-flight attempts (weighted); a tie goes to
+// either with equal probability.
+type P2C struct {
+	R *rand.Rand
+}
+
+// Pick implements Balancer.
+func (b *P2C) Pick(_ time.Duration, eps []Endpoint, cand []int) int {
+	n := len(cand)
+	if n == 1 {
+		return cand[0]
+	}
+	x := b.R.IntN(n)
+	y := b.R.IntN(n - 1)
+	if y >= x {
+		y++
+	}
+	i, j := cand[x], cand[y]
+	less, equal := lessLoaded(&eps[j], &eps[i])
+	if less || (equal && b.R.IntN(2) == 0) {
+		return j
+	}
+	return i
+}
+
+// Done implements Balancer.
+func (b *P2C) Done(time.Duration, int, time.Duration, Outcome) {}

@@ -1,0 +1,521 @@
+package workloads
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Error is a problem with a scenario, located by file, line and field.
+type Error struct {
+	// File is the scenario's path (or a pseudo-name such as "--set").
+	File string
+	// Line is the 1-based line, or 0 when unknown.
+	Line int
+	// Field is the key path ("clients.arrival.rate"), if known.
+	Field string
+	// Msg says what is wrong.
+	Msg string
+}
+
+// Error implements error: "file:line: field: message".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// IsInputError reports whether err is (or wraps) a scenario Error.
+func IsInputError(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}
+
+//go:embed quickstart.yaml
+var quickstart []byte
+
+// QuickstartName is the file name shown for the embedded quick-start.
+const QuickstartName = "quickstart.yaml (embedded)"
+
+// Quickstart returns the embedded quick-start scenario's YAML.
+func Quickstart() []byte { return bytes.Clone(quickstart) }
+
+// Load reads, overrides, defaults and validates the scenario at path.
+// sets are "key.path=value" overrides applied before validation.
+func Load(path string, sets []string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPathErr(err))}
+	}
+	return Parse(data, path, sets)
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Parse is Load for YAML already in memory; file names it in errors.
+func Parse(data []byte, file string, sets []string) (*Scenario, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if err.Error() == "EOF" {
+			return nil, &Error{File: file, Msg: "the file is empty"}
+		}
+		return nil, syntaxError(file, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &Error{File: file, Line: extra.Line, Msg: "more than one YAML document; a scenario is one document"}
+	}
+	if len(doc.Content) == 0 {
+		return nil, &Error{File: file, Msg: "the file is empty"}
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, &Error{File: file, Line: root.Line, Msg: "a scenario is a mapping of keys (name, duration, clients, servers, ...)"}
+	}
+	if err := checkAliases(file, root, 0); err != nil {
+		return nil, err
+	}
+	if err := checkKnown(file, root, reflect.TypeOf(Scenario{}), ""); err != nil {
+		return nil, err
+	}
+	for _, s := range sets {
+		if err := applySet(root, s); err != nil {
+			return nil, err
+		}
+	}
+	var sc Scenario
+	if err := root.Decode(&sc); err != nil {
+		return nil, decodeError(file, root, err)
+	}
+	sc.setDefaults()
+	if err := sc.validate(); err != nil {
+		var ve *Error
+		if errors.As(err, &ve) {
+			ve.File = file
+			if ve.Line == 0 {
+				ve.Line = lineOf(root, ve.Field)
+			}
+		}
+		return nil, err
+	}
+	return &sc, nil
+}
+
+var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+func syntaxError(file string, err error) error {
+	msg := err.Error()
+	if m := lineRE.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return &Error{File: file, Line: n, Msg: "YAML syntax: " + m[2]}
+	}
+	return &Error{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// decodeError turns a yaml.v3 decoding error into an Error that names the
+// line and the field at that line.
+func decodeError(file string, root *yaml.Node, err error) error {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	line := 0
+	if m := lineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	msg = strings.ReplaceAll(msg, "!!str ", "text ")
+	msg = strings.ReplaceAll(msg, "!!int ", "number ")
+	msg = strings.ReplaceAll(msg, "!!float ", "number ")
+	msg = strings.ReplaceAll(msg, "!!seq", "a list")
+	msg = strings.ReplaceAll(msg, "!!map", "a mapping")
+	msg = strings.ReplaceAll(msg, "workloads.", "")
+	if line == 0 {
+		return &Error{File: "--set", Msg: msg}
+	}
+	return &Error{File: file, Line: line, Field: fieldAtLine(root, line, ""), Msg: msg}
+}
+
+// checkAliases rejects YAML aliases and anchors' expansion bombs: a scenario
+// has no use for them and they defeat line-accurate errors.
+func checkAliases(file string, n *yaml.Node, depth int) error {
+	if depth > 64 {
+		return &Error{File: file, Line: n.Line, Msg: "nesting is too deep"}
+	}
+	if n.Kind == yaml.AliasNode {
+		return &Error{File: file, Line: n.Line, Msg: "YAML aliases (*name) are not supported in scenarios"}
+	}
+	for _, c := range n.Content {
+		if err := checkAliases(file, c, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// yamlFields maps a struct's yaml keys to their field types.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		out[tag] = f.Type
+	}
+	return out
+}
+
+var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+
+// leaf reports whether values of t are decoded as a whole (scalars and
+// types with their own UnmarshalYAML).
+func leaf(t reflect.Type) bool {
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Slice, reflect.Map:
+		return false
+	}
+	return true
+}
+
+func deref(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// checkKnown walks the document against the schema and rejects unknown or
+// repeated keys with their line, suggesting the nearest known key.
+func checkKnown(file string, n *yaml.Node, t reflect.Type, path string) error {
+	t = deref(t)
+	if leaf(t) {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return &Error{File: file, Line: n.Line, Field: path, Msg: "want a mapping of keys, got a " + kindName(n)}
+		}
+		fields := yamlFields(t)
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := join(path, k.Value)
+			if prev, dup := seen[k.Value]; dup {
+				return &Error{File: file, Line: k.Line, Field: p, Msg: fmt.Sprintf("key repeated (first at line %d)", prev)}
+			}
+			seen[k.Value] = k.Line
+			ft, ok := fields[k.Value]
+			if !ok {
+				return &Error{File: file, Line: k.Line, Field: p, Msg: "unknown key" + suggest(k.Value, fields)}
+			}
+			if err := checkKnown(file, v, ft, p); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return &Error{File: file, Line: n.Line, Field: path, Msg: "want a list, got a " + kindName(n)}
+		}
+		for i, c := range n.Content {
+			if err := checkKnown(file, c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func suggest(key string, fields map[string]reflect.Type) string {
+	best, bestD := "", 3
+	for f := range fields {
+		if d := editDistance(key, f); d < bestD || (d == bestD && best != "" && f < best) {
+			best, bestD = f, d
+		}
+	}
+	if best == "" {
+		keys := make([]string, 0, len(fields))
+		for f := range fields {
+			keys = append(keys, f)
+		}
+		sortStrings(keys)
+		return " (known: " + strings.Join(keys, ", ") + ")"
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			c = min(c, prev[j]+1, cur[j-1]+1)
+			cur[j] = c
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// segment is one step of a key path: a map key or a list index.
+type segment struct {
+	key   string
+	index int // -1 for a key
+}
+
+var segRE = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$`)
+
+func parsePath(p string) ([]segment, error) {
+	if p == "" {
+		return nil, fmt.Errorf("empty key")
+	}
+	var out []segment
+	for _, part := range strings.Split(p, ".") {
+		m := segRE.FindStringSubmatch(part)
+		if m == nil {
+			return nil, fmt.Errorf("bad key path %q (want a.b[0].c)", p)
+		}
+		out = append(out, segment{key: m[1], index: -1})
+		for _, ix := range regexp.MustCompile(`\d+`).FindAllString(m[2], -1) {
+			n, err := strconv.Atoi(ix)
+			if err != nil || n > 1<<20 {
+				return nil, fmt.Errorf("bad index in %q", p)
+			}
+			out = append(out, segment{index: n})
+		}
+	}
+	return out, nil
+}
+
+// applySet applies one "key.path=value" override to the document.
+func applySet(root *yaml.Node, set string) error {
+	k, v, ok := strings.Cut(set, "=")
+	if !ok {
+		return &Error{File: "--set", Field: set, Msg: "want key=value, e.g. clients.arrival.rate=900"}
+	}
+	k = strings.TrimSpace(k)
+	segs, err := parsePath(k)
+	if err != nil {
+		return &Error{File: "--set", Field: k, Msg: err.Error()}
+	}
+	// Check the path against the schema and find the leaf's type.
+	t := reflect.TypeOf(Scenario{})
+	for _, s := range segs {
+		t = deref(t)
+		if s.index >= 0 {
+			if t.Kind() != reflect.Slice || leaf(t) {
+				return &Error{File: "--set", Field: k, Msg: "this key is not a list"}
+			}
+			t = t.Elem()
+			continue
+		}
+		if t.Kind() != reflect.Struct || leaf(t) {
+			return &Error{File: "--set", Field: k, Msg: "this key has no sub-keys"}
+		}
+		fields := yamlFields(t)
+		ft, ok := fields[s.key]
+		if !ok {
+			return &Error{File: "--set", Field: k, Msg: fmt.Sprintf("unknown key %q%s", s.key, suggest(s.key, fields))}
+		}
+		t = ft
+	}
+	var val yaml.Node
+	if err := yaml.Unmarshal([]byte(v), &val); err != nil || len(val.Content) == 0 {
+		if strings.TrimSpace(v) == "" {
+			return &Error{File: "--set", Field: k, Msg: "empty value"}
+		}
+		return &Error{File: "--set", Field: k, Msg: fmt.Sprintf("value %q is not valid YAML", v)}
+	}
+	vn := val.Content[0]
+	if err := checkAliases("--set", vn, 0); err != nil {
+		return err
+	}
+	if err := checkKnown("--set", vn, t, k); err != nil {
+		return err
+	}
+	probe := reflect.New(deref(t))
+	if err := vn.Decode(probe.Interface()); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  ")
+		if m := lineRE.FindStringSubmatch(msg); m != nil {
+			msg = m[2]
+		}
+		return &Error{File: "--set", Field: k, Msg: strings.ReplaceAll(msg, "!!str ", "text ")}
+	}
+	zeroLines(vn)
+	// Walk the document, creating mappings as needed.
+	n := root
+	for i, s := range segs {
+		last := i == len(segs)-1
+		if s.index >= 0 {
+			if n.Kind != yaml.SequenceNode || s.index >= len(n.Content) {
+				return &Error{File: "--set", Field: k, Msg: fmt.Sprintf("index %d is out of range", s.index)}
+			}
+			if last {
+				n.Content[s.index] = vn
+				return nil
+			}
+			n = n.Content[s.index]
+			continue
+		}
+		if n.Kind != yaml.MappingNode {
+			return &Error{File: "--set", Field: k, Msg: "the scenario has no mapping here to set a key in"}
+		}
+		var child *yaml.Node
+		for j := 0; j+1 < len(n.Content); j += 2 {
+			if n.Content[j].Value == s.key {
+				if last {
+					n.Content[j+1] = vn
+					return nil
+				}
+				child = n.Content[j+1]
+				break
+			}
+		}
+		if child == nil {
+			key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s.key}
+			if last {
+				n.Content = append(n.Content, key, vn)
+				return nil
+			}
+			if segs[i+1].index >= 0 {
+				return &Error{File: "--set", Field: k, Msg: fmt.Sprintf("the scenario has no list %q to index", s.key)}
+			}
+			child = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+			n.Content = append(n.Content, key, child)
+		}
+		n = child
+	}
+	return nil
+}
+
+func zeroLines(n *yaml.Node) {
+	n.Line, n.Column = 0, 0
+	for _, c := range n.Content {
+		zeroLines(c)
+	}
+}
+
+// lineOf finds the line of the value at a key path, falling back to the
+// nearest existing ancestor.
+func lineOf(root *yaml.Node, path string) int {
+	if path == "" {
+		return 0
+	}
+	segs, err := parsePath(path)
+	if err != nil {
+		return 0
+	}
+	n := root
+	line := 0
+	for _, s := range segs {
+		var next *yaml.Node
+		if s.index >= 0 {
+			if n.Kind == yaml.SequenceNode && s.index < len(n.Content) {
+				next = n.Content[s.index]
+			}
+		} else if n.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if n.Content[j].Value == s.key {
+					next = n.Content[j+1]
+					if n.Content[j].Line > 0 {
+						line = n.Content[j].Line
+					}
+					break
+				}
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+		if n.Line > 0 && s.index >= 0 {
+			line = n.Line
+		}
+	}
+	return line
+}
+
+// fieldAtLine names the deepest key whose value starts on line.
+func fieldAtLine(n *yaml.Node, line int, path string) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := join(path, k.Value)
+			if k.Line == line || v.Line == line {
+				if sub := fieldAtLine(v, line, p); sub != "" {
+					return sub
+				}
+				return p
+			}
+			if sub := fieldAtLine(v, line, p); sub != "" {
+				return sub
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if sub := fieldAtLine(c, line, p); sub != "" {
+				return sub
+			}
+			if c.Line == line && c.Kind == yaml.ScalarNode {
+				return p
+			}
+		}
+	}
+	return ""
+}

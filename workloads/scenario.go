@@ -1,0 +1,247 @@
+// Package workloads defines the edgelab scenario: its YAML schema, strict
+// loading with file:line errors, --set overrides, defaults and validation,
+// and the random distributions that drive arrivals, service demands and
+// request keys.
+package workloads
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Scenario is one experiment: clients, a balancer and server groups.
+type Scenario struct {
+	// Name labels results and names the default output directory.
+	Name string `yaml:"name"`
+	// Seed drives every random stream of the run.
+	Seed uint64 `yaml:"seed"`
+	// Duration is the measured time, after Warmup.
+	Duration Duration `yaml:"duration"`
+	// Warmup is simulated first and excluded from statistics.
+	Warmup Duration `yaml:"warmup"`
+	// Replications is the number of independent runs (default 1).
+	Replications int `yaml:"replications"`
+	// Clients describes the offered load.
+	Clients Clients `yaml:"clients"`
+	// Balancer chooses a server instance for each attempt.
+	Balancer Balancer `yaml:"balancer"`
+	// Servers are the upstream groups.
+	Servers []ServerGroup `yaml:"servers"`
+}
+
+// Clients describes who sends requests and how.
+type Clients struct {
+	// Arrival is the arrival process.
+	Arrival Arrival `yaml:"arrival"`
+	// Keys is the distribution of request keys (for hashing and caching).
+	Keys Keys `yaml:"keys"`
+	// Count is the number of distinct client identities of an open-loop
+	// process (default 1000); a closed-loop process has one per user.
+	Count int `yaml:"count"`
+	// Timeout abandons a request that has no answer after it (0 = none).
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Arrival processes.
+const (
+	ProcessPoisson  = "poisson"
+	ProcessConstant = "constant"
+	ProcessClosed   = "closed"
+)
+
+// Arrival is the arrival process of requests.
+type Arrival struct {
+	// Process is poisson, constant or closed.
+	Process string `yaml:"process"`
+	// Rate is requests per second for open-loop processes.
+	Rate float64 `yaml:"rate"`
+	// Users is the number of closed-loop users.
+	Users int `yaml:"users"`
+	// Think is a closed-loop user's mean think time (exponential) between
+	// a response and its next request.
+	Think Duration `yaml:"think"`
+}
+
+// Key distributions.
+const (
+	KeysUniform = "uniform"
+	KeysZipf    = "zipf"
+)
+
+// Keys is the distribution of request keys over 0..N-1.
+type Keys struct {
+	// Dist is uniform or zipf.
+	Dist string `yaml:"dist"`
+	// N is the number of distinct keys (default 10000).
+	N int `yaml:"n"`
+	// S is the Zipf exponent (default 1.1): P(k) ∝ 1/(k+1)^S.
+	S float64 `yaml:"s"`
+}
+
+// Balancer configures endpoint selection.
+type Balancer struct {
+	// Strategy is the algorithm used when --strategy is not given.
+	Strategy string `yaml:"strategy"`
+	// Compare lists further strategies run on the same requests when
+	// --strategy is not given.
+	Compare []string `yaml:"compare"`
+}
+
+// Queue disciplines.
+const (
+	DisciplineFIFO = "fifo"
+	DisciplinePS   = "ps"
+)
+
+// ServerGroup is a set of identical server instances.
+type ServerGroup struct {
+	// Name prefixes instance ids: web-0, web-1, ...
+	Name string `yaml:"name"`
+	// Count is the number of instances.
+	Count int `yaml:"count"`
+	// Concurrency is the number of requests served at once per instance.
+	Concurrency int `yaml:"concurrency"`
+	// Queue is the waiting room per instance; nil means unbounded.
+	Queue *int `yaml:"queue"`
+	// Discipline is fifo or ps (processor sharing).
+	Discipline string `yaml:"discipline"`
+	// Service is the distribution of service demand at speed 1.
+	Service Service `yaml:"service"`
+	// Errors is the probability that a served request answers 5xx.
+	Errors float64 `yaml:"errors"`
+	// Speed divides service demand: one value, or one per instance.
+	Speed PerInstance `yaml:"speed"`
+	// Weight is the balancer weight: one value, or one per instance.
+	Weight PerInstance `yaml:"weight"`
+}
+
+// Bounded reports whether instances have a finite waiting room.
+func (g *ServerGroup) Bounded() bool { return g.Queue != nil }
+
+// Duration is a time.Duration written in YAML as a Go duration string
+// ("250ms", "1m30s"); a plain 0 is accepted too.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Seconds returns the value in seconds.
+func (d Duration) Seconds() float64 { return time.Duration(d).Seconds() }
+
+// String formats the value as a Go duration.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a duration such as \"250ms\", got a %s", n.Line, kindName(n))
+	}
+	if n.Value == "0" {
+		*d = 0
+		return nil
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: want a duration such as \"250ms\" or \"2s\", got %q", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// PerInstance is one number for every instance, or a list with one number
+// per instance. The zero value means "not given".
+type PerInstance []float64
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (p *PerInstance) UnmarshalYAML(n *yaml.Node) error {
+	parse := func(s *yaml.Node) (float64, error) {
+		if s.Kind != yaml.ScalarNode {
+			return 0, fmt.Errorf("line %d: want a number, got a %s", s.Line, kindName(s))
+		}
+		v, err := strconv.ParseFloat(s.Value, 64)
+		if err != nil {
+			return 0, fmt.Errorf("line %d: want a number, got %q", s.Line, s.Value)
+		}
+		return v, nil
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		v, err := parse(n)
+		if err != nil {
+			return err
+		}
+		*p = PerInstance{v}
+	case yaml.SequenceNode:
+		out := make(PerInstance, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := parse(c)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		if len(out) == 0 {
+			return fmt.Errorf("line %d: want a number or a non-empty list of numbers", n.Line)
+		}
+		*p = out
+	default:
+		return fmt.Errorf("line %d: want a number or a list of numbers, got a %s", n.Line, kindName(n))
+	}
+	return nil
+}
+
+// At returns the value for instance i, or def when nothing was given.
+func (p PerInstance) At(i int, def float64) float64 {
+	switch len(p) {
+	case 0:
+		return def
+	case 1:
+		return p[0]
+	}
+	return p[i]
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return "scalar"
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "document"
+}
+
+// Instances is the total number of server instances.
+func (s *Scenario) Instances() int {
+	n := 0
+	for _, g := range s.Servers {
+		n += g.Count
+	}
+	return n
+}
+
+// Strategies returns the strategies to run when the command line names
+// none: balancer.strategy followed by balancer.compare.
+func (s *Scenario) Strategies() []string {
+	out := []string{s.Balancer.Strategy}
+	for _, c := range s.Balancer.Compare {
+		dup := false
+		for _, o := range out {
+			dup = dup || o == c
+		}
+		if !dup {
+			out = append(out, c)
+		}
+	}
+	return out
+}

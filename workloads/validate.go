@@ -1,0 +1,291 @@
+package workloads
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/edgelab/edgelab/strategies"
+)
+
+// Limits that keep a scenario inside what one machine can simulate and what
+// int64 nanoseconds can hold.
+const (
+	maxInstances    = 100_000
+	maxConcurrency  = 1_000_000
+	maxKeys         = 10_000_000
+	maxReplications = 1000
+	maxRunTime      = 100 * 24 * time.Hour
+	maxRate         = 1e9
+	maxUsers        = 10_000_000
+	maxClients      = 100_000_000
+)
+
+func (s *Scenario) setDefaults() {
+	if s.Name == "" {
+		s.Name = "scenario"
+	}
+	if s.Seed == 0 {
+		s.Seed = 1
+	}
+	if s.Replications == 0 {
+		s.Replications = 1
+	}
+	a := &s.Clients.Arrival
+	if a.Process == "" {
+		a.Process = ProcessPoisson
+	}
+	if s.Clients.Count == 0 {
+		s.Clients.Count = 1000
+	}
+	k := &s.Clients.Keys
+	if k.Dist == "" {
+		k.Dist = KeysUniform
+	}
+	if k.N == 0 {
+		k.N = 10000
+	}
+	if k.Dist == KeysZipf && k.S == 0 {
+		k.S = 1.1
+	}
+	if s.Balancer.Strategy == "" {
+		s.Balancer.Strategy = "round-robin"
+	}
+	for i := range s.Servers {
+		g := &s.Servers[i]
+		if g.Name == "" {
+			g.Name = fmt.Sprintf("group%d", i)
+		}
+		if g.Concurrency == 0 {
+			g.Concurrency = 1
+		}
+		if g.Discipline == "" {
+			g.Discipline = DisciplineFIFO
+		}
+		if g.Service.Dist == "" {
+			g.Service.Dist = DistExponential
+		}
+	}
+}
+
+func bad(field, format string, args ...any) error {
+	return &Error{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+func oneOf(field, got string, allowed ...string) error {
+	for _, a := range allowed {
+		if got == a {
+			return nil
+		}
+	}
+	return bad(field, "%q is not one of: %s", got, strings.Join(allowed, ", "))
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+func (s *Scenario) validate() error {
+	if s.Duration <= 0 {
+		return bad("duration", "must be greater than 0 (e.g. duration: 60s)")
+	}
+	if s.Warmup < 0 {
+		return bad("warmup", "must not be negative")
+	}
+	if s.Warmup >= s.Duration {
+		return bad("warmup", "must be shorter than duration (%s ≥ %s)", s.Warmup, s.Duration)
+	}
+	if s.Duration.D()+s.Warmup.D() > maxRunTime {
+		return bad("duration", "warmup + duration must be at most %s", maxRunTime)
+	}
+	if s.Replications < 1 || s.Replications > maxReplications {
+		return bad("replications", "must be between 1 and %d", maxReplications)
+	}
+	if err := s.Clients.validate(); err != nil {
+		return err
+	}
+	for i, name := range s.Strategies() {
+		if !strategies.Known(name) {
+			field := "balancer.strategy"
+			if i > 0 {
+				field = "balancer.compare"
+			}
+			return bad(field, "unknown strategy %q (known: %s)", name, strings.Join(strategies.Names(), ", "))
+		}
+	}
+	if len(s.Servers) == 0 {
+		return bad("servers", "at least one server group is needed")
+	}
+	names := map[string]int{}
+	total := 0
+	for i := range s.Servers {
+		if err := s.Servers[i].validate(fmt.Sprintf("servers[%d]", i)); err != nil {
+			return err
+		}
+		if j, dup := names[s.Servers[i].Name]; dup {
+			return bad(fmt.Sprintf("servers[%d].name", i), "%q is already the name of servers[%d]", s.Servers[i].Name, j)
+		}
+		names[s.Servers[i].Name] = i
+		total += s.Servers[i].Count
+	}
+	if total > maxInstances {
+		return bad("servers", "%d instances in all; at most %d", total, maxInstances)
+	}
+	return nil
+}
+
+func (c *Clients) validate() error {
+	a := &c.Arrival
+	if err := oneOf("clients.arrival.process", a.Process, ProcessPoisson, ProcessConstant, ProcessClosed); err != nil {
+		return err
+	}
+	switch a.Process {
+	case ProcessClosed:
+		if a.Users <= 0 || a.Users > maxUsers {
+			return bad("clients.arrival.users", "a closed process needs 1 to %d users", maxUsers)
+		}
+		if a.Think < 0 {
+			return bad("clients.arrival.think", "must not be negative")
+		}
+		if a.Rate != 0 {
+			return bad("clients.arrival.rate", "a closed process has users and think time, not a rate")
+		}
+	default:
+		if !finite(a.Rate) || a.Rate <= 0 || a.Rate > maxRate {
+			return bad("clients.arrival.rate", "must be a rate in requests/second above 0 (got %g)", a.Rate)
+		}
+		if a.Users != 0 || a.Think != 0 {
+			return bad("clients.arrival.users", "users and think belong to process: closed")
+		}
+	}
+	if c.Count < 1 || c.Count > maxClients {
+		return bad("clients.count", "must be between 1 and %d", maxClients)
+	}
+	if c.Timeout < 0 {
+		return bad("clients.timeout", "must not be negative")
+	}
+	k := &c.Keys
+	if err := oneOf("clients.keys.dist", k.Dist, KeysUniform, KeysZipf); err != nil {
+		return err
+	}
+	if k.N < 1 || k.N > maxKeys {
+		return bad("clients.keys.n", "must be between 1 and %d", maxKeys)
+	}
+	if !finite(k.S) || k.S < 0 || k.S > 100 {
+		return bad("clients.keys.s", "must be between 0 and 100")
+	}
+	if k.Dist == KeysUniform && k.S != 0 {
+		return bad("clients.keys.s", "s is the zipf exponent; uniform keys take only n")
+	}
+	return nil
+}
+
+func (g *ServerGroup) validate(p string) error {
+	if g.Count < 1 || g.Count > maxInstances {
+		return bad(p+".count", "must be between 1 and %d instances (got %d)", maxInstances, g.Count)
+	}
+	if g.Concurrency < 1 || g.Concurrency > maxConcurrency {
+		return bad(p+".concurrency", "must be between 1 and %d (got %d)", maxConcurrency, g.Concurrency)
+	}
+	if g.Queue != nil && (*g.Queue < 0 || *g.Queue > 1<<30) {
+		return bad(p+".queue", "must be between 0 and %d; omit it for an unbounded queue", 1<<30)
+	}
+	if err := oneOf(p+".discipline", g.Discipline, DisciplineFIFO, DisciplinePS); err != nil {
+		return err
+	}
+	if !finite(g.Errors) || g.Errors < 0 || g.Errors > 1 {
+		return bad(p+".errors", "is a probability between 0 and 1 (got %g)", g.Errors)
+	}
+	for _, pi := range []struct {
+		name string
+		v    PerInstance
+	}{{"speed", g.Speed}, {"weight", g.Weight}} {
+		if len(pi.v) > 1 && len(pi.v) != g.Count {
+			return bad(p+"."+pi.name, "has %d values for %d instances; give one value or one per instance", len(pi.v), g.Count)
+		}
+		for _, x := range pi.v {
+			if !finite(x) || x <= 0 || x > 1e6 {
+				return bad(p+"."+pi.name, "values must be above 0 (got %g)", x)
+			}
+		}
+	}
+	return g.Service.validate(p + ".service")
+}
+
+func (s *Service) validate(p string) error {
+	if err := oneOf(p+".dist", s.Dist, DistExponential, DistConstant, DistNormal, DistLognormal,
+		DistPareto, DistGamma, DistHyperexp, DistUniform); err != nil {
+		return err
+	}
+	// Which keys each distribution takes; any other non-zero key is an error
+	// so that a typo'd parameter is never silently ignored.
+	given := map[string]bool{
+		"mean": s.Mean != 0, "sd": s.SD != 0, "sigma": s.Sigma != 0, "p99": s.P99 != 0,
+		"alpha": s.Alpha != 0, "shape": s.Shape != 0, "scv": s.SCV != 0, "min": s.Min != 0, "max": s.Max != 0,
+	}
+	takes := map[string][]string{
+		DistExponential: {"mean"},
+		DistConstant:    {"mean"},
+		DistNormal:      {"mean", "sd"},
+		DistLognormal:   {"mean", "sigma", "p99"},
+		DistPareto:      {"mean", "alpha"},
+		DistGamma:       {"mean", "shape", "scv"},
+		DistHyperexp:    {"mean", "scv"},
+		DistUniform:     {"min", "max"},
+	}[s.Dist]
+	for _, k := range []string{"mean", "sd", "sigma", "p99", "alpha", "shape", "scv", "min", "max"} {
+		ok := false
+		for _, t := range takes {
+			ok = ok || t == k
+		}
+		if given[k] && !ok {
+			return bad(p+"."+k, "%s does not take %s (it takes: %s)", s.Dist, k, strings.Join(takes, ", "))
+		}
+	}
+	if s.Dist == DistUniform {
+		if s.Min < 0 || s.Max <= 0 || s.Max < s.Min {
+			return bad(p+".max", "uniform needs 0 ≤ min ≤ max and max > 0 (min %s, max %s)", s.Min, s.Max)
+		}
+		return nil
+	}
+	if s.Mean <= 0 {
+		return bad(p+".mean", "%s needs a mean above 0 (e.g. mean: 10ms)", s.Dist)
+	}
+	switch s.Dist {
+	case DistNormal:
+		if s.SD < 0 {
+			return bad(p+".sd", "must not be negative")
+		}
+	case DistLognormal:
+		switch {
+		case s.P99 != 0 && s.Sigma != 0:
+			return bad(p+".p99", "give sigma or p99, not both")
+		case s.P99 != 0:
+			if _, err := LognormalSigma(s.Mean.Seconds(), s.P99.Seconds()); err != nil {
+				return bad(p+".p99", "%v", err)
+			}
+		case !finite(s.Sigma) || s.Sigma <= 0 || s.Sigma > 10:
+			return bad(p+".sigma", "lognormal needs sigma in (0, 10] or p99 above the mean")
+		}
+	case DistPareto:
+		if !finite(s.Alpha) || s.Alpha <= 1 || s.Alpha > 1e6 {
+			return bad(p+".alpha", "pareto needs alpha > 1 so that its mean exists (got %g)", s.Alpha)
+		}
+	case DistGamma:
+		switch {
+		case s.Shape != 0 && s.SCV != 0:
+			return bad(p+".scv", "give shape or scv, not both")
+		case s.SCV != 0:
+			if !finite(s.SCV) || s.SCV <= 0 || s.SCV > 1e6 {
+				return bad(p+".scv", "must be above 0")
+			}
+			s.Shape, s.SCV = 1/s.SCV, 0
+		case !finite(s.Shape) || s.Shape <= 0 || s.Shape > 1e6:
+			return bad(p+".shape", "gamma needs shape > 0 or scv > 0")
+		}
+	case DistHyperexp:
+		if !finite(s.SCV) || s.SCV < 1 || s.SCV > 1e6 {
+			return bad(p+".scv", "hyperexp needs scv ≥ 1 (got %g); use gamma below 1", s.SCV)
+		}
+	}
+	return nil
+}
