@@ -16,16 +16,19 @@ import (
 // Handler receives the events scheduled for it. a and b are the arguments
 // given to Schedule; their meaning belongs to the handler.
 type Handler interface {
-	Handle(now time.Duration, a, b int64)
+	Handle(now time.Duration, a int32, b int64)
 }
 
-// event is stored by value in the heap.
+// HandlerID names a Handler registered with Sim.Register.
+type HandlerID uint32
+
+// event is stored by value in the heap: 32 bytes, no pointers.
 type event struct {
 	at  time.Duration
 	seq uint64
-	h   Handler
-	a   int64
 	b   int64
+	h   HandlerID
+	a   int32
 }
 
 func (e *event) before(o *event) bool {
@@ -37,11 +40,17 @@ func (e *event) before(o *event) bool {
 
 // Sim is a discrete-event simulator. The zero value is not usable; call New.
 type Sim struct {
-	now     time.Duration
-	seq     uint64
-	heap    []event
-	events  uint64
-	stopped bool
+	now      time.Duration
+	seq      uint64
+	heap     []event
+	handlers []Handler
+	events   uint64
+	stopped  bool
+	// hole is true while the event at heap[0] is being dispatched: it has
+	// been copied out but not removed, so that the first event its handler
+	// schedules can take its place with one sift-down instead of a pop and
+	// a push (the "hold" pattern of most discrete-event models).
+	hole bool
 }
 
 // New returns a simulator at time zero with room for capacity pending events.
@@ -59,22 +68,41 @@ func (s *Sim) Now() time.Duration { return s.now }
 func (s *Sim) Events() uint64 { return s.events }
 
 // Pending is the number of scheduled events not yet dispatched.
-func (s *Sim) Pending() int { return len(s.heap) }
+func (s *Sim) Pending() int {
+	if s.hole {
+		return len(s.heap) - 1
+	}
+	return len(s.heap)
+}
 
-// Schedule arranges for h.Handle(at, a, b) to be called at virtual time at.
-// An event scheduled in the past runs at the current time. Events at the
-// same time run in the order they were scheduled.
-func (s *Sim) Schedule(at time.Duration, h Handler, a, b int64) {
+// Register adds a handler and returns the id to schedule its events with.
+func (s *Sim) Register(h Handler) HandlerID {
+	s.handlers = append(s.handlers, h)
+	return HandlerID(len(s.handlers) - 1)
+}
+
+// Schedule arranges for the handler h to be called with (at, a, b) at
+// virtual time at. An event scheduled in the past runs at the current time.
+// Events at the same time run in the order they were scheduled.
+func (s *Sim) Schedule(at time.Duration, h HandlerID, a int32, b int64) {
 	if at < s.now {
 		at = s.now
 	}
 	s.seq++
-	s.heap = append(s.heap, event{at: at, seq: s.seq, h: h, a: a, b: b})
+	e := event{at: at, seq: s.seq, h: h, a: a, b: b}
+	if s.hole {
+		// Every pending event is at or after now, and so is e: it can
+		// replace the dispatched root and sink to its place.
+		s.hole = false
+		s.down(e)
+		return
+	}
+	s.heap = append(s.heap, e)
 	s.up(len(s.heap) - 1)
 }
 
-// After schedules h.Handle after delay d from now.
-func (s *Sim) After(d time.Duration, h Handler, a, b int64) {
+// After schedules an event for h after delay d from now.
+func (s *Sim) After(d time.Duration, h HandlerID, a int32, b int64) {
 	s.Schedule(s.now+d, h, a, b)
 }
 
@@ -93,10 +121,14 @@ func (s *Sim) Run(until time.Duration) time.Duration {
 			return s.now
 		}
 		ev := *top
-		s.pop()
+		s.hole = true
 		s.now = ev.at
 		s.events++
-		ev.h.Handle(ev.at, ev.a, ev.b)
+		s.handlers[ev.h].Handle(ev.at, ev.a, ev.b)
+		if s.hole {
+			s.hole = false
+			s.pop()
+		}
 	}
 	if until >= 0 && len(s.heap) == 0 && s.now < until && !s.stopped {
 		s.now = until
@@ -120,16 +152,20 @@ func (s *Sim) up(i int) {
 	h[i] = e
 }
 
+// pop removes the root.
 func (s *Sim) pop() {
-	h := s.heap
-	n := len(h) - 1
-	last := h[n]
-	h[n] = event{} // drop the handler reference
-	s.heap = h[:n]
-	if n == 0 {
-		return
+	n := len(s.heap) - 1
+	last := s.heap[n]
+	s.heap = s.heap[:n]
+	if n > 0 {
+		s.down(last)
 	}
-	h = s.heap
+}
+
+// down places e at the root and sifts it down to its place.
+func (s *Sim) down(last event) {
+	h := s.heap
+	n := len(h)
 	i := 0
 	for {
 		c := i*arity + 1

@@ -80,6 +80,7 @@ type server struct {
 type model struct {
 	sc    *workloads.Scenario
 	eng   *engine.Sim
+	h     engine.HandlerID
 	pool  *strategies.Pool
 	srv   []server
 	nGrp  int
@@ -151,18 +152,19 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 		}
 	}
 	m.pool = strategies.NewPool(bal, names, weights)
+	m.h = m.eng.Register(m)
 	return m, nil
 }
 
 // Handle implements engine.Handler.
-func (m *model) Handle(now time.Duration, kind, b int64) {
+func (m *model) Handle(now time.Duration, kind int32, b int64) {
 	switch kind {
 	case evArrival:
 		if !m.open {
 			return
 		}
 		m.newRequest(now, int32(m.clientR.IntN(m.sc.Clients.Count)))
-		m.eng.Schedule(now+dur(m.interarrival.Sample()), m, evArrival, 0)
+		m.eng.Schedule(now+dur(m.interarrival.Sample()), m.h, evArrival, 0)
 	case evThinkDone:
 		if m.open {
 			m.newRequest(now, int32(b))
@@ -242,7 +244,7 @@ func (m *model) newRequest(now time.Duration, client int32) {
 		m.demands[base+g] = d.Sample()
 	}
 	if m.timeout > 0 {
-		m.eng.Schedule(now+m.timeout, m, evTimeout, pack(ri, r.gen))
+		m.eng.Schedule(now+m.timeout, m.h, evTimeout, pack(ri, r.gen))
 	}
 	m.send(now, ri)
 }
@@ -287,7 +289,7 @@ func (m *model) fifoArrive(now time.Duration, ep int, ai int32) {
 	if s.busy < s.conc {
 		s.busy++
 		s.busyAvg.Set(now, float64(s.busy))
-		m.eng.Schedule(now+dur(m.atts[ai].work/s.speed), m, evDeparture, pack(ai, m.atts[ai].gen))
+		m.eng.Schedule(now+dur(m.atts[ai].work/s.speed), m.h, evDeparture, pack(ai, m.atts[ai].gen))
 		return
 	}
 	if s.queueCap >= 0 && s.fifo.len() >= s.queueCap {
@@ -304,7 +306,7 @@ func (m *model) fifoDone(now time.Duration, ai int32) {
 	if s.fifo.len() > 0 {
 		next := s.fifo.pop()
 		s.queueAvg.Set(now, float64(s.fifo.len()))
-		m.eng.Schedule(now+dur(m.atts[next].work/s.speed), m, evDeparture, pack(next, m.atts[next].gen))
+		m.eng.Schedule(now+dur(m.atts[next].work/s.speed), m.h, evDeparture, pack(next, m.atts[next].gen))
 		return
 	}
 	s.busy--
@@ -353,7 +355,7 @@ func (m *model) psSchedule(now time.Duration, si int) {
 		return
 	}
 	tag, _ := s.jobs.min()
-	m.eng.Schedule(now+dur((tag-s.v)/s.psRate()), m, evPSDone, pack(int32(si), s.psGen))
+	m.eng.Schedule(now+dur((tag-s.v)/s.psRate()), m.h, evPSDone, pack(int32(si), s.psGen))
 }
 
 func (m *model) psArrive(now time.Duration, ep int, ai int32) {
@@ -451,6 +453,6 @@ func (m *model) finish(now time.Duration, ri int32, o outcome) {
 	r.gen++
 	m.freeReq = append(m.freeReq, ri)
 	if m.think != nil && m.open {
-		m.eng.Schedule(now+dur(m.think.Sample()), m, evThinkDone, int64(client))
+		m.eng.Schedule(now+dur(m.think.Sample()), m.h, evThinkDone, int64(client))
 	}
 }

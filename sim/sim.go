@@ -65,14 +65,14 @@ func Replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 	if err != nil {
 		return r, false, fmt.Errorf("replication %d of %s: %w", rep, strategy, err)
 	}
-	m.eng.Schedule(m.start, m, evWarmupEnd, 0)
-	m.eng.Schedule(m.end, m, evEnd, 0)
+	m.eng.Schedule(m.start, m.h, evWarmupEnd, 0)
+	m.eng.Schedule(m.end, m.h, evEnd, 0)
 	if a := sc.Clients.Arrival; a.Process == workloads.ProcessClosed {
 		for u := 0; u < a.Users; u++ {
-			m.eng.Schedule(dur(m.think.Sample()), m, evThinkDone, int64(u))
+			m.eng.Schedule(dur(m.think.Sample()), m.h, evThinkDone, int64(u))
 		}
 	} else {
-		m.eng.Schedule(dur(m.interarrival.Sample()), m, evArrival, 0)
+		m.eng.Schedule(dur(m.interarrival.Sample()), m.h, evArrival, 0)
 	}
 	// Run in slices of virtual time so that cancellation is noticed.
 	step := max(time.Millisecond, (m.end+99)/100)
