@@ -1,0 +1,193 @@
+package engine
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+type recorder struct {
+	sim  *Sim
+	id   HandlerID
+	seen []int64
+	at   []time.Duration
+}
+
+func (r *recorder) Handle(now time.Duration, a int32, b int64) {
+	r.seen = append(r.seen, b)
+	r.at = append(r.at, now)
+	if a > 0 { // chain: schedule a follow-up a-1 times
+		r.sim.After(time.Duration(b%7), r.id, a-1, b+1000)
+	}
+}
+
+func TestOrderAndTieBreak(t *testing.T) {
+	s := New(0)
+	r := &recorder{sim: s}
+	r.id = s.Register(r)
+	// Same time: insertion order. Different times: time order.
+	s.Schedule(5, r.id, 0, 1)
+	s.Schedule(3, r.id, 0, 2)
+	s.Schedule(5, r.id, 0, 3)
+	s.Schedule(3, r.id, 0, 4)
+	s.Schedule(0, r.id, 0, 5)
+	s.Run(-1)
+	if want := []int64{5, 2, 4, 1, 3}; !slices.Equal(r.seen, want) {
+		t.Fatalf("order %v, want %v", r.seen, want)
+	}
+	if s.Events() != 5 || s.Now() != 5 {
+		t.Fatalf("events %d now %v", s.Events(), s.Now())
+	}
+}
+
+// The heap must agree with a simple sort by (time, insertion order) for any
+// mix of scheduling, including events scheduled by handlers while one is
+// being dispatched (the hole-filling path).
+func TestMatchesReferenceOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := 0; trial < 50; trial++ {
+		s := New(0)
+		r := &recorder{sim: s}
+		r.id = s.Register(r)
+		type ev struct {
+			at  time.Duration
+			seq int
+			b   int64
+		}
+		var ref []ev
+		for i := 0; i < 200; i++ {
+			at := time.Duration(rng.IntN(50))
+			s.Schedule(at, r.id, 0, int64(i))
+			ref = append(ref, ev{at, i, int64(i)})
+		}
+		slices.SortStableFunc(ref, func(a, b ev) int { return int(a.at - b.at) })
+		s.Run(-1)
+		for i := range ref {
+			if r.seen[i] != ref[i].b {
+				t.Fatalf("trial %d: event %d is %d, want %d", trial, i, r.seen[i], ref[i].b)
+			}
+		}
+		if !slices.IsSorted(r.at) {
+			t.Fatal("time went backwards")
+		}
+	}
+}
+
+func TestChainedEventsKeepTimeOrder(t *testing.T) {
+	s := New(0)
+	r := &recorder{sim: s}
+	r.id = s.Register(r)
+	for i := 0; i < 100; i++ {
+		s.Schedule(time.Duration(i%13), r.id, 20, int64(i))
+	}
+	s.Run(-1)
+	if len(r.seen) != 100*21 {
+		t.Fatalf("dispatched %d events, want %d", len(r.seen), 100*21)
+	}
+	if !slices.IsSorted(r.at) {
+		t.Fatal("time went backwards")
+	}
+}
+
+func TestRunUntilAndStop(t *testing.T) {
+	s := New(0)
+	r := &recorder{sim: s}
+	r.id = s.Register(r)
+	for i := 1; i <= 10; i++ {
+		s.Schedule(time.Duration(i)*time.Second, r.id, 0, int64(i))
+	}
+	if now := s.Run(5 * time.Second); now != 5*time.Second || len(r.seen) != 5 {
+		t.Fatalf("Run(5s) reached %v after %d events", now, len(r.seen))
+	}
+	if s.Pending() != 5 {
+		t.Fatalf("pending %d", s.Pending())
+	}
+	s.Run(-1)
+	if len(r.seen) != 10 {
+		t.Fatalf("dispatched %d", len(r.seen))
+	}
+	// Past events run now, never before.
+	s.Schedule(0, r.id, 0, 99)
+	s.Run(-1)
+	if r.at[len(r.at)-1] != 10*time.Second {
+		t.Fatalf("past event ran at %v", r.at[len(r.at)-1])
+	}
+}
+
+type stopper struct{ s *Sim }
+
+func (h stopper) Handle(time.Duration, int32, int64) { h.s.Stop() }
+
+func TestStop(t *testing.T) {
+	s := New(0)
+	id := s.Register(stopper{s})
+	s.Schedule(1, id, 0, 0)
+	s.Schedule(2, id, 0, 0)
+	s.Run(-1)
+	if s.Events() != 1 || s.Pending() != 1 {
+		t.Fatalf("events %d pending %d", s.Events(), s.Pending())
+	}
+}
+
+func TestStreamsAreReproducibleAndIndependent(t *testing.T) {
+	draw := func(seed uint64, rep int, name string) []uint64 {
+		r := Stream(seed, rep, name)
+		out := make([]uint64, 8)
+		for i := range out {
+			out[i] = r.Uint64()
+		}
+		return out
+	}
+	a := draw(1, 0, "arrivals")
+	if !slices.Equal(a, draw(1, 0, "arrivals")) {
+		t.Fatal("same (seed, replication, name) gave different numbers")
+	}
+	for _, other := range [][]uint64{draw(2, 0, "arrivals"), draw(1, 1, "arrivals"), draw(1, 0, "arrivalz")} {
+		if slices.Equal(a, other) {
+			t.Fatal("different (seed, replication, name) gave the same numbers")
+		}
+	}
+}
+
+type nop struct {
+	s    *Sim
+	id   HandlerID
+	left int
+}
+
+func (n *nop) Handle(now time.Duration, a int32, b int64) {
+	n.s.Schedule(now+time.Duration(b), n.id, a, b)
+	if n.left--; n.left <= 0 {
+		n.s.Stop()
+	}
+}
+
+// The hold model: every dispatched event schedules one more, at a random
+// distance, over a queue of 1000 pending events.
+func BenchmarkHold1000(b *testing.B) {
+	s := New(2048)
+	h := &nop{s: s}
+	h.id = s.Register(h)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := 0; i < 1000; i++ {
+		s.Schedule(time.Duration(rng.IntN(1e6)), h.id, 0, int64(1+rng.IntN(1e6)))
+	}
+	h.left = b.N
+	b.ReportAllocs()
+	b.ResetTimer()
+	s.Run(-1)
+}
+
+func TestNoAllocationsPerEvent(t *testing.T) {
+	s := New(2048)
+	h := &nop{s: s}
+	h.id = s.Register(h)
+	for i := 0; i < 1000; i++ {
+		s.Schedule(time.Duration(i), h.id, 0, int64(1000+i))
+	}
+	allocs := testing.AllocsPerRun(100, func() { h.left = 1000; s.Run(-1) })
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per run slice", allocs)
+	}
+}

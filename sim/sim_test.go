@@ -1,0 +1,180 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/edgelab/edgelab/workloads"
+)
+
+func quickstart(t testing.TB, sets ...string) *workloads.Scenario {
+	t.Helper()
+	sc, err := workloads.Parse(workloads.Quickstart(), workloads.QuickstartName, append(sets, "duration=20s", "warmup=2s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func resultsJSON(t *testing.T, sc *workloads.Scenario) []byte {
+	t.Helper()
+	res, err := Run(context.Background(), sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range res.Runs {
+		res.Runs[i].Sim.WallS = 0 // wall time aside
+	}
+	data, err := res.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestSameSeedSameBytes(t *testing.T) {
+	a := resultsJSON(t, quickstart(t))
+	b := resultsJSON(t, quickstart(t))
+	if !bytes.Equal(a, b) {
+		t.Fatal("the same scenario and seed gave different results.json")
+	}
+	c := resultsJSON(t, quickstart(t, "seed=2"))
+	if bytes.Equal(a, c) {
+		t.Fatal("another seed gave the same results.json")
+	}
+}
+
+// Every strategy in one comparison sees the same requests: an open-loop
+// arrival stream does not depend on the strategy, so every run counts the
+// same requests, and conservation holds in each.
+func TestCommonRandomNumbersAndConservation(t *testing.T) {
+	res, err := Run(context.Background(), quickstart(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Runs) != 5 {
+		t.Fatalf("%d runs, want the quick-start's 5 strategies", len(res.Runs))
+	}
+	for _, r := range res.Runs {
+		if r.Requests != res.Runs[0].Requests {
+			t.Errorf("%s measured %d requests, %s %d", r.Strategy, r.Requests, res.Runs[0].Strategy, res.Runs[0].Requests)
+		}
+		if r.OK+r.Failed+r.Rejected != r.Requests {
+			t.Errorf("%s: conservation broken", r.Strategy)
+		}
+		if r.Outcomes.Total() != r.Requests || r.Outcomes.OK != r.OK {
+			t.Errorf("%s: outcomes %+v do not add up to %d", r.Strategy, r.Outcomes, r.Requests)
+		}
+		if r.Attempts != r.Requests-r.Outcomes.NoUpstream {
+			t.Errorf("%s: %d attempts for %d requests without retries", r.Strategy, r.Attempts, r.Requests)
+		}
+		var sent int64
+		for _, s := range r.Servers {
+			sent += s.Requests
+		}
+		if sent != r.Attempts {
+			t.Errorf("%s: servers saw %d attempts, run counted %d", r.Strategy, sent, r.Attempts)
+		}
+	}
+}
+
+// A client timeout abandons the attempt at the balancer (its in-flight
+// count drops) while the server still finishes the work.
+func TestTimeoutAbandonsAtBalancerButServerFinishes(t *testing.T) {
+	yaml := `
+name: timeouts
+duration: 200s
+warmup: 10s
+clients:
+  arrival: {process: poisson, rate: 50}
+  timeout: 15ms
+servers:
+  - {name: s, count: 1, service: {dist: constant, mean: 10ms}}
+`
+	sc, err := workloads.Parse([]byte(yaml), "t.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Runs[0]
+	if r.Outcomes.Timeout == 0 || r.OK == 0 {
+		t.Fatalf("want both timeouts and successes, got %+v", r.Outcomes)
+	}
+	if r.LatencyMS.Max > 15 {
+		t.Fatalf("an ok response took %.2f ms, beyond the 15 ms timeout", r.LatencyMS.Max)
+	}
+	// The server served every request, abandoned or not: its utilization
+	// is λ·S = 0.5 regardless of timeouts.
+	within(t, "utilization", r.Servers[0].Utilization, 0.5, 0.02)
+}
+
+func TestErrorsProbability(t *testing.T) {
+	yaml := `
+name: errors
+duration: 2000s
+clients:
+  arrival: {process: poisson, rate: 50}
+servers:
+  - {name: s, count: 2, errors: 0.1, service: {dist: exponential, mean: 5ms}}
+`
+	sc, err := workloads.Parse([]byte(yaml), "e.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := Run(context.Background(), sc, Options{})
+	r := res.Runs[0]
+	within(t, "5xx fraction", float64(r.Outcomes.Error5xx)/float64(r.Requests), 0.1, 0.03)
+	within(t, "availability", r.Availability, 0.9, 0.005)
+}
+
+func TestReplicationsGiveCI(t *testing.T) {
+	sc := quickstart(t, "replications=4", "balancer.compare=[]")
+	res, err := Run(context.Background(), sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Runs[0]
+	if r.Replications != 4 || r.CI95["latency_ms.mean"] <= 0 || r.CI95["latency_ms.p99"] <= 0 {
+		t.Fatalf("replications %d, ci95 %v", r.Replications, r.CI95)
+	}
+}
+
+func TestCancelGivesPartialResults(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := Run(ctx, quickstart(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Partial || len(res.Runs) != 1 {
+		t.Fatalf("partial %v with %d runs", res.Partial, len(res.Runs))
+	}
+	r := res.Runs[0]
+	if r.OK+r.Failed+r.Rejected != r.Requests {
+		t.Fatal("conservation broken in a partial run")
+	}
+}
+
+// The hot path allocates nothing per event once pools have grown.
+func TestSteadyStateAllocatesNothing(t *testing.T) {
+	sc, err := workloads.Parse([]byte(bareYAML), "bare.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Clients.Timeout = workloads.Duration(time.Second) // exercise timeouts too
+	m, err := newModel(sc, "p2c", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.eng.Schedule(0, m.h, evArrival, 0)
+	m.eng.Run(20 * time.Second)
+	allocs := testing.AllocsPerRun(5, func() { m.eng.Run(m.eng.Now() + time.Second) })
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per simulated second (9000 requests)", allocs)
+	}
+}
