@@ -122,7 +122,6 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 		nGrp:    len(sc.Servers),
 		keys:    sc.Clients.Keys.KeySampler(engine.Stream(seed, rep, "keys")),
 		clientR: engine.Stream(seed, rep, "clients"),
-		errR:    engine.Stream(seed, rep, "errors"),
 		timeout: sc.Clients.Timeout.D(),
 		lat:     reports.NewLatencyRecorder(),
 	}
@@ -153,6 +152,13 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 	}
 	m.pool = strategies.NewPool(bal, names, weights)
 	m.h = m.eng.Register(m)
+	for _, g := range sc.Servers {
+		if g.Errors > 0 {
+			// The error draw has a stream of its own, so drawing it only
+			// when some server can fail shifts no other component's numbers.
+			m.errR = engine.Stream(seed, rep, "errors")
+		}
+	}
 	return m, nil
 }
 
@@ -202,7 +208,7 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 }
 
 func dur(ns float64) time.Duration {
-	if ns <= 0 || math.IsNaN(ns) {
+	if !(ns > 0) { // also catches NaN
 		return 0
 	}
 	if ns > float64(math.MaxInt64/4) {
@@ -237,7 +243,9 @@ func (m *model) newRequest(now time.Duration, client int32) {
 	r.created = now
 	r.client = client
 	r.key = m.keys.Key()
-	r.errU = m.errR.Float64()
+	if m.errR != nil {
+		r.errU = m.errR.Float64()
+	}
 	r.measured = now >= m.start
 	base := int(ri) * m.nGrp
 	for g, d := range m.demand {
