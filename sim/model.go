@@ -260,7 +260,7 @@ func (m *model) newRequest(now time.Duration, client int32) {
 // send routes a new attempt of request ri through the balancer.
 func (m *model) send(now time.Duration, ri int32) {
 	r := &m.reqs[ri]
-	ep, ok := m.pool.Pick(now)
+	ep, ok := m.pool.Pick(now, strategies.Request{Key: uint64(r.key), Client: uint64(r.client)})
 	if !ok {
 		m.finish(now, ri, outNoUpstream)
 		return

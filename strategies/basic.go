@@ -11,7 +11,7 @@ type RoundRobin struct {
 }
 
 // Pick implements Balancer.
-func (b *RoundRobin) Pick(_ time.Duration, _ []Endpoint, cand []int) int {
+func (b *RoundRobin) Pick(_ time.Duration, _ Request, _ []Endpoint, cand []int) int {
 	if b.next >= len(cand) {
 		b.next = 0
 	}
@@ -32,7 +32,7 @@ type SmoothWRR struct {
 }
 
 // Pick implements Balancer.
-func (b *SmoothWRR) Pick(_ time.Duration, eps []Endpoint, cand []int) int {
+func (b *SmoothWRR) Pick(_ time.Duration, _ Request, eps []Endpoint, cand []int) int {
 	if len(b.current) != len(eps) {
 		b.current = make([]float64, len(eps))
 	}
@@ -59,7 +59,7 @@ type Random struct {
 }
 
 // Pick implements Balancer.
-func (b *Random) Pick(_ time.Duration, _ []Endpoint, cand []int) int {
+func (b *Random) Pick(_ time.Duration, _ Request, _ []Endpoint, cand []int) int {
 	return cand[b.R.IntN(len(cand))]
 }
 
@@ -85,7 +85,7 @@ type LeastRequest struct {
 }
 
 // Pick implements Balancer.
-func (b *LeastRequest) Pick(_ time.Duration, eps []Endpoint, cand []int) int {
+func (b *LeastRequest) Pick(_ time.Duration, _ Request, eps []Endpoint, cand []int) int {
 	best := cand[0]
 	ties := 1
 	for _, i := range cand[1:] {
@@ -116,7 +116,7 @@ type P2C struct {
 }
 
 // Pick implements Balancer.
-func (b *P2C) Pick(_ time.Duration, eps []Endpoint, cand []int) int {
+func (b *P2C) Pick(_ time.Duration, _ Request, eps []Endpoint, cand []int) int {
 	n := len(cand)
 	if n == 1 {
 		return cand[0]

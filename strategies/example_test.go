@@ -15,8 +15,8 @@ func ExamplePool() {
 	pool := strategies.NewPool(b, []string{"web-0", "web-1", "web-2"}, nil)
 	pool.SetHealthy(2, false) // taken out by health checking
 
-	first, _ := pool.Pick(0)  // both healthy endpoints are idle: a tie
-	second, _ := pool.Pick(0) // the other one is now less loaded
+	first, _ := pool.Pick(0, strategies.Request{})  // both healthy endpoints are idle: a tie
+	second, _ := pool.Pick(0, strategies.Request{}) // the other one is now less loaded
 	fmt.Println(pool.Endpoint(first).Name != pool.Endpoint(second).Name)
 
 	pool.Done(10*time.Millisecond, first, 10*time.Millisecond, strategies.OK)

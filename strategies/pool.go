@@ -56,12 +56,12 @@ func (p *Pool) candidates() []int {
 
 // Pick chooses an endpoint for a new attempt and counts it in flight. ok is
 // false when no endpoint is eligible.
-func (p *Pool) Pick(now time.Duration) (i int, ok bool) {
+func (p *Pool) Pick(now time.Duration, req Request) (i int, ok bool) {
 	cand := p.candidates()
 	if len(cand) == 0 {
 		return -1, false
 	}
-	i = p.b.Pick(now, p.eps, cand)
+	i = p.b.Pick(now, req, p.eps, cand)
 	p.eps[i].InFlight++
 	return i, true
 }

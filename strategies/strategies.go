@@ -58,11 +58,19 @@ type Endpoint struct {
 	Healthy bool
 }
 
+// Request is what a balancer may know of the request it routes.
+type Request struct {
+	// Key is the request key (for hashing, caching and affinity).
+	Key uint64
+	// Client identifies the client (for client-IP hashing).
+	Client uint64
+}
+
 // Balancer chooses one endpoint among candidates. eps is the whole pool;
 // cand holds the indices of the eligible endpoints (never empty). Pick
 // returns an index into eps that is one of cand.
 type Balancer interface {
-	Pick(now time.Duration, eps []Endpoint, cand []int) int
+	Pick(now time.Duration, req Request, eps []Endpoint, cand []int) int
 	// Done reports the outcome of an attempt sent to eps[i] with its
 	// latency. Balancers without feedback ignore it.
 	Done(now time.Duration, i int, latency time.Duration, o Outcome)

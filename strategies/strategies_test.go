@@ -45,7 +45,7 @@ func TestRoundRobinCyclesOverHealthy(t *testing.T) {
 	p := newPool(t, "round-robin", 1, 1, 1, 1)
 	var got []int
 	for range 8 {
-		i, _ := p.Pick(0)
+		i, _ := p.Pick(0, Request{})
 		got = append(got, i)
 	}
 	if fmt.Sprint(got) != "[0 1 2 3 0 1 2 3]" {
@@ -54,7 +54,7 @@ func TestRoundRobinCyclesOverHealthy(t *testing.T) {
 	p.SetHealthy(1, false)
 	counts := map[int]int{}
 	for range 300 {
-		i, _ := p.Pick(0)
+		i, _ := p.Pick(0, Request{})
 		counts[i]++
 	}
 	if counts[1] != 0 || counts[0] != 100 || counts[2] != 100 || counts[3] != 100 {
@@ -69,7 +69,7 @@ func TestSmoothWRRMatchesNGINX(t *testing.T) {
 	p := newPool(t, "weighted-round-robin", 5, 1, 1)
 	var b strings.Builder
 	for range 14 {
-		i, _ := p.Pick(0)
+		i, _ := p.Pick(0, Request{})
 		b.WriteByte("abc"[i])
 	}
 	if got := b.String(); got != "aabacaaaabacaa" {
@@ -81,7 +81,7 @@ func TestSmoothWRRProportions(t *testing.T) {
 	p := newPool(t, "weighted-round-robin", 3, 2, 0.5)
 	counts := make([]int, 3)
 	for range 11000 {
-		i, _ := p.Pick(0)
+		i, _ := p.Pick(0, Request{})
 		counts[i]++
 	}
 	if counts[0] != 6000 || counts[1] != 4000 || counts[2] != 1000 {
@@ -94,7 +94,7 @@ func TestRandomIsUniform(t *testing.T) {
 	counts := make([]float64, 5)
 	const n = 100000
 	for range n {
-		i, _ := p.Pick(0)
+		i, _ := p.Pick(0, Request{})
 		counts[i]++
 		p.Done(0, i, 0, OK)
 	}
@@ -112,8 +112,8 @@ func TestLeastRequestPicksFewestInFlightWithRandomTies(t *testing.T) {
 	p := newPool(t, "least-request", 1, 1, 1, 1)
 	// Load e0 twice, e1 once: the next picks are the empty e2 and e3.
 	p.eps[0].InFlight, p.eps[1].InFlight = 2, 1
-	first, _ := p.Pick(0)
-	second, _ := p.Pick(0)
+	first, _ := p.Pick(0, Request{})
+	second, _ := p.Pick(0, Request{})
 	if !(first == 2 && second == 3 || first == 3 && second == 2) {
 		t.Fatalf("picked %d then %d, want e2 and e3", first, second)
 	}
@@ -121,7 +121,7 @@ func TestLeastRequestPicksFewestInFlightWithRandomTies(t *testing.T) {
 	q := newPool(t, "least-request", 1, 1, 1, 1)
 	counts := make([]int, 4)
 	for range 40000 {
-		i, _ := q.Pick(0)
+		i, _ := q.Pick(0, Request{})
 		counts[i]++
 		q.Done(0, i, time.Millisecond, OK)
 	}
@@ -139,7 +139,7 @@ func TestP2CNeverPicksTheBusier(t *testing.T) {
 	p.eps[0].InFlight = 5
 	for range 1000 {
 		// With two endpoints both are always sampled: the idle one wins.
-		if i, _ := p.Pick(0); i != 1 {
+		if i, _ := p.Pick(0, Request{}); i != 1 {
 			t.Fatal("p2c picked the busier of its two choices")
 		}
 		p.eps[1].InFlight = 0
@@ -152,7 +152,7 @@ func TestP2CNeverPicksTheBusier(t *testing.T) {
 	}
 	counts := make([]int, 10)
 	for range 20000 {
-		i, _ := q.Pick(0)
+		i, _ := q.Pick(0, Request{})
 		counts[i]++
 		q.eps[i].InFlight--
 	}
@@ -167,7 +167,7 @@ func TestP2CNeverPicksTheBusier(t *testing.T) {
 
 func TestPoolNoUpstreamAndInFlight(t *testing.T) {
 	p := newPool(t, "round-robin", 1, 1)
-	i, ok := p.Pick(0)
+	i, ok := p.Pick(0, Request{})
 	if !ok || p.Endpoint(i).InFlight != 1 {
 		t.Fatal("pick should count the attempt in flight")
 	}
@@ -177,11 +177,11 @@ func TestPoolNoUpstreamAndInFlight(t *testing.T) {
 	}
 	p.SetHealthy(0, false)
 	p.SetHealthy(1, false)
-	if _, ok := p.Pick(0); ok {
+	if _, ok := p.Pick(0, Request{}); ok {
 		t.Fatal("no healthy endpoint should mean no upstream")
 	}
 	p.SetHealthy(1, true)
-	if i, ok := p.Pick(0); !ok || i != 1 {
+	if i, ok := p.Pick(0, Request{}); !ok || i != 1 {
 		t.Fatalf("picked %d %v", i, ok)
 	}
 }
@@ -211,7 +211,7 @@ func BenchmarkPick(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				e, _ := p.Pick(0)
+				e, _ := p.Pick(0, Request{})
 				p.Done(0, e, time.Millisecond, OK)
 			}
 		})
