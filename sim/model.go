@@ -49,7 +49,6 @@ type attempt struct {
 	sent      time.Duration
 	work      float64 // remaining demand at speed 1, ns (FIFO: whole demand)
 	abandoned bool    // the client gave up; the server does not know
-	measured  bool
 }
 
 // server is one instance with c workers and a FIFO or PS queue.
@@ -280,7 +279,7 @@ func (m *model) send(now time.Duration, ri int32) {
 	a := &m.atts[ai]
 	a.req, a.reqGen, a.ep, a.sent = ri, r.gen, int32(ep), now
 	a.work = m.demands[int(ri)*m.nGrp+s.group]
-	a.abandoned, a.measured = false, r.measured
+	a.abandoned = false
 	r.att, r.attGen = ai, a.gen
 	if now >= m.start && now < m.end {
 		s.sent++

@@ -67,8 +67,9 @@ func (b *Random) Pick(_ time.Duration, _ Request, _ []Endpoint, cand []int) int 
 func (b *Random) Done(time.Duration, int, time.Duration, Outcome) {}
 
 // lessLoaded reports whether endpoint a carries less load per unit of weight
-// than b, comparing (in-flight+1)/weight as NGINX's weighted least_conn does.
-// With equal weights this is simply fewer in-flight attempts.
+// than b, comparing (in-flight+1)/weight: the load the endpoint would carry
+// with this attempt added, as Envoy's weighted least-request scales weight by
+// 1/(active+1). With equal weights this is simply fewer in-flight attempts.
 func lessLoaded(a, b *Endpoint) (less, equal bool) {
 	if a.Weight == b.Weight {
 		return a.InFlight < b.InFlight, a.InFlight == b.InFlight

@@ -1,0 +1,94 @@
+// Package examples_test keeps every scenario in examples/ valid and
+// runnable: each file must load with the current schema and simulate with
+// conservation of requests. Runs are shortened with --set-style overrides
+// so that the whole directory takes well under a second of CPU.
+package examples_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgelab/edgelab/sim"
+	"github.com/edgelab/edgelab/workloads"
+)
+
+// shorten overrides every example's length, including bench-bare.yaml's
+// 556 s benchmark run: 20 s measured after 2 s of warm-up.
+var shorten = []string{"duration=20s", "warmup=2s"}
+
+// maxReplications caps replications in the test; two are enough to
+// exercise the confidence-interval path.
+const maxReplications = 2
+
+func exampleFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no examples/*.yaml found")
+	}
+	return files
+}
+
+func TestExamplesLoadAndRun(t *testing.T) {
+	for _, file := range exampleFiles(t) {
+		t.Run(strings.TrimSuffix(file, ".yaml"), func(t *testing.T) {
+			// The file as shipped must be valid, not only its shortened form.
+			if _, err := workloads.Load(file, nil); err != nil {
+				t.Fatalf("as written: %v", err)
+			}
+			sc, err := workloads.Load(file, shorten)
+			if err != nil {
+				t.Fatalf("shortened: %v", err)
+			}
+			sc.Replications = min(sc.Replications, maxReplications)
+			res, err := sim.Run(context.Background(), sc, sim.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Partial {
+				t.Fatal("run marked partial without cancellation")
+			}
+			want := sc.Strategies()
+			if len(res.Runs) != len(want) {
+				t.Fatalf("%d runs, want one per strategy %v", len(res.Runs), want)
+			}
+			for i, r := range res.Runs {
+				if r.Strategy != want[i] {
+					t.Errorf("run %d is %s, want %s", i, r.Strategy, want[i])
+				}
+				if r.Requests <= 0 {
+					t.Errorf("%s: no requests measured", r.Strategy)
+				}
+				if r.OK+r.Failed+r.Rejected != r.Requests {
+					t.Errorf("%s: conservation broken: ok %d + failed %d + rejected %d != requests %d",
+						r.Strategy, r.OK, r.Failed, r.Rejected, r.Requests)
+				}
+				if r.Outcomes.Total() != r.Requests {
+					t.Errorf("%s: outcomes %+v do not add up to %d requests", r.Strategy, r.Outcomes, r.Requests)
+				}
+				t.Logf("%-20s requests %7d  ok %7d  failed %6d  mean %8.2f ms  p99 %8.2f ms",
+					r.Strategy, r.Requests, r.OK, r.Failed, r.LatencyMS.Mean, r.LatencyMS.P99)
+			}
+		})
+	}
+}
+
+// Every example opens with a comment saying what it shows and what to look
+// for, since users copy these files.
+func TestExamplesHaveHeaderComment(t *testing.T) {
+	for _, file := range exampleFiles(t) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(data), "# ") {
+			t.Errorf("%s: does not start with a '# ' comment describing the example", file)
+		}
+	}
+}
