@@ -20,7 +20,7 @@ test: vet
 
 # Fuzz the scenario loader (a minute by default).
 fuzz:
-	$(GO) test ./workloads -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./workloads -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # Go benchmarks (engine, strategies, simulator) plus the whole-CLI run.
 bench: build

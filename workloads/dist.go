@@ -139,6 +139,18 @@ func (s *Service) SecondMoment() float64 {
 		return 2 * m * m
 	case DistConstant:
 		return m * m
+	case DistNormal:
+		// The normal truncated at 0: Var = σ²(1 + aλ − λ²) with a = −μ/σ
+		// and λ = φ(a)/(1 − Φ(a)); E[S²] = Var + E[S]².
+		sd := s.SD.Seconds()
+		if sd == 0 {
+			return m * m
+		}
+		a := -m / sd
+		n := distuv.UnitNormal
+		lambda := n.Prob(a) / (1 - n.CDF(a))
+		mean := m + sd*lambda
+		return sd*sd*(1+a*lambda-lambda*lambda) + mean*mean
 	case DistHyperexp:
 		return m * m * (1 + s.SCV)
 	case DistGamma:

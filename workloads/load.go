@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"reflect"
 	"regexp"
@@ -80,14 +82,18 @@ func Parse(data []byte, file string, sets []string) (*Scenario, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
-		if err.Error() == "EOF" {
+		if errors.Is(err, io.EOF) {
 			return nil, &Error{File: file, Msg: "the file is empty"}
 		}
 		return nil, syntaxError(file, err)
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	switch err := dec.Decode(&extra); {
+	case err == nil:
 		return nil, &Error{File: file, Line: extra.Line, Msg: "more than one YAML document; a scenario is one document"}
+	case !errors.Is(err, io.EOF):
+		// A broken second document is still an error, not something to skip.
+		return nil, syntaxError(file, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil, &Error{File: file, Msg: "the file is empty"}
@@ -117,7 +123,12 @@ func Parse(data []byte, file string, sets []string) (*Scenario, error) {
 		if errors.As(err, &ve) {
 			ve.File = file
 			if ve.Line == 0 {
-				ve.Line = lineOf(root, ve.Field)
+				line, fromSet := lineOf(root, ve.Field)
+				if fromSet {
+					// The offending value came from --set, not the file.
+					ve.File, line = "--set", 0
+				}
+				ve.Line = line
 			}
 		}
 		return nil, err
@@ -127,18 +138,52 @@ func Parse(data []byte, file string, sets []string) (*Scenario, error) {
 
 var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
+// parserProblems are the messages of yaml.v3's parser (as opposed to its
+// scanner). yaml.v3 reports their line 0-based (decode.go, parser.fail adds
+// 1 only for scanner errors) and omits it when it is 0.
+var parserProblems = []string{
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"did not find expected '-' indicator",
+	"did not find expected <document start>",
+	"did not find expected <stream-start>",
+	"did not find expected key",
+	"did not find expected node content",
+	"found duplicate %TAG directive",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found undefined tag handle",
+}
+
 func syntaxError(file string, err error) error {
-	msg := err.Error()
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
 	if m := lineRE.FindStringSubmatch(msg); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return &Error{File: file, Line: n, Msg: "YAML syntax: " + m[2]}
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
 	}
-	return &Error{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
+	for _, p := range parserProblems {
+		if msg == p {
+			line++
+			break
+		}
+	}
+	return &Error{File: file, Line: line, Msg: "YAML syntax: " + msg}
 }
 
 // decodeError turns a yaml.v3 decoding error into an Error that names the
 // line and the field at that line.
 func decodeError(file string, root *yaml.Node, err error) error {
+	line, msg := decodeMsg(err)
+	if line == 0 {
+		return &Error{File: "--set", Msg: msg}
+	}
+	return &Error{File: file, Line: line, Field: fieldAtLine(root, line, ""), Msg: msg}
+}
+
+// decodeMsg extracts the line (0 if none) and a readable message from a
+// yaml.v3 decoding error or an UnmarshalYAML error of this package.
+func decodeMsg(err error) (int, string) {
 	msg := err.Error()
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
@@ -153,13 +198,38 @@ func decodeError(file string, root *yaml.Node, err error) error {
 	msg = strings.ReplaceAll(msg, "!!str ", "text ")
 	msg = strings.ReplaceAll(msg, "!!int ", "number ")
 	msg = strings.ReplaceAll(msg, "!!float ", "number ")
+	msg = strings.ReplaceAll(msg, "!!bool ", "boolean ")
+	msg = strings.ReplaceAll(msg, "!!null ", "null ")
 	msg = strings.ReplaceAll(msg, "!!seq", "a list")
 	msg = strings.ReplaceAll(msg, "!!map", "a mapping")
 	msg = strings.ReplaceAll(msg, "workloads.", "")
-	if line == 0 {
-		return &Error{File: "--set", Msg: msg}
+	return line, msg
+}
+
+// checkLeaf decodes one leaf value on its own, so that a value of the wrong
+// type is reported with its own line and key path (yaml.v3 reports only a
+// line, which is ambiguous in a flow mapping such as {rate: fast, users: 1}).
+// It also rejects fractions for whole-number keys, which yaml.v3 would
+// silently truncate (count: 1.5 → 1).
+func checkLeaf(file string, n *yaml.Node, t reflect.Type, path string) error {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" {
+			var f float64
+			if err := n.Decode(&f); err != nil || f != math.Trunc(f) || math.IsInf(f, 0) {
+				return &Error{File: file, Line: n.Line, Field: path, Msg: fmt.Sprintf("want a whole number, got %s", n.Value)}
+			}
+		}
 	}
-	return &Error{File: file, Line: line, Field: fieldAtLine(root, line, ""), Msg: msg}
+	if err := n.Decode(reflect.New(t).Interface()); err != nil {
+		line, msg := decodeMsg(err)
+		if line == 0 || n.Line == 0 {
+			line = n.Line
+		}
+		return &Error{File: file, Line: line, Field: path, Msg: msg}
+	}
+	return nil
 }
 
 // checkAliases rejects YAML aliases and anchors' expansion bombs: a scenario
@@ -220,7 +290,7 @@ func deref(t reflect.Type) reflect.Type {
 func checkKnown(file string, n *yaml.Node, t reflect.Type, path string) error {
 	t = deref(t)
 	if leaf(t) {
-		return nil
+		return checkLeaf(file, n, t, path)
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -317,7 +387,10 @@ type segment struct {
 	index int // -1 for a key
 }
 
-var segRE = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$`)
+var (
+	segRE   = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$`)
+	digitRE = regexp.MustCompile(`\d+`)
+)
 
 func parsePath(p string) ([]segment, error) {
 	if p == "" {
@@ -330,7 +403,7 @@ func parsePath(p string) ([]segment, error) {
 			return nil, fmt.Errorf("bad key path %q (want a.b[0].c)", p)
 		}
 		out = append(out, segment{key: m[1], index: -1})
-		for _, ix := range regexp.MustCompile(`\d+`).FindAllString(m[2], -1) {
+		for _, ix := range digitRE.FindAllString(m[2], -1) {
 			n, err := strconv.Atoi(ix)
 			if err != nil || n > 1<<20 {
 				return nil, fmt.Errorf("bad index in %q", p)
@@ -381,6 +454,10 @@ func applySet(root *yaml.Node, set string) error {
 		return &Error{File: "--set", Field: k, Msg: fmt.Sprintf("value %q is not valid YAML", v)}
 	}
 	vn := val.Content[0]
+	// Lines inside the value are meaningless (and would read as lines of
+	// the scenario file); zeroing them also marks the value as coming from
+	// --set for later validation errors.
+	zeroLines(vn)
 	if err := checkAliases("--set", vn, 0); err != nil {
 		return err
 	}
@@ -389,13 +466,9 @@ func applySet(root *yaml.Node, set string) error {
 	}
 	probe := reflect.New(deref(t))
 	if err := vn.Decode(probe.Interface()); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  ")
-		if m := lineRE.FindStringSubmatch(msg); m != nil {
-			msg = m[2]
-		}
-		return &Error{File: "--set", Field: k, Msg: strings.ReplaceAll(msg, "!!str ", "text ")}
+		_, msg := decodeMsg(err)
+		return &Error{File: "--set", Field: k, Msg: msg}
 	}
-	zeroLines(vn)
 	// Walk the document, creating mappings as needed.
 	n := root
 	for i, s := range segs {
@@ -450,17 +523,17 @@ func zeroLines(n *yaml.Node) {
 }
 
 // lineOf finds the line of the value at a key path, falling back to the
-// nearest existing ancestor.
-func lineOf(root *yaml.Node, path string) int {
+// nearest existing ancestor. fromSet is true when the value at path exists
+// and was put there by --set (its line is 0).
+func lineOf(root *yaml.Node, path string) (line int, fromSet bool) {
 	if path == "" {
-		return 0
+		return 0, false
 	}
 	segs, err := parsePath(path)
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	n := root
-	line := 0
 	for _, s := range segs {
 		var next *yaml.Node
 		if s.index >= 0 {
@@ -479,14 +552,14 @@ func lineOf(root *yaml.Node, path string) int {
 			}
 		}
 		if next == nil {
-			break
+			return line, false
 		}
 		n = next
 		if n.Line > 0 && s.index >= 0 {
 			line = n.Line
 		}
 	}
-	return line
+	return line, n.Line == 0
 }
 
 // fieldAtLine names the deepest key whose value starts on line.

@@ -18,6 +18,7 @@ const (
 	maxReplications = 1000
 	maxRunTime      = 100 * 24 * time.Hour
 	maxRate         = 1e9
+	minRate         = 1e-6 // keeps the mean gap (1e15 ns) and its samples inside int64 ns
 	maxUsers        = 10_000_000
 	maxClients      = 100_000_000
 )
@@ -94,7 +95,8 @@ func (s *Scenario) validate() error {
 	if s.Warmup >= s.Duration {
 		return bad("warmup", "must be shorter than duration (%s ≥ %s)", s.Warmup, s.Duration)
 	}
-	if s.Duration.D()+s.Warmup.D() > maxRunTime {
+	// Compared without adding, which could overflow int64.
+	if s.Duration.D() > maxRunTime || s.Warmup.D() > maxRunTime-s.Duration.D() {
 		return bad("duration", "warmup + duration must be at most %s", maxRunTime)
 	}
 	if s.Replications < 1 || s.Replications > maxReplications {
@@ -153,6 +155,9 @@ func (c *Clients) validate() error {
 		if !finite(a.Rate) || a.Rate <= 0 || a.Rate > maxRate {
 			return bad("clients.arrival.rate", "must be a rate in requests/second above 0 (got %g)", a.Rate)
 		}
+		if a.Rate < minRate {
+			return bad("clients.arrival.rate", "must be at least %g requests/second (got %g)", minRate, a.Rate)
+		}
 		if a.Users != 0 || a.Think != 0 {
 			return bad("clients.arrival.users", "users and think belong to process: closed")
 		}
@@ -203,8 +208,8 @@ func (g *ServerGroup) validate(p string) error {
 			return bad(p+"."+pi.name, "has %d values for %d instances; give one value or one per instance", len(pi.v), g.Count)
 		}
 		for _, x := range pi.v {
-			if !finite(x) || x <= 0 || x > 1e6 {
-				return bad(p+"."+pi.name, "values must be above 0 (got %g)", x)
+			if !finite(x) || x < 1e-6 || x > 1e6 {
+				return bad(p+"."+pi.name, "values must be between 1e-06 and 1e+06 (got %g)", x)
 			}
 		}
 	}
@@ -275,12 +280,13 @@ func (s *Service) validate(p string) error {
 		case s.Shape != 0 && s.SCV != 0:
 			return bad(p+".scv", "give shape or scv, not both")
 		case s.SCV != 0:
-			if !finite(s.SCV) || s.SCV <= 0 || s.SCV > 1e6 {
-				return bad(p+".scv", "must be above 0")
+			// scv = 1/shape; both ranges keep the sampler's rate finite.
+			if !finite(s.SCV) || s.SCV < 1e-6 || s.SCV > 1e6 {
+				return bad(p+".scv", "must be between 1e-06 and 1e+06 (got %g)", s.SCV)
 			}
 			s.Shape, s.SCV = 1/s.SCV, 0
-		case !finite(s.Shape) || s.Shape <= 0 || s.Shape > 1e6:
-			return bad(p+".shape", "gamma needs shape > 0 or scv > 0")
+		case !finite(s.Shape) || s.Shape < 1e-6 || s.Shape > 1e6:
+			return bad(p+".shape", "gamma needs shape > 0 or scv > 0: shape between 1e-06 and 1e+06 (got %g)", s.Shape)
 		}
 	case DistHyperexp:
 		if !finite(s.SCV) || s.SCV < 1 || s.SCV > 1e6 {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/edgelab/edgelab/workloads"
@@ -29,10 +30,16 @@ func exitCode(err error) int {
 	if err == nil {
 		return 0
 	}
-	if errors.As(err, &ue) || workloads.IsInputError(err) {
+	if errors.As(err, &ue) || workloads.IsInputError(err) || isUnknownCommand(err) {
 		return 2
 	}
 	return 1
+}
+
+// isUnknownCommand recognises cobra's error for an unknown subcommand
+// ("edgelab frobnicate"), which cobra returns as a plain error.
+func isUnknownCommand(err error) bool {
+	return strings.HasPrefix(err.Error(), "unknown command ")
 }
 
 func main() {

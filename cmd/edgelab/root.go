@@ -146,7 +146,12 @@ func newStrategiesCmd(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "strategies",
 		Short: "List the balancing strategies",
-		Args:  cobra.NoArgs,
+		Args: func(c *cobra.Command, args []string) error {
+			if err := cobra.NoArgs(c, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		},
 		RunE: func(*cobra.Command, []string) error {
 			for _, s := range strategies.Catalogue() {
 				fmt.Fprintf(stdout, "%-22s %s  [%s]\n", s.Name, s.Summary, s.Source)

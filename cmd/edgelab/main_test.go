@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/strategies"
+)
+
+// small is a valid scenario that simulates in well under a second.
+const small = `name: small
+seed: 3
+duration: 2s
+warmup: 1s
+clients:
+  arrival: {process: poisson, rate: 200}
+balancer:
+  strategy: round-robin
+  compare: [p2c]
+servers:
+  - name: web
+    count: 2
+    service: {dist: exponential, mean: 5ms}
+`
+
+// malformed has a negative rate on line 7.
+const malformed = `name: bad
+duration: 2s
+warmup: 1s
+clients:
+  arrival:
+    process: poisson
+    rate: -5
+servers:
+  - name: web
+    count: 2
+    service: {dist: exponential, mean: 5ms}
+`
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// Bad input exits 2 with one line on stderr, prints nothing on stdout and
+// creates no output directory.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "bad.yaml", malformed)
+	good := writeFile(t, dir, "small.yaml", small)
+	out := filepath.Join(dir, "out")
+	cases := []struct {
+		name string
+		args []string
+		want []string // substrings of stderr
+	}{
+		{"malformed scenario", []string{"run", bad, "--out", out},
+			[]string{bad + ":7: clients.arrival.rate: ", "above 0"}},
+		{"malformed scenario json", []string{"run", bad, "--out", out, "--json"},
+			[]string{bad + ":7: clients.arrival.rate: "}},
+		{"missing file", []string{"run", filepath.Join(dir, "nope.yaml"), "--out", out},
+			[]string{"nope.yaml: cannot read"}},
+		{"unknown flag", []string{"run", good, "--out", out, "--bogus"},
+			[]string{"unknown flag: --bogus"}},
+		{"flag without value", []string{"run", good, "--out", out, "--set"},
+			[]string{"flag needs an argument: --set"}},
+		{"unknown strategy", []string{"run", good, "--out", out, "--strategy", "round-robin,fastest"},
+			[]string{`--strategy: unknown strategy "fastest"`, "p2c"}},
+		{"bad seed", []string{"run", good, "--out", out, "--seed", "x"},
+			[]string{`--seed: want a non-negative integer, got "x"`}},
+		{"negative seed", []string{"run", good, "--out", out, "--seed", "-1"},
+			[]string{"--seed"}},
+		{"bad set key", []string{"run", good, "--out", out, "--set", "clients.arival.rate=9"},
+			[]string{"--set: clients.arival.rate: ", `did you mean "arrival"?`}},
+		{"set makes scenario invalid", []string{"run", good, "--out", out, "--set", "servers[0].count=0"},
+			[]string{"--set: servers[0].count: "}},
+		{"bad set on quick-start", []string{"run", "--out", out, "--set", "clients.arrival.rate=abc"},
+			[]string{"--set: clients.arrival.rate: "}},
+		{"two scenario files", []string{"run", good, good, "--out", out},
+			[]string{"at most one scenario file"}},
+		{"unknown command", []string{"frobnicate"}, []string{`unknown command "frobnicate"`}},
+		{"strategies with an argument", []string{"strategies", "extra"}, []string{"unknown command"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, c.args...)
+			if code != 2 {
+				t.Errorf("exit code %d, want 2 (stderr %q)", code, stderr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q, want nothing", stdout)
+			}
+			if n := strings.Count(stderr, "\n"); n != 1 || !strings.HasSuffix(stderr, "\n") {
+				t.Errorf("stderr has %d lines, want one: %q", n, stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not contain %q", stderr, w)
+				}
+			}
+			if exists(out) {
+				t.Errorf("output directory %s was created", out)
+			}
+		})
+	}
+}
+
+func TestRunJSON(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "small.yaml", small)
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := runCLI(t, "run", path, "--json", "--out", out, "--seed", "5")
+	if code != 0 {
+		t.Fatalf("exit code %d, stderr %q", code, stderr)
+	}
+	if stderr != "" {
+		t.Errorf("stderr %q, want nothing", stderr)
+	}
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	var res reports.Results
+	if err := dec.Decode(&res); err != nil {
+		t.Fatalf("stdout is not results.json: %v\n%s", err, stdout)
+	}
+	if dec.More() || strings.TrimSpace(stdout[dec.InputOffset():]) != "" {
+		t.Errorf("stdout has more than one JSON value: %q", stdout[dec.InputOffset():])
+	}
+	if res.Scenario != "small" || res.Mode != "sim" || res.Seed != 5 || res.DurationS != 2 || res.WarmupS != 1 {
+		t.Errorf("header = %+v", res)
+	}
+	if len(res.Runs) != 2 || res.Runs[0].Strategy != "round-robin" || res.Runs[1].Strategy != "p2c" {
+		t.Fatalf("runs = %+v", res.Runs)
+	}
+	for _, r := range res.Runs {
+		if r.Requests == 0 || r.OK+r.Failed+r.Rejected != r.Requests {
+			t.Errorf("%s: requests %d ok %d failed %d rejected %d", r.Strategy, r.Requests, r.OK, r.Failed, r.Rejected)
+		}
+	}
+	written, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatalf("results.json not written: %v", err)
+	}
+	if string(written) != stdout {
+		t.Errorf("results.json differs from stdout")
+	}
+
+	// --strategy replaces the scenario's strategies.
+	code, stdout, stderr = runCLI(t, "run", path, "--json", "--out", out, "--strategy", "random")
+	if code != 0 {
+		t.Fatalf("--strategy random: exit %d, stderr %q", code, stderr)
+	}
+	res = reports.Results{}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || len(res.Runs) != 1 || res.Runs[0].Strategy != "random" {
+		t.Errorf("--strategy random: runs %+v, err %v", res.Runs, err)
+	}
+}
+
+func TestRunText(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "small.yaml", small)
+	out := filepath.Join(dir, "text")
+	code, stdout, stderr := runCLI(t, "run", path, "--out", out, "--set", "clients.arrival.rate=50")
+	if code != 0 {
+		t.Fatalf("exit code %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(stdout, "wrote "+filepath.Join(out, "results.json")) {
+		t.Errorf("stdout does not say where results went:\n%s", stdout)
+	}
+	if !exists(filepath.Join(out, "results.json")) {
+		t.Errorf("no results.json in %s", out)
+	}
+}
+
+func TestStrategies(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "strategies")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	want := []string{"round-robin", "weighted-round-robin", "random", "least-request", "p2c"}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), stdout)
+	}
+	for i, w := range want {
+		if f := strings.Fields(lines[i]); len(f) == 0 || f[0] != w {
+			t.Errorf("line %d = %q, want strategy %q", i, lines[i], w)
+		}
+	}
+	if got := strategies.Names(); len(got) != len(want) {
+		t.Errorf("strategies.Names() = %v", got)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"run", "--help"}, {"help", "run"}, {}} {
+		code, stdout, stderr := runCLI(t, args...)
+		if code != 0 {
+			t.Errorf("%q: exit %d, stderr %q", args, code, stderr)
+		}
+		if !regexp.MustCompile(`Usage:`).MatchString(stdout) {
+			t.Errorf("%q: no usage on stdout:\n%s", args, stdout)
+		}
+	}
+}
