@@ -8,9 +8,11 @@ package sim
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/strategies"
 	"github.com/edgelab/edgelab/workloads"
 )
 
@@ -28,6 +30,9 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 	names := opt.Strategies
 	if len(names) == 0 {
 		names = sc.Strategies()
+		if err := Check(sc); err != nil {
+			return nil, err
+		}
 	}
 	res := &reports.Results{
 		Scenario:  sc.Name,
@@ -55,6 +60,21 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 		}
 	}
 	return res, nil
+}
+
+// Check validates the parts of a scenario that belong to the strategies
+// package (strategy names), reporting errors at the field's line.
+func Check(sc *workloads.Scenario) error {
+	for i, name := range sc.Strategies() {
+		if !strategies.Known(name) {
+			field := "balancer.strategy"
+			if i > 0 {
+				field = "balancer.compare"
+			}
+			return sc.FieldError(field, "unknown strategy %q (known: %s)", name, strings.Join(strategies.Names(), ", "))
+		}
+	}
+	return nil
 }
 
 // Replicate runs one replication of one strategy. partial is true when ctx

@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,5 +177,30 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 	allocs := testing.AllocsPerRun(5, func() { m.eng.Run(m.eng.Now() + time.Second) })
 	if allocs != 0 {
 		t.Fatalf("%.1f allocations per simulated second (9000 requests)", allocs)
+	}
+}
+
+// Strategy names belong to package strategies; an unknown one is still
+// reported at its line in the scenario file (or at --set).
+func TestUnknownStrategyIsLocated(t *testing.T) {
+	yaml := bareYAML + "\n"
+	cases := []struct {
+		yaml string
+		sets []string
+		want string
+	}{
+		{strings.Replace(yaml, "strategy: random", "strategy: fastest", 1), nil, `bare.yaml:7: balancer.strategy: unknown strategy "fastest"`},
+		{strings.Replace(yaml, "strategy: random}", "strategy: random, compare: [p2c, fastest]}", 1), nil, `bare.yaml:7: balancer.compare: unknown strategy "fastest"`},
+		{yaml, []string{"balancer.strategy=fastest"}, `--set: balancer.strategy: unknown strategy "fastest"`},
+	}
+	for _, c := range cases {
+		sc, err := workloads.Parse([]byte(c.yaml), "bare.yaml", c.sets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Run(context.Background(), sc, Options{})
+		if !workloads.IsInputError(err) || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("error %v, want prefix %q", err, c.want)
+		}
 	}
 }

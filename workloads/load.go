@@ -118,22 +118,47 @@ func Parse(data []byte, file string, sets []string) (*Scenario, error) {
 		return nil, decodeError(file, root, err)
 	}
 	sc.setDefaults()
+	sc.src = &source{file: file, root: root}
 	if err := sc.validate(); err != nil {
 		var ve *Error
 		if errors.As(err, &ve) {
-			ve.File = file
-			if ve.Line == 0 {
-				line, fromSet := lineOf(root, ve.Field)
-				if fromSet {
-					// The offending value came from --set, not the file.
-					ve.File, line = "--set", 0
-				}
-				ve.Line = line
-			}
+			sc.locate(ve)
 		}
 		return nil, err
 	}
 	return &sc, nil
+}
+
+// source remembers where a scenario came from, to locate later errors.
+type source struct {
+	file string
+	root *yaml.Node
+}
+
+// locate fills in the file and line of an error about a field.
+func (s *Scenario) locate(ve *Error) {
+	if s.src == nil {
+		return
+	}
+	ve.File = s.src.file
+	if ve.Line == 0 {
+		line, fromSet := lineOf(s.src.root, ve.Field)
+		if fromSet {
+			// The offending value came from --set, not the file.
+			ve.File, line = "--set", 0
+		}
+		ve.Line = line
+	}
+}
+
+// FieldError returns an input error about a field of the scenario, located
+// at the field's line in the scenario's file (or at --set when the value
+// came from there). Packages that validate parts of a scenario the loader
+// does not understand, such as strategy names, report through it.
+func (s *Scenario) FieldError(field, format string, args ...any) error {
+	ve := &Error{File: "scenario", Field: field, Msg: fmt.Sprintf(format, args...)}
+	s.locate(ve)
+	return ve
 }
 
 var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)

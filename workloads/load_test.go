@@ -184,10 +184,6 @@ var badCases = []badCase{
 		field: "clients.keys.dist", want: []string{`"pareto" is not one of: uniform, zipf`}},
 
 	// Balancer.
-	{name: "unknown strategy", yaml: validYAML + "balancer:\n  strategy: fastest\n", line: 11, field: "balancer.strategy",
-		want: []string{`unknown strategy "fastest"`, "round-robin", "p2c"}},
-	{name: "unknown compare strategy", yaml: validYAML + "balancer:\n  strategy: random\n  compare: [p2c, fastest]\n",
-		line: 12, field: "balancer.compare", want: []string{`unknown strategy "fastest"`}},
 
 	// Servers.
 	{name: "no servers", yaml: lines("duration: 10s", "clients: {arrival: {rate: 1}}"), field: "servers",
@@ -562,7 +558,6 @@ func TestSetInvalidScenario(t *testing.T) {
 		{[]string{"servers[0].count=0"}, "--set: servers[0].count: must be between 1"},
 		{[]string{"clients.timeout=-2s"}, "--set: clients.timeout: must not be negative"},
 		{[]string{"servers=[]"}, "--set: servers: at least one server group"},
-		{[]string{"balancer.strategy=fastest"}, "--set: balancer.strategy: unknown strategy"},
 		{[]string{"servers[0].service.dist=lognormal"}, "ok.yaml:9: servers[0].service.sigma: lognormal needs sigma"},
 		// The offending value is in the file, made invalid by a set elsewhere.
 		{[]string{"servers[0].count=3"}, "ok.yaml:10: servers[0].speed: has 2 values for 3 instances"},

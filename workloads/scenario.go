@@ -30,6 +30,8 @@ type Scenario struct {
 	Balancer Balancer `yaml:"balancer"`
 	// Servers are the upstream groups.
 	Servers []ServerGroup `yaml:"servers"`
+
+	src *source
 }
 
 // Clients describes who sends requests and how.

@@ -5,8 +5,6 @@ import (
 	"math"
 	"strings"
 	"time"
-
-	"github.com/edgelab/edgelab/strategies"
 )
 
 // Limits that keep a scenario inside what one machine can simulate and what
@@ -104,15 +102,6 @@ func (s *Scenario) validate() error {
 	}
 	if err := s.Clients.validate(); err != nil {
 		return err
-	}
-	for i, name := range s.Strategies() {
-		if !strategies.Known(name) {
-			field := "balancer.strategy"
-			if i > 0 {
-				field = "balancer.compare"
-			}
-			return bad(field, "unknown strategy %q (known: %s)", name, strings.Join(strategies.Names(), ", "))
-		}
 	}
 	if len(s.Servers) == 0 {
 		return bad("servers", "at least one server group is needed")

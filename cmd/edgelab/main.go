@@ -3,7 +3,8 @@
 //
 //	edgelab run [SCENARIO.yaml] [--out DIR] [--strategy a,b] [--seed N] [--set k=v]... [--json]
 //
-// Exit codes: 0 success, 1 a run that cannot start or fails, 2 bad input.
+// Exit codes: 0 success, 1 a run that cannot start or fails, 2 bad input,
+// 130 interrupted (partial results were written).
 package main
 
 import (
@@ -32,6 +33,10 @@ func exitCode(err error) int {
 	}
 	if errors.As(err, &ue) || workloads.IsInputError(err) || isUnknownCommand(err) {
 		return 2
+	}
+	var ie errInterrupted
+	if errors.As(err, &ie) {
+		return 130
 	}
 	return 1
 }

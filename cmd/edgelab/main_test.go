@@ -225,3 +225,46 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// Ctrl-C: the run stops early, still writes results.json marked partial,
+// and exits 130.
+func TestInterruptedRunWritesPartialResults(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := filepath.Join(t.TempDir(), "out")
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"run", "--out", out, "--json"}, &stdout, &stderr)
+	if code != 130 {
+		t.Fatalf("exit %d, stderr %s", code, stderr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res reports.Results
+	if err := json.Unmarshal(data, &res); err != nil || !res.Partial {
+		t.Fatalf("partial %v, err %v", res.Partial, err)
+	}
+	if !bytes.Equal(stdout.Bytes(), data) {
+		t.Fatal("--json stdout differs from results.json")
+	}
+	if !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("stderr %q", stderr.String())
+	}
+}
+
+func TestDuplicateStrategiesRunOnce(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"run", "--out", out, "--json", "--set", "duration=3s", "--set", "warmup=1s", "--strategy", "p2c,random,p2c"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var res reports.Results
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Runs) != 2 || res.Runs[0].Strategy != "p2c" || res.Runs[1].Strategy != "random" {
+		t.Fatalf("runs %+v", res.Runs)
+	}
+}

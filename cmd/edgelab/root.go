@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -93,16 +94,20 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	var names []string
 	for _, s := range f.strategies {
 		if !strategies.Known(s) {
 			return usageError{fmt.Errorf("--strategy: unknown strategy %q (known: %s)", s, strings.Join(strategies.Names(), ", "))}
+		}
+		if !slices.Contains(names, s) {
+			names = append(names, s)
 		}
 	}
 	outDir := f.out
 	if outDir == "" {
 		outDir = filepath.Join("out", safeName(sc.Name))
 	}
-	res, err := sim.Run(c.Context(), sc, sim.Options{Strategies: f.strategies})
+	res, err := sim.Run(c.Context(), sc, sim.Options{Strategies: names})
 	if err != nil {
 		return fmt.Errorf("simulate %s: %w", sc.Name, err)
 	}
@@ -118,17 +123,27 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 		return err
 	}
 	if f.json {
-		_, err = stdout.Write(data)
-		return err
+		if _, err := stdout.Write(data); err != nil {
+			return err
+		}
+	} else {
+		if err := reports.WriteText(stdout, res); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nwrote %s\n", path)
 	}
-	if err := reports.WriteText(stdout, res); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nwrote %s\n", path)
 	if res.Partial {
-		fmt.Fprintln(stderr, "edgelab: interrupted; results are partial")
+		return errInterrupted{path}
 	}
 	return nil
+}
+
+// errInterrupted reports a run stopped by a signal after it wrote its
+// partial results (exit code 130, as a shell reports SIGINT).
+type errInterrupted struct{ path string }
+
+func (e errInterrupted) Error() string {
+	return "interrupted; partial results written to " + e.path
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
