@@ -90,8 +90,8 @@ type model struct {
 	interarrival workloads.Sampler
 	think        workloads.Sampler
 	demand       []workloads.Sampler // per group
-	keys         workloads.KeySampler
-	clientR      *rand.Rand
+	keys         workloads.KeySampler // nil when nothing reads keys
+	clientR      *rand.Rand // nil when nothing reads client identities
 	errR         *rand.Rand
 	timeout      time.Duration
 
@@ -119,8 +119,6 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 		end:     sc.Warmup.D() + sc.Duration.D(),
 		open:    true,
 		nGrp:    len(sc.Servers),
-		keys:    sc.Clients.Keys.KeySampler(engine.Stream(seed, rep, "keys")),
-		clientR: engine.Stream(seed, rep, "clients"),
 		timeout: sc.Clients.Timeout.D(),
 		lat:     reports.NewLatencyRecorder(),
 	}
@@ -151,6 +149,10 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 	}
 	m.pool = strategies.NewPool(bal, names, weights)
 	m.h = m.eng.Register(m)
+	if ra, ok := bal.(strategies.RequestAware); ok && ra.UsesRequest() {
+		m.keys = sc.Clients.Keys.KeySampler(engine.Stream(seed, rep, "keys"))
+		m.clientR = engine.Stream(seed, rep, "clients")
+	}
 	for _, g := range sc.Servers {
 		if g.Errors > 0 {
 			// The error draw has a stream of its own, so drawing it only
@@ -168,7 +170,11 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 		if !m.open {
 			return
 		}
-		m.newRequest(now, int32(m.clientR.IntN(m.sc.Clients.Count)))
+		client := int32(0)
+		if m.clientR != nil {
+			client = int32(m.clientR.IntN(m.sc.Clients.Count))
+		}
+		m.newRequest(now, client)
 		m.eng.Schedule(now+dur(m.interarrival.Sample()), m.h, evArrival, 0)
 	case evThinkDone:
 		if m.open {
@@ -241,7 +247,9 @@ func (m *model) newRequest(now time.Duration, client int32) {
 	r := &m.reqs[ri]
 	r.created = now
 	r.client = client
-	r.key = m.keys.Key()
+	if m.keys != nil {
+		r.key = m.keys.Key()
+	}
 	if m.errR != nil {
 		r.errU = m.errR.Float64()
 	}

@@ -76,6 +76,14 @@ type Balancer interface {
 	Done(now time.Duration, i int, latency time.Duration, o Outcome)
 }
 
+// RequestAware is implemented by balancers that read Request.Key or
+// Request.Client. The simulator draws keys and client identities only when
+// some component reads them; each has a random stream of its own, so
+// skipping them changes no other number.
+type RequestAware interface {
+	UsesRequest() bool
+}
+
 // Info describes a registered strategy.
 type Info struct {
 	Name    string
