@@ -136,7 +136,6 @@ func (s *Sim) Run(until time.Duration) time.Duration {
 	return s.now
 }
 
-
 func (s *Sim) up(i int) {
 	h := s.heap
 	e := h[i]

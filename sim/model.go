@@ -89,9 +89,9 @@ type model struct {
 
 	interarrival workloads.Sampler
 	think        workloads.Sampler
-	demand       []workloads.Sampler // per group
+	demand       []workloads.Sampler  // per group
 	keys         workloads.KeySampler // nil when nothing reads keys
-	clientR      *rand.Rand // nil when nothing reads client identities
+	clientR      *rand.Rand           // nil when nothing reads client identities
 	errR         *rand.Rand
 	timeout      time.Duration
 
