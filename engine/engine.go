@@ -98,7 +98,7 @@ func (s *Sim) Schedule(at time.Duration, h HandlerID, a int32, b int64) {
 		return
 	}
 	s.heap = append(s.heap, e)
-	s.up(len(s.heap) - 1)
+	s.up(len(s.heap)-1, e)
 }
 
 // After schedules an event for h after delay d from now.
@@ -136,9 +136,9 @@ func (s *Sim) Run(until time.Duration) time.Duration {
 	return s.now
 }
 
-func (s *Sim) up(i int) {
+// up places e at the hole i and lets it rise to its place.
+func (s *Sim) up(i int, e event) {
 	h := s.heap
-	e := h[i]
 	for i > 0 {
 		p := (i - 1) / 2
 		if !e.before(&h[p]) {
@@ -180,13 +180,5 @@ func (s *Sim) down(e event) {
 		h[i] = h[c]
 		i = c
 	}
-	for i > 0 {
-		p := (i - 1) / 2
-		if !e.before(&h[p]) {
-			break
-		}
-		h[i] = h[p]
-		i = p
-	}
-	h[i] = e
+	s.up(i, e)
 }
