@@ -191,3 +191,35 @@ func TestNoAllocationsPerEvent(t *testing.T) {
 		t.Fatalf("%.1f allocations per run slice", allocs)
 	}
 }
+
+func TestUniformIsCounterBased(t *testing.T) {
+	k := Key(1, 0, "errors")
+	if Uniform(k, 5, 1) != Uniform(k, 5, 1) {
+		t.Fatal("not a function of its arguments")
+	}
+	if k == Key(1, 1, "errors") || k == Key(2, 0, "errors") || k == Key(1, 0, "error") {
+		t.Fatal("keys collide")
+	}
+	// Mean and variance of 200k draws match U(0,1): 1/2 and 1/12.
+	sum, sq := 0.0, 0.0
+	const n = 200000
+	for i := uint64(0); i < n; i++ {
+		u := Uniform(k, i, i%3)
+		if u < 0 || u >= 1 {
+			t.Fatalf("draw %v out of [0,1)", u)
+		}
+		sum += u
+		sq += u * u
+	}
+	mean := sum / n
+	if v := sq/n - mean*mean; abs(mean-0.5) > 0.003 || abs(v-1.0/12) > 0.002 {
+		t.Fatalf("mean %v variance %v", mean, v)
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

@@ -42,3 +42,18 @@ func splitmix(x uint64) uint64 {
 	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
 	return x ^ (x >> 31)
 }
+
+// Key derives a 64-bit key for counter-based draws (see Uniform) of one
+// component of one replication.
+func Key(seed uint64, replication int, name string) uint64 {
+	return splitmix(seed ^ splitmix(uint64(replication)+0x9e3779b97f4a7c15) ^ fnv64(name))
+}
+
+// Uniform returns a number in [0, 1) that depends only on (key, i, j): a
+// counter-based draw for properties that must not depend on the order in
+// which they are drawn, such as whether the j-th attempt of the i-th
+// request fails, whatever the strategy made of the attempts before it.
+func Uniform(key, i, j uint64) float64 {
+	x := splitmix(key ^ splitmix(i^splitmix(j+0x632be59bd9b4e019)))
+	return float64(x>>11) / (1 << 53)
+}

@@ -22,6 +22,17 @@ type Results struct {
 	// Partial is true when the run was interrupted before its end.
 	Partial bool  `json:"partial,omitempty"`
 	Runs    []Run `json:"runs"`
+	// Failures lists the failure windows of the run (the same for every
+	// strategy), for charts.
+	Failures []FailureWindow `json:"failures,omitempty"`
+}
+
+// FailureWindow is one failure of one server instance.
+type FailureWindow struct {
+	Server string  `json:"server"`
+	Kind   string  `json:"kind"`
+	StartS float64 `json:"start_s"`
+	EndS   float64 `json:"end_s"`
 }
 
 // Run is one strategy's results, over all replications.
@@ -59,18 +70,23 @@ type Latency struct {
 
 // Outcomes counts how requests ended.
 type Outcomes struct {
-	OK           int64 `json:"ok"`
-	Error5xx     int64 `json:"error_5xx"`
-	Timeout      int64 `json:"timeout"`
-	QueueFull    int64 `json:"queue_full"`
-	NoUpstream   int64 `json:"no_upstream"`
-	RateLimited  int64 `json:"rate_limited"`
-	AuthRejected int64 `json:"auth_rejected"`
+	OK         int64 `json:"ok"`
+	Error5xx   int64 `json:"error_5xx"`
+	Timeout    int64 `json:"timeout"`
+	QueueFull  int64 `json:"queue_full"`
+	NoUpstream int64 `json:"no_upstream"`
+	// ConnectFailure counts requests whose last attempt was refused or
+	// reset by a crashed server.
+	ConnectFailure int64 `json:"connect_failure"`
+	RateLimited    int64 `json:"rate_limited"`
+	AuthRejected   int64 `json:"auth_rejected"`
 }
 
 // Failed is the number of requests that failed (not ok, not rejected by
 // policy).
-func (o Outcomes) Failed() int64 { return o.Error5xx + o.Timeout + o.QueueFull + o.NoUpstream }
+func (o Outcomes) Failed() int64 {
+	return o.Error5xx + o.Timeout + o.QueueFull + o.NoUpstream + o.ConnectFailure
+}
 
 // Rejected is the number of requests refused by policy.
 func (o Outcomes) Rejected() int64 { return o.RateLimited + o.AuthRejected }
@@ -85,6 +101,7 @@ func (o *Outcomes) Add(b Outcomes) {
 	o.Timeout += b.Timeout
 	o.QueueFull += b.QueueFull
 	o.NoUpstream += b.NoUpstream
+	o.ConnectFailure += b.ConnectFailure
 	o.RateLimited += b.RateLimited
 	o.AuthRejected += b.AuthRejected
 }

@@ -156,6 +156,7 @@ func WriteText(w io.Writer, r *Results) error {
 	outcome("timeout", func(o Outcomes) int64 { return o.Timeout })
 	outcome("queue_full", func(o Outcomes) int64 { return o.QueueFull })
 	outcome("no_upstream", func(o Outcomes) int64 { return o.NoUpstream })
+	outcome("connect_failure", func(o Outcomes) int64 { return o.ConnectFailure })
 	outcome("rate_limited", func(o Outcomes) int64 { return o.RateLimited })
 	outcome("auth_rejected", func(o Outcomes) int64 { return o.AuthRejected })
 	row("max utilization", func(run *Run) string {

@@ -45,6 +45,10 @@ type Clients struct {
 	Count int `yaml:"count"`
 	// Timeout abandons a request that has no answer after it (0 = none).
 	Timeout Duration `yaml:"timeout"`
+	// Retries re-sends failed attempts.
+	Retries Retries `yaml:"retries"`
+	// Hedge sends backup attempts for slow requests.
+	Hedge Hedge `yaml:"hedge"`
 }
 
 // Arrival processes.
@@ -90,6 +94,9 @@ type Balancer struct {
 	// Compare lists further strategies run on the same requests when
 	// --strategy is not given.
 	Compare []string `yaml:"compare"`
+	// Health configures health checking, outlier ejection, panic mode and
+	// slow start, applied before any strategy picks.
+	Health Health `yaml:"health"`
 }
 
 // Queue disciplines.
@@ -118,6 +125,8 @@ type ServerGroup struct {
 	Speed PerInstance `yaml:"speed"`
 	// Weight is the balancer weight: one value, or one per instance.
 	Weight PerInstance `yaml:"weight"`
+	// Failures is the group's failure schedule.
+	Failures []Failure `yaml:"failures"`
 }
 
 // Bounded reports whether instances have a finite waiting room.

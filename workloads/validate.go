@@ -51,6 +51,9 @@ func (s *Scenario) setDefaults() {
 	if s.Balancer.Strategy == "" {
 		s.Balancer.Strategy = "round-robin"
 	}
+	s.Clients.Retries.setDefaults()
+	s.Clients.Hedge.setDefaults()
+	s.Balancer.Health.setDefaults()
 	for i := range s.Servers {
 		g := &s.Servers[i]
 		if g.Name == "" {
@@ -103,13 +106,22 @@ func (s *Scenario) validate() error {
 	if err := s.Clients.validate(); err != nil {
 		return err
 	}
+	if err := s.Clients.Retries.validate(); err != nil {
+		return err
+	}
+	if err := s.Clients.Hedge.validate(); err != nil {
+		return err
+	}
+	if err := s.Balancer.Health.validate(); err != nil {
+		return err
+	}
 	if len(s.Servers) == 0 {
 		return bad("servers", "at least one server group is needed")
 	}
 	names := map[string]int{}
 	total := 0
 	for i := range s.Servers {
-		if err := s.Servers[i].validate(fmt.Sprintf("servers[%d]", i)); err != nil {
+		if err := s.Servers[i].validate(fmt.Sprintf("servers[%d]", i), s.Warmup.D()+s.Duration.D()); err != nil {
 			return err
 		}
 		if j, dup := names[s.Servers[i].Name]; dup {
@@ -173,7 +185,7 @@ func (c *Clients) validate() error {
 	return nil
 }
 
-func (g *ServerGroup) validate(p string) error {
+func (g *ServerGroup) validate(p string, run time.Duration) error {
 	if g.Count < 1 || g.Count > maxInstances {
 		return bad(p+".count", "must be between 1 and %d instances (got %d)", maxInstances, g.Count)
 	}
@@ -202,7 +214,15 @@ func (g *ServerGroup) validate(p string) error {
 			}
 		}
 	}
-	return g.Service.validate(p + ".service")
+	if err := g.Service.validate(p + ".service"); err != nil {
+		return err
+	}
+	for i := range g.Failures {
+		if err := g.Failures[i].validate(fmt.Sprintf("%s.failures[%d]", p, i), g.Count, run); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) validate(p string) error {

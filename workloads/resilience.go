@@ -1,0 +1,294 @@
+package workloads
+
+import (
+	"fmt"
+	"time"
+)
+
+// Retries re-sends a failed attempt, as Envoy's retry policy does.
+type Retries struct {
+	// Max is the number of extra attempts (0 = no retries).
+	Max int `yaml:"max"`
+	// Backoff is the base interval of exponential backoff with full jitter
+	// (default 25ms, Envoy's base_interval).
+	Backoff Duration `yaml:"backoff"`
+	// MaxBackoff caps the backoff (default 10 × backoff).
+	MaxBackoff Duration `yaml:"max_backoff"`
+	// Budget caps concurrent retries at this fraction of active requests
+	// (0.2 = 20%, as Envoy's retry_budget budget_percent); 0 = no budget.
+	Budget float64 `yaml:"budget"`
+	// MinConcurrency is the number of concurrent retries a budget always
+	// allows (default 3, Envoy's min_retry_concurrency).
+	MinConcurrency int `yaml:"min_concurrency"`
+	// PerTryTimeout abandons one attempt (and retries it) after this long
+	// (0 = none).
+	PerTryTimeout Duration `yaml:"per_try_timeout"`
+}
+
+// Hedge sends a backup attempt when the first has not answered in time;
+// the first answer wins and the others are cancelled.
+type Hedge struct {
+	// After is the delay before each backup attempt (0 = no hedging).
+	After Duration `yaml:"after"`
+	// Max is the number of backup attempts (default 1, at most 3).
+	Max int `yaml:"max"`
+}
+
+// Health configures endpoint health, applied in one place before any
+// strategy picks (as Envoy does).
+type Health struct {
+	// Active probes every endpoint.
+	Active *ActiveHealth `yaml:"active"`
+	// Outlier ejects endpoints that fail consecutively.
+	Outlier *Outlier `yaml:"outlier"`
+	// PanicThreshold is the percentage of healthy endpoints below which
+	// every endpoint is used (default 50 when active or outlier is set;
+	// 0 disables panic mode).
+	PanicThreshold *float64 `yaml:"panic_threshold"`
+	// SlowStart ramps a returning endpoint's weight up over this window.
+	SlowStart Duration `yaml:"slow_start"`
+}
+
+// ActiveHealth is active health checking.
+type ActiveHealth struct {
+	// Interval between probes of one endpoint (default 5s).
+	Interval Duration `yaml:"interval"`
+	// Timeout of a probe (default 1s).
+	Timeout Duration `yaml:"timeout"`
+	// Unhealthy is the number of consecutive failed probes that mark an
+	// endpoint unhealthy (default 3).
+	Unhealthy int `yaml:"unhealthy"`
+	// Healthy is the number of consecutive good probes that mark it
+	// healthy again (default 2).
+	Healthy int `yaml:"healthy"`
+}
+
+// Outlier is passive outlier detection.
+type Outlier struct {
+	// Consecutive5xx failures eject an endpoint (default 5).
+	Consecutive5xx int `yaml:"consecutive_5xx"`
+	// BaseEjection is the first ejection's length; the n-th lasts n times
+	// as long (default 30s).
+	BaseEjection Duration `yaml:"base_ejection"`
+	// MaxEjectionPercent caps the share of endpoints ejected at once
+	// (default 10, as Envoy).
+	MaxEjectionPercent float64 `yaml:"max_ejection_percent"`
+}
+
+// Failure kinds.
+const (
+	FailCrash       = "crash"
+	FailHang        = "hang"
+	FailSlow        = "slow"
+	FailErrors      = "errors"
+	FailRandomCrash = "random-crash"
+)
+
+// Failure is one entry of a server group's failure schedule.
+type Failure struct {
+	// Kind is crash, hang, slow, errors or random-crash.
+	Kind string `yaml:"kind"`
+	// At is when the failure starts.
+	At Duration `yaml:"at"`
+	// For is how long it lasts (0 = until the end of the run).
+	For Duration `yaml:"for"`
+	// Instances lists the affected instances of the group (default: all).
+	Instances []int `yaml:"instances"`
+	// Latency is added to every response (slow; holds no worker).
+	Latency Duration `yaml:"latency"`
+	// Factor divides the instance's speed (slow; holds workers longer).
+	Factor float64 `yaml:"factor"`
+	// Rate is the probability of a 5xx answer (errors).
+	Rate float64 `yaml:"rate"`
+	// MTBF is the mean time between crashes (random-crash, exponential).
+	MTBF Duration `yaml:"mtbf"`
+	// MTTR is the mean time to repair (random-crash, exponential).
+	MTTR Duration `yaml:"mttr"`
+}
+
+// Affects reports whether the failure applies to instance i of its group.
+func (f *Failure) Affects(i int) bool {
+	if len(f.Instances) == 0 {
+		return true
+	}
+	for _, x := range f.Instances {
+		if x == i {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Retries) setDefaults() {
+	if r.Max > 0 && r.Backoff == 0 {
+		r.Backoff = Duration(25 * time.Millisecond)
+	}
+	if r.MaxBackoff == 0 {
+		r.MaxBackoff = 10 * r.Backoff
+	}
+	if r.Budget > 0 && r.MinConcurrency == 0 {
+		r.MinConcurrency = 3
+	}
+}
+
+func (r *Retries) validate() error {
+	const p = "clients.retries"
+	switch {
+	case r.Max < 0 || r.Max > 10:
+		return bad(p+".max", "must be between 0 and 10 extra attempts (got %d)", r.Max)
+	case r.Backoff < 0:
+		return bad(p+".backoff", "must not be negative")
+	case r.MaxBackoff < r.Backoff:
+		return bad(p+".max_backoff", "must be at least backoff (%s)", r.Backoff)
+	case !finite(r.Budget) || r.Budget < 0 || r.Budget > 1:
+		return bad(p+".budget", "is a fraction of active requests between 0 and 1 (got %g)", r.Budget)
+	case r.MinConcurrency < 0 || r.MinConcurrency > 1_000_000:
+		return bad(p+".min_concurrency", "must be between 0 and 1000000")
+	case r.PerTryTimeout < 0:
+		return bad(p+".per_try_timeout", "must not be negative")
+	}
+	return nil
+}
+
+func (h *Hedge) setDefaults() {
+	if h.After > 0 && h.Max == 0 {
+		h.Max = 1
+	}
+}
+
+func (h *Hedge) validate() error {
+	switch {
+	case h.After < 0:
+		return bad("clients.hedge.after", "must not be negative")
+	case h.Max < 0 || h.Max > 3:
+		return bad("clients.hedge.max", "must be between 0 and 3 backup attempts (got %d)", h.Max)
+	case h.Max > 0 && h.After == 0:
+		return bad("clients.hedge.after", "hedging needs a delay (e.g. after: 50ms)")
+	}
+	return nil
+}
+
+func (h *Health) setDefaults() {
+	if a := h.Active; a != nil {
+		if a.Interval == 0 {
+			a.Interval = Duration(5 * time.Second)
+		}
+		if a.Timeout == 0 {
+			a.Timeout = Duration(time.Second)
+		}
+		if a.Unhealthy == 0 {
+			a.Unhealthy = 3
+		}
+		if a.Healthy == 0 {
+			a.Healthy = 2
+		}
+	}
+	if o := h.Outlier; o != nil {
+		if o.Consecutive5xx == 0 {
+			o.Consecutive5xx = 5
+		}
+		if o.BaseEjection == 0 {
+			o.BaseEjection = Duration(30 * time.Second)
+		}
+		if o.MaxEjectionPercent == 0 {
+			o.MaxEjectionPercent = 10
+		}
+	}
+	if h.PanicThreshold == nil && (h.Active != nil || h.Outlier != nil) {
+		v := 50.0
+		h.PanicThreshold = &v
+	}
+}
+
+func (h *Health) validate() error {
+	const p = "balancer.health"
+	if a := h.Active; a != nil {
+		switch {
+		case a.Interval <= 0:
+			return bad(p+".active.interval", "must be above 0")
+		case a.Timeout <= 0:
+			return bad(p+".active.timeout", "must be above 0")
+		case a.Unhealthy < 1 || a.Unhealthy > 1000:
+			return bad(p+".active.unhealthy", "must be between 1 and 1000")
+		case a.Healthy < 1 || a.Healthy > 1000:
+			return bad(p+".active.healthy", "must be between 1 and 1000")
+		}
+	}
+	if o := h.Outlier; o != nil {
+		switch {
+		case o.Consecutive5xx < 1 || o.Consecutive5xx > 1_000_000:
+			return bad(p+".outlier.consecutive_5xx", "must be between 1 and 1000000")
+		case o.BaseEjection <= 0:
+			return bad(p+".outlier.base_ejection", "must be above 0")
+		case !finite(o.MaxEjectionPercent) || o.MaxEjectionPercent < 0 || o.MaxEjectionPercent > 100:
+			return bad(p+".outlier.max_ejection_percent", "is a percentage between 0 and 100")
+		}
+	}
+	if t := h.PanicThreshold; t != nil && (!finite(*t) || *t < 0 || *t > 100) {
+		return bad(p+".panic_threshold", "is a percentage between 0 and 100 (got %g)", *t)
+	}
+	if h.SlowStart < 0 {
+		return bad(p+".slow_start", "must not be negative")
+	}
+	return nil
+}
+
+func (f *Failure) validate(p string, count int, run time.Duration) error {
+	if err := oneOf(p+".kind", f.Kind, FailCrash, FailHang, FailSlow, FailErrors, FailRandomCrash); err != nil {
+		return err
+	}
+	for i, x := range f.Instances {
+		if x < 0 || x >= count {
+			return bad(fmt.Sprintf("%s.instances[%d]", p, i), "instance %d does not exist (the group has %d: 0..%d)", x, count, count-1)
+		}
+	}
+	if f.At < 0 || f.For < 0 {
+		return bad(p+".at", "at and for must not be negative")
+	}
+	if f.At.D() > run {
+		return bad(p+".at", "starts at %s, after the run ends (%s)", f.At, run)
+	}
+	// Keys that belong to other kinds are errors, never silently ignored.
+	takes := map[string][]string{
+		FailCrash:       {"at", "for", "instances"},
+		FailHang:        {"at", "for", "instances"},
+		FailSlow:        {"at", "for", "instances", "latency", "factor"},
+		FailErrors:      {"at", "for", "instances", "rate"},
+		FailRandomCrash: {"instances", "mtbf", "mttr"},
+	}[f.Kind]
+	given := map[string]bool{"at": f.At != 0, "for": f.For != 0, "latency": f.Latency != 0, "factor": f.Factor != 0,
+		"rate": f.Rate != 0, "mtbf": f.MTBF != 0, "mttr": f.MTTR != 0}
+	for _, k := range []string{"at", "for", "latency", "factor", "rate", "mtbf", "mttr"} {
+		ok := false
+		for _, t := range takes {
+			ok = ok || t == k
+		}
+		if given[k] && !ok {
+			return bad(p+"."+k, "a %s failure does not take %s (it takes: %v)", f.Kind, k, takes)
+		}
+	}
+	switch f.Kind {
+	case FailSlow:
+		if f.Latency < 0 {
+			return bad(p+".latency", "must not be negative")
+		}
+		if !finite(f.Factor) || f.Factor < 0 || f.Factor > 1e6 || (f.Factor > 0 && f.Factor < 1) {
+			return bad(p+".factor", "must be at least 1 (service takes factor times longer; got %g)", f.Factor)
+		}
+		if f.Latency == 0 && f.Factor == 0 {
+			return bad(p+".latency", "a slow failure needs latency (added to each response) or factor (speed divided by it)")
+		}
+	case FailErrors:
+		if !finite(f.Rate) || f.Rate <= 0 || f.Rate > 1 {
+			return bad(p+".rate", "is a probability above 0 and at most 1 (got %g)", f.Rate)
+		}
+	case FailRandomCrash:
+		if f.MTBF <= 0 {
+			return bad(p+".mtbf", "random-crash needs a mean time between failures above 0")
+		}
+		if f.MTTR <= 0 {
+			return bad(p+".mttr", "random-crash needs a mean time to repair above 0")
+		}
+	}
+	return nil
+}
