@@ -16,9 +16,17 @@ import (
 const (
 	evArrival   = iota // open loop: the next request arrives
 	evThinkDone        // closed loop: user b sends its next request
-	evDeparture        // FIFO: attempt b (index | gen<<32) finishes service
+	evDeparture        // FIFO: attempt b (index | dgen<<32) finishes service
 	evPSDone           // PS: server b (index | gen<<32) finishes its next job
+	evDeliver          // attempt b's answer reaches the client after added latency
 	evTimeout          // request b (index | gen<<32) times out
+	evPerTry           // attempt b's per-try timeout
+	evRetry            // request b sends its next attempt after backoff
+	evHedge            // request b sends a backup attempt
+	evFailStart        // failure b (index into m.fails) starts
+	evFailEnd          // failure b ends
+	evProbe            // active health probe of endpoint b
+	evProbeFail        // a probe of endpoint b timed out
 	evWarmupEnd        // statistics start
 	evEnd              // arrivals stop; in-flight requests drain
 )
@@ -27,17 +35,27 @@ func pack(idx int32, gen uint32) int64 { return int64(uint64(uint32(idx)) | uint
 
 func unpack(b int64) (int32, uint32) { return int32(uint32(uint64(b))), uint32(uint64(b) >> 32) }
 
-// request is a client request. Its demand, key, client and error draw are
-// fixed when it is created (common random numbers across strategies).
+// maxLive bounds the attempts of one request in flight at once: the first
+// and up to three hedges.
+const maxLive = 4
+
+// request is a client request. Its demand, key and client are fixed when
+// it is created (common random numbers across strategies); whether an
+// attempt fails is a counter-based draw on (request serial, attempt number).
 type request struct {
 	created  time.Duration
-	errU     float64
+	serial   uint64
 	key      uint32
 	client   int32
 	gen      uint32
 	measured bool
-	att      int32 // current attempt
-	attGen   uint32
+	tries    uint8 // attempts sent
+	retries  uint8 // retries admitted
+	hedges   uint8 // backup attempts sent
+	pending  bool  // a budgeted retry waits out its backoff
+	nLive    uint8
+	live     [maxLive]int32
+	liveGen  [maxLive]uint32
 }
 
 // attempt is one try of a request at one server instance.
@@ -45,34 +63,15 @@ type attempt struct {
 	req       int32
 	reqGen    uint32
 	ep        int32
-	gen       uint32
+	gen       uint32 // bumped when the slot is recycled
+	dgen      uint32 // bumped when a scheduled departure is invalidated
+	no        uint8  // attempt number within its request
+	retry     bool   // admitted by the retry budget
+	abandoned bool   // the client gave up on it; the server does not know
 	sent      time.Duration
-	work      float64 // remaining demand at speed 1, ns (FIFO: whole demand)
-	abandoned bool    // the client gave up; the server does not know
-}
-
-// server is one instance with c workers and a FIFO or PS queue.
-type server struct {
-	id       string
-	group    int
-	conc     int
-	queueCap int // -1: unbounded
-	ps       bool
-	speed    float64
-	errors   float64
-
-	busy  int  // FIFO: workers busy
-	fifo  ring // FIFO: waiting attempts
-	jobs  tagHeap
-	v     float64 // PS: work done per job so far (ns at speed 1)
-	vLast time.Duration
-	psGen uint32
-
-	sent      int64
-	busyAvg   reports.TimeAverage
-	queueAvg  reports.TimeAverage
-	finalUtil float64
-	finalQ    float64
+	work      float64       // remaining demand at speed 1, ns
+	upd       time.Duration // FIFO in service: when work was last updated
+	pos       int32         // FIFO: index in the server's inSvc, or -1
 }
 
 // model is one replication of one strategy.
@@ -89,11 +88,21 @@ type model struct {
 
 	interarrival workloads.Sampler
 	think        workloads.Sampler
-	demand       []workloads.Sampler  // per group
+	demand       []workloads.Sampler  // per group: first attempts
+	extraDemand  []workloads.Sampler  // per group: retries and hedges
 	keys         workloads.KeySampler // nil when nothing reads keys
 	clientR      *rand.Rand           // nil when nothing reads client identities
-	errR         *rand.Rand
+	errKey       uint64
+	retryR       *rand.Rand
 	timeout      time.Duration
+	retry        workloads.Retries
+	hedge        workloads.Hedge
+	budget       *strategies.RetryBudget // nil: retries are not budgeted
+	serial       uint64
+
+	fails   []failure
+	windows []reports.FailureWindow
+	probe   *workloads.ActiveHealth
 
 	reqs    []request
 	demands []float64 // per request and group
@@ -119,8 +128,16 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 		end:     sc.Warmup.D() + sc.Duration.D(),
 		open:    true,
 		nGrp:    len(sc.Servers),
+		errKey:  engine.Key(seed, rep, "errors"),
+		retryR:  engine.Stream(seed, rep, "retries"),
 		timeout: sc.Clients.Timeout.D(),
+		retry:   sc.Clients.Retries,
+		hedge:   sc.Clients.Hedge,
+		probe:   sc.Balancer.Health.Active,
 		lat:     reports.NewLatencyRecorder(),
+	}
+	if r := sc.Clients.Retries; r.Max > 0 && r.Budget > 0 {
+		m.budget = &strategies.RetryBudget{Percent: 100 * r.Budget, MinConcurrency: r.MinConcurrency}
 	}
 	a := &sc.Clients.Arrival
 	if a.Process == workloads.ProcessClosed {
@@ -133,6 +150,7 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 	for gi := range sc.Servers {
 		g := &sc.Servers[gi]
 		m.demand = append(m.demand, g.Service.Sampler(engine.Source(seed, rep, "demand/"+g.Name)))
+		m.extraDemand = append(m.extraDemand, g.Service.Sampler(engine.Source(seed, rep, "demand-extra/"+g.Name)))
 		qc := -1
 		if g.Queue != nil {
 			qc = *g.Queue
@@ -142,25 +160,36 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 			m.srv = append(m.srv, server{
 				id: id, group: gi, conc: g.Concurrency, queueCap: qc,
 				ps: g.Discipline == workloads.DisciplinePS, speed: g.Speed.At(i, 1), errors: g.Errors,
+				factor: 1, effRate: g.Speed.At(i, 1),
 			})
 			names = append(names, id)
 			weights = append(weights, g.Weight.At(i, 1))
 		}
 	}
 	m.pool = strategies.NewPool(bal, names, weights)
+	m.pool.SetHealth(healthConfig(&sc.Balancer.Health))
 	m.h = m.eng.Register(m)
 	if ra, ok := bal.(strategies.RequestAware); ok && ra.UsesRequest() {
 		m.keys = sc.Clients.Keys.KeySampler(engine.Stream(seed, rep, "keys"))
 		m.clientR = engine.Stream(seed, rep, "clients")
 	}
-	for _, g := range sc.Servers {
-		if g.Errors > 0 {
-			// The error draw has a stream of its own, so drawing it only
-			// when some server can fail shifts no other component's numbers.
-			m.errR = engine.Stream(seed, rep, "errors")
-		}
-	}
+	m.planFailures(rep)
 	return m, nil
+}
+
+func healthConfig(h *workloads.Health) strategies.HealthConfig {
+	var cfg strategies.HealthConfig
+	if a := h.Active; a != nil {
+		cfg.Active = &strategies.ActiveHealth{Interval: a.Interval.D(), Timeout: a.Timeout.D(), Unhealthy: a.Unhealthy, Healthy: a.Healthy}
+	}
+	if o := h.Outlier; o != nil {
+		cfg.Outlier = &strategies.OutlierConfig{Consecutive5xx: o.Consecutive5xx, BaseEjection: o.BaseEjection.D(), MaxEjectionPercent: o.MaxEjectionPercent}
+	}
+	if h.PanicThreshold != nil {
+		cfg.PanicThreshold = *h.PanicThreshold
+	}
+	cfg.SlowStart = h.SlowStart.D()
+	return cfg
 }
 
 // Handle implements engine.Handler.
@@ -182,7 +211,7 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 		}
 	case evDeparture:
 		ai, gen := unpack(b)
-		if m.atts[ai].gen == gen {
+		if m.atts[ai].dgen == gen {
 			m.fifoDone(now, ai)
 		}
 	case evPSDone:
@@ -190,11 +219,46 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 		if m.srv[si].psGen == gen {
 			m.psDone(now, int(si))
 		}
+	case evDeliver:
+		ai, gen := unpack(b)
+		if m.atts[ai].gen == gen {
+			m.deliver(now, ai)
+		}
 	case evTimeout:
 		ri, gen := unpack(b)
 		if m.reqs[ri].gen == gen {
-			m.timeoutRequest(now, ri)
+			m.abandonAll(now, ri, strategies.Timeout)
+			m.finish(now, ri, outTimeout)
 		}
+	case evPerTry:
+		ai, gen := unpack(b)
+		if a := &m.atts[ai]; a.gen == gen && !a.abandoned {
+			m.abandon(now, ai, strategies.Timeout)
+			m.attemptFailed(now, a.req, a.reqGen, outTimeout)
+		}
+	case evRetry:
+		ri, gen := unpack(b)
+		if r := &m.reqs[ri]; r.gen == gen {
+			r.pending = false
+			m.send(now, ri, m.budget != nil)
+		}
+	case evHedge:
+		ri, gen := unpack(b)
+		if r := &m.reqs[ri]; r.gen == gen && r.nLive > 0 && int(r.hedges) < m.hedge.Max {
+			r.hedges++
+			m.send(now, ri, false)
+			if int(r.hedges) < m.hedge.Max {
+				m.eng.Schedule(now+m.hedge.After.D(), m.h, evHedge, b)
+			}
+		}
+	case evFailStart:
+		m.failStart(now, int(b))
+	case evFailEnd:
+		m.failEnd(now, int(b))
+	case evProbe:
+		m.runProbe(now, int(b))
+	case evProbeFail:
+		m.pool.ProbeResult(now, int(b), false)
 	case evWarmupEnd:
 		m.lat.Reset()
 		m.outcomes, m.attempts = reports.Outcomes{}, 0
@@ -245,31 +309,39 @@ func (m *model) newRequest(now time.Duration, client int32) {
 		}
 	}
 	r := &m.reqs[ri]
-	r.created = now
-	r.client = client
+	m.serial++
+	r.created, r.serial, r.client = now, m.serial, client
 	if m.keys != nil {
 		r.key = m.keys.Key()
 	}
-	if m.errR != nil {
-		r.errU = m.errR.Float64()
-	}
 	r.measured = now >= m.start
+	r.tries, r.retries, r.hedges, r.nLive, r.pending = 0, 0, 0, 0, false
 	base := int(ri) * m.nGrp
 	for g, d := range m.demand {
 		m.demands[base+g] = d.Sample()
 	}
+	if m.budget != nil {
+		m.budget.BeginRequest()
+	}
 	if m.timeout > 0 {
 		m.eng.Schedule(now+m.timeout, m.h, evTimeout, pack(ri, r.gen))
 	}
-	m.send(now, ri)
+	if m.hedge.Max > 0 {
+		m.eng.Schedule(now+m.hedge.After.D(), m.h, evHedge, pack(ri, r.gen))
+	}
+	m.send(now, ri, false)
 }
 
-// send routes a new attempt of request ri through the balancer.
-func (m *model) send(now time.Duration, ri int32) {
+// send routes a new attempt of request ri through the balancer. retry is
+// true for an attempt admitted by the retry budget.
+func (m *model) send(now time.Duration, ri int32, retry bool) {
 	r := &m.reqs[ri]
 	ep, ok := m.pool.Pick(now, strategies.Request{Key: uint64(r.key), Client: uint64(r.client)})
 	if !ok {
-		m.finish(now, ri, outNoUpstream)
+		if retry && m.budget != nil {
+			m.budget.EndRetry()
+		}
+		m.attemptFailed(now, ri, r.gen, outNoUpstream)
 		return
 	}
 	if r.measured {
@@ -286,139 +358,137 @@ func (m *model) send(now time.Duration, ri int32) {
 	}
 	a := &m.atts[ai]
 	a.req, a.reqGen, a.ep, a.sent = ri, r.gen, int32(ep), now
-	a.work = m.demands[int(ri)*m.nGrp+s.group]
-	a.abandoned = false
-	r.att, r.attGen = ai, a.gen
+	if r.tries == 0 {
+		a.work = m.demands[int(ri)*m.nGrp+s.group]
+	} else {
+		// A retry or hedge lands on another server (or the same one,
+		// later) and takes an independent service time, drawn from a
+		// stream of its own so that first attempts keep common random
+		// numbers across strategies.
+		a.work = m.extraDemand[s.group].Sample()
+	}
+	a.no, a.retry, a.abandoned, a.pos = r.tries, retry, false, -1
+	r.tries++
+	r.live[r.nLive], r.liveGen[r.nLive] = ai, a.gen
+	r.nLive++
 	if now >= m.start && now < m.end {
 		s.sent++
 	}
-	if s.ps {
-		m.psArrive(now, ep, ai)
-	} else {
-		m.fifoArrive(now, ep, ai)
+	if m.retry.PerTryTimeout > 0 {
+		m.eng.Schedule(now+m.retry.PerTryTimeout.D(), m.h, evPerTry, pack(ai, a.gen))
 	}
+	m.arrive(now, ep, ai)
 }
 
-func (m *model) fifoArrive(now time.Duration, ep int, ai int32) {
-	s := &m.srv[ep]
-	if s.busy < s.conc {
-		s.busy++
-		s.busyAvg.Set(now, float64(s.busy))
-		m.eng.Schedule(now+dur(m.atts[ai].work/s.speed), m.h, evDeparture, pack(ai, m.atts[ai].gen))
-		return
-	}
-	if s.queueCap >= 0 && s.fifo.len() >= s.queueCap {
-		m.attemptDone(now, ai, strategies.QueueFull)
-		return
-	}
-	s.fifo.push(ai)
-	s.queueAvg.Set(now, float64(s.fifo.len()))
-}
-
-func (m *model) fifoDone(now time.Duration, ai int32) {
-	s := &m.srv[m.atts[ai].ep]
-	m.attemptDone(now, ai, m.served(s, ai))
-	if s.fifo.len() > 0 {
-		next := s.fifo.pop()
-		s.queueAvg.Set(now, float64(s.fifo.len()))
-		m.eng.Schedule(now+dur(m.atts[next].work/s.speed), m.h, evDeparture, pack(next, m.atts[next].gen))
-		return
-	}
-	s.busy--
-	s.busyAvg.Set(now, float64(s.busy))
-}
-
-// served decides the answer of a served attempt: 5xx with the server's
-// error probability, using the request's pre-drawn uniform.
-func (m *model) served(s *server, ai int32) strategies.Outcome {
-	a := &m.atts[ai]
-	if s.errors > 0 {
-		r := &m.reqs[a.req]
-		if r.gen == a.reqGen && r.errU < s.errors {
+// answer decides the status of a served attempt: 5xx with the server's
+// error probability (its own and any errors failure), from a counter-based
+// draw on (request, attempt number), so every strategy sees the same dice.
+func (m *model) answer(s *server, ai int32) strategies.Outcome {
+	p := s.errorRate()
+	if p > 0 {
+		a := &m.atts[ai]
+		if engine.Uniform(m.errKey, m.reqs[a.req].serial, uint64(a.no)) < p {
 			return strategies.Error5xx
 		}
 	}
 	return strategies.OK
 }
 
-// Processor sharing: n jobs share the server's c workers, each progressing
-// at speed·min(1, c/n). v is the work every job present has received; a
-// job arriving when v = v0 with demand d leaves when v reaches v0 + d.
-
-func (s *server) psRate() float64 {
-	n := s.jobs.len()
-	if n <= s.conc {
-		return s.speed
-	}
-	return s.speed * float64(s.conc) / float64(n)
-}
-
-func (s *server) psAdvance(now time.Duration) {
-	if s.jobs.len() > 0 {
-		s.v += s.psRate() * float64(now-s.vLast)
-	}
-	s.vLast = now
-}
-
-func (m *model) psSchedule(now time.Duration, si int) {
-	s := &m.srv[si]
-	s.psGen++
-	n := s.jobs.len()
-	s.busyAvg.Set(now, float64(min(n, s.conc)))
-	s.queueAvg.Set(now, float64(max(0, n-s.conc)))
-	if n == 0 {
-		return
-	}
-	tag, _ := s.jobs.min()
-	m.eng.Schedule(now+dur((tag-s.v)/s.psRate()), m.h, evPSDone, pack(int32(si), s.psGen))
-}
-
-func (m *model) psArrive(now time.Duration, ep int, ai int32) {
-	s := &m.srv[ep]
-	if s.queueCap >= 0 && s.jobs.len() >= s.conc+s.queueCap {
-		m.attemptDone(now, ai, strategies.QueueFull)
-		return
-	}
-	s.psAdvance(now)
-	s.jobs.push(s.v+m.atts[ai].work, ai)
-	m.psSchedule(now, ep)
-}
-
-func (m *model) psDone(now time.Duration, si int) {
-	s := &m.srv[si]
-	s.psAdvance(now)
-	tag, ai := s.jobs.min()
-	s.jobs.popMin()
-	s.v = tag // absorb rounding: the job left exactly when v reached its tag
-	m.attemptDone(now, ai, m.served(s, ai))
-	m.psSchedule(now, si)
-}
-
 // attemptDone ends an attempt at the server; the client learns the outcome
-// unless it has already given up.
+// unless it has already given up on the attempt.
 func (m *model) attemptDone(now time.Duration, ai int32, o strategies.Outcome) {
 	a := &m.atts[ai]
-	ri, reqGen, abandoned, ep, sent := a.req, a.reqGen, a.abandoned, int(a.ep), a.sent
+	ri, reqGen, abandoned := a.req, a.reqGen, a.abandoned
+	if !abandoned {
+		m.pool.Done(now, int(a.ep), now-a.sent, o)
+		m.unlink(ri, reqGen, ai)
+		if a.retry && m.budget != nil {
+			m.budget.EndRetry()
+		}
+	}
 	a.gen++
+	a.dgen++
 	m.freeAtt = append(m.freeAtt, ai)
 	if abandoned {
 		return
 	}
-	m.pool.Done(now, ep, now-sent, o)
-	if m.reqs[ri].gen != reqGen {
+	if o == strategies.OK {
+		if m.reqs[ri].gen == reqGen {
+			m.abandonAll(now, ri, strategies.Cancelled)
+			m.finish(now, ri, outOK)
+		}
 		return
 	}
-	m.finish(now, ri, fromStrategy(o))
+	m.attemptFailed(now, ri, reqGen, fromStrategy(o))
 }
 
-func (m *model) timeoutRequest(now time.Duration, ri int32) {
+// unlink removes attempt ai from its request's live list.
+func (m *model) unlink(ri int32, reqGen uint32, ai int32) {
 	r := &m.reqs[ri]
-	a := &m.atts[r.att]
-	if a.gen == r.attGen && !a.abandoned {
-		a.abandoned = true
-		m.pool.Done(now, int(a.ep), now-a.sent, strategies.Timeout)
+	if r.gen != reqGen {
+		return
 	}
-	m.finish(now, ri, outTimeout)
+	for k := uint8(0); k < r.nLive; k++ {
+		if r.live[k] == ai {
+			r.nLive--
+			r.live[k], r.liveGen[k] = r.live[r.nLive], r.liveGen[r.nLive]
+			return
+		}
+	}
+}
+
+// abandon gives up on a live attempt at the balancer (its in-flight count
+// drops); the server still works on it.
+func (m *model) abandon(now time.Duration, ai int32, o strategies.Outcome) {
+	a := &m.atts[ai]
+	a.abandoned = true
+	m.pool.Done(now, int(a.ep), now-a.sent, o)
+	m.unlink(a.req, a.reqGen, ai)
+	if a.retry && m.budget != nil {
+		m.budget.EndRetry()
+	}
+}
+
+// abandonAll abandons every live attempt of request ri.
+func (m *model) abandonAll(now time.Duration, ri int32, o strategies.Outcome) {
+	r := &m.reqs[ri]
+	for r.nLive > 0 {
+		ai := r.live[r.nLive-1]
+		if m.atts[ai].gen != r.liveGen[r.nLive-1] {
+			r.nLive-- // defensive: a recycled attempt
+			continue
+		}
+		m.abandon(now, ai, o)
+	}
+}
+
+// attemptFailed handles a failed attempt of request ri: wait for other live
+// attempts (hedging), retry within the policy and budget, or fail the
+// request with this outcome.
+func (m *model) attemptFailed(now time.Duration, ri int32, reqGen uint32, o outcome) {
+	r := &m.reqs[ri]
+	if r.gen != reqGen || r.nLive > 0 {
+		return
+	}
+	if int(r.retries) < m.retry.Max && retriable(o) && (m.budget == nil || m.budget.TryRetry()) {
+		backoff := strategies.Backoff(m.retry.Backoff.D(), m.retry.MaxBackoff.D(), int(r.retries), m.retryR)
+		r.retries++
+		r.pending = m.budget != nil
+		m.eng.Schedule(now+backoff, m.h, evRetry, pack(ri, r.gen))
+		return
+	}
+	m.finish(now, ri, o)
+}
+
+// retriable reports whether a retry policy re-sends after this outcome:
+// 5xx, connect failure, queue full (a 503) and per-try timeout, as Envoy's
+// retry_on: 5xx,connect-failure,reset.
+func retriable(o outcome) bool {
+	switch o {
+	case out5xx, outConnect, outQueueFull, outTimeout:
+		return true
+	}
+	return false
 }
 
 type outcome uint8
@@ -460,9 +530,18 @@ func (m *model) finish(now time.Duration, ri int32, o outcome) {
 			m.outcomes.Timeout++
 		case outQueueFull:
 			m.outcomes.QueueFull++
-		case outNoUpstream, outConnect:
+		case outNoUpstream:
 			m.outcomes.NoUpstream++
+		case outConnect:
+			m.outcomes.ConnectFailure++
 		}
+	}
+	if m.budget != nil {
+		if r.pending {
+			m.budget.EndRetry()
+			r.pending = false
+		}
+		m.budget.EndRequest()
 	}
 	client := r.client
 	r.gen++

@@ -44,9 +44,12 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 	for _, name := range names {
 		reps := make([]reports.Replication, 0, sc.Replications)
 		for rep := 0; rep < sc.Replications; rep++ {
-			r, partial, err := Replicate(ctx, sc, name, rep)
+			r, windows, partial, err := replicate(ctx, sc, name, rep)
 			if err != nil {
 				return nil, err
+			}
+			if rep == 0 && res.Failures == nil {
+				res.Failures = windows
 			}
 			reps = append(reps, r)
 			if partial {
@@ -80,10 +83,15 @@ func Check(sc *workloads.Scenario) error {
 // Replicate runs one replication of one strategy. partial is true when ctx
 // was cancelled before the run ended.
 func Replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep int) (r reports.Replication, partial bool, err error) {
+	r, _, partial, err = replicate(ctx, sc, strategy, rep)
+	return r, partial, err
+}
+
+func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep int) (r reports.Replication, windows []reports.FailureWindow, partial bool, err error) {
 	wall := time.Now()
 	m, err := newModel(sc, strategy, rep)
 	if err != nil {
-		return r, false, fmt.Errorf("replication %d of %s: %w", rep, strategy, err)
+		return r, nil, false, fmt.Errorf("replication %d of %s: %w", rep, strategy, err)
 	}
 	m.eng.Schedule(m.start, m.h, evWarmupEnd, 0)
 	m.eng.Schedule(m.end, m.h, evEnd, 0)
@@ -104,12 +112,12 @@ func Replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 		m.eng.Run(t)
 	}
 	now := m.eng.Now()
-	if partial {
-		if m.open {
-			m.snapshotServers(max(now, m.start))
-		}
-		m.abandonInFlight()
+	if partial && m.open {
+		m.snapshotServers(max(now, m.start))
 	}
+	// Requests still in flight were interrupted, or wait without a timeout
+	// on a server that hangs until the end: count them as timed out.
+	m.abandonInFlight()
 	r = reports.Replication{
 		Latency:  m.lat,
 		Outcomes: m.outcomes,
@@ -121,11 +129,11 @@ func Replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 		s := &m.srv[i]
 		r.Servers = append(r.Servers, reports.Server{ID: s.id, Requests: s.sent, Utilization: s.finalUtil, MeanQueue: s.finalQ})
 	}
-	return r, partial, nil
+	return r, m.windows, partial, nil
 }
 
-// abandonInFlight counts requests still in flight at an interruption as
-// timeouts, so that ok + failed + rejected = requests still holds.
+// abandonInFlight counts requests still in flight when the run stops as
+// timeouts, so that ok + failed + rejected = requests always holds.
 func (m *model) abandonInFlight() {
 	free := make([]bool, len(m.reqs))
 	for _, ri := range m.freeReq {

@@ -1,27 +1,76 @@
 package strategies
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Pool is a set of endpoints behind one balancer. It keeps the in-flight
-// counts and applies health filtering in one place before the balancer
-// picks, so no algorithm has to re-implement it.
+// counts and applies health in one place before the balancer picks, as Envoy
+// does: active health checking, passive outlier ejection, the panic
+// threshold and slow start all live here (see health.go), so no algorithm
+// has to re-implement them.
+//
+// The balancer receives the candidate indices: the eligible endpoints
+// (active-healthy and not ejected), or every endpoint while the pool is in
+// panic. The candidate list is cached and rebuilt only when eligibility or
+// the panic state changes. Endpoint.Weight always holds the effective
+// weight (lowered during slow start); the configured weight is kept by the
+// pool (EndpointHealth.BaseWeight).
 type Pool struct {
 	eps   []Endpoint
+	hs    []endpointHealth
 	cand  []int
 	dirty bool
 	b     Balancer
+
+	active      ActiveHealth  // thresholds for ProbeResult (defaults filled in)
+	outlier     OutlierConfig // valid when hasOutlier (defaults filled in)
+	hasOutlier  bool
+	panicPct    float64       // HealthConfig.PanicThreshold
+	slowStart   time.Duration // HealthConfig.SlowStart
+	eligible    int           // endpoints active-healthy and not ejected
+	nEjected    int           // endpoints currently ejected by outlier detection
+	ejections   int           // ejections performed since the start
+	panicking   bool          // eligible share below the panic threshold
+	nextUneject time.Duration // earliest pending un-ejection (never if none)
+	slow        []int         // endpoints in slow start (capacity len(eps))
+	// wake is the earliest time at which Pick must do lazy work: the next
+	// un-ejection, or "always" while any endpoint is in slow start. The
+	// fast path of Pick is the single comparison now >= wake.
+	wake time.Duration
+	now  time.Duration // latest time seen by the lazy work
 }
 
+const (
+	never  = time.Duration(math.MaxInt64)
+	always = time.Duration(math.MinInt64)
+)
+
 // NewPool returns a pool of healthy endpoints with the given names and
-// weights (a weight ≤ 0 counts as 1).
+// weights (a weight ≤ 0 counts as 1). No health feature is enabled until
+// SetHealth is called; SetHealthy still works as a manual switch.
 func NewPool(b Balancer, names []string, weights []float64) *Pool {
-	p := &Pool{b: b, eps: make([]Endpoint, len(names)), cand: make([]int, 0, len(names)), dirty: true}
-	for i, n := range names {
+	n := len(names)
+	p := &Pool{
+		b:           b,
+		eps:         make([]Endpoint, n),
+		hs:          make([]endpointHealth, n),
+		cand:        make([]int, 0, n),
+		slow:        make([]int, 0, n),
+		dirty:       true,
+		eligible:    n,
+		nextUneject: never,
+		wake:        never,
+		active:      ActiveHealth{Unhealthy: 1, Healthy: 1},
+	}
+	for i, name := range names {
 		w := 1.0
 		if i < len(weights) && weights[i] > 0 {
 			w = weights[i]
 		}
-		p.eps[i] = Endpoint{Name: n, Weight: w, Healthy: true}
+		p.eps[i] = Endpoint{Name: name, Weight: w, Healthy: true}
+		p.hs[i] = endpointHealth{base: w, activeOK: true}
 	}
 	return p
 }
@@ -29,15 +78,26 @@ func NewPool(b Balancer, names []string, weights []float64) *Pool {
 // Len is the number of endpoints.
 func (p *Pool) Len() int { return len(p.eps) }
 
-// Endpoint returns the state of endpoint i.
+// Endpoint returns the state of endpoint i as balancers see it: Healthy
+// means eligible (active-healthy and not ejected) and Weight is the
+// effective weight, both as of the last call that carried the time (Pick,
+// Done, ProbeResult, Refresh). Health(i) has the details.
 func (p *Pool) Endpoint(i int) Endpoint { return p.eps[i] }
 
-// SetHealthy marks endpoint i healthy or not.
+// SetHealthy is a manual override that behaves like active health checking
+// reaching its threshold: it marks endpoint i active-healthy or not and
+// resets its probe counters. It does not touch outlier ejection, so an
+// ejected endpoint stays out until its ejection ends. As the call carries no
+// time, a slow start it triggers begins at the time of the next call that
+// does (Pick, Done, ProbeResult, Refresh); use SetHealthyAt when the time is
+// known.
 func (p *Pool) SetHealthy(i int, healthy bool) {
-	if p.eps[i].Healthy != healthy {
-		p.eps[i].Healthy = healthy
-		p.dirty = true
-	}
+	p.setActive(i, healthy, 0, false)
+}
+
+// SetHealthyAt is SetHealthy at a known time now.
+func (p *Pool) SetHealthyAt(now time.Duration, i int, healthy bool) {
+	p.setActive(i, healthy, now, true)
 }
 
 func (p *Pool) candidates() []int {
@@ -46,7 +106,7 @@ func (p *Pool) candidates() []int {
 	}
 	p.cand = p.cand[:0]
 	for i := range p.eps {
-		if p.eps[i].Healthy {
+		if p.panicking || p.eps[i].Healthy {
 			p.cand = append(p.cand, i)
 		}
 	}
@@ -55,8 +115,15 @@ func (p *Pool) candidates() []int {
 }
 
 // Pick chooses an endpoint for a new attempt and counts it in flight. ok is
-// false when no endpoint is eligible.
+// false when no endpoint is a candidate: none is eligible and the pool is
+// not in panic (always the case with a panic threshold of 0), which is
+// Envoy's "no healthy upstream". Pick first ends ejections whose time is up
+// and advances slow-start weights; when neither is pending this costs one
+// comparison.
 func (p *Pool) Pick(now time.Duration, req Request) (i int, ok bool) {
+	if now >= p.wake {
+		p.advance(now)
+	}
 	cand := p.candidates()
 	if len(cand) == 0 {
 		return -1, false
@@ -66,11 +133,18 @@ func (p *Pool) Pick(now time.Duration, req Request) (i int, ok bool) {
 	return i, true
 }
 
-// Done ends an attempt on endpoint i: it leaves the in-flight count and the
-// balancer learns its outcome and latency.
+// Done ends an attempt on endpoint i: it leaves the in-flight count, the
+// outlier detector (if configured) counts the outcome, and the balancer
+// learns its outcome and latency.
 func (p *Pool) Done(now time.Duration, i int, latency time.Duration, o Outcome) {
 	if p.eps[i].InFlight > 0 {
 		p.eps[i].InFlight--
+	}
+	if p.hasOutlier {
+		if now >= p.wake {
+			p.advance(now)
+		}
+		p.observe(now, i, o)
 	}
 	p.b.Done(now, i, latency, o)
 }

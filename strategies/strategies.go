@@ -26,7 +26,8 @@ const (
 	Error5xx                   // answered with a server error
 	Timeout                    // abandoned by the client or proxy
 	QueueFull                  // refused because the endpoint's queue was full
-	ConnectFail                // connection refused
+	ConnectFail                // connection refused or reset
+	Cancelled                  // cancelled by the client: another attempt won
 )
 
 // String names the outcome as results.json does.
@@ -42,6 +43,8 @@ func (o Outcome) String() string {
 		return "queue_full"
 	case ConnectFail:
 		return "connect_failure"
+	case Cancelled:
+		return "cancelled"
 	}
 	return fmt.Sprintf("outcome(%d)", uint8(o))
 }
@@ -50,7 +53,9 @@ func (o Outcome) String() string {
 type Endpoint struct {
 	// Name identifies the endpoint in results ("web-0").
 	Name string
-	// Weight is the configured relative weight (> 0).
+	// Weight is the effective relative weight (> 0): the configured weight,
+	// scaled down while the endpoint is in slow start (Pool.Health gives
+	// the configured one).
 	Weight float64
 	// InFlight is the number of attempts sent and not yet finished.
 	InFlight int

@@ -1,0 +1,167 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/edgelab/edgelab/engine"
+	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/workloads"
+)
+
+// failure is one failure of one instance over [start, end).
+type failure struct {
+	ep         int
+	kind       string
+	start, end time.Duration // end < 0: until the run is over
+	factor     float64
+	latency    time.Duration
+	rate       float64
+}
+
+// maxWindows bounds the failure windows listed in results.
+const maxWindows = 10000
+
+// planFailures expands every group's failure schedule into per-instance
+// failures and schedules their start and end. Random crashes draw their
+// up and down times from a stream of their own per instance, so every
+// strategy meets the same crashes.
+func (m *model) planFailures(rep int) {
+	runEnd := m.end
+	base := 0
+	for gi := range m.sc.Servers {
+		g := &m.sc.Servers[gi]
+		for fi := range g.Failures {
+			f := &g.Failures[fi]
+			for i := 0; i < g.Count; i++ {
+				if !f.Affects(i) {
+					continue
+				}
+				ep := base + i
+				if f.Kind == workloads.FailRandomCrash {
+					r := engine.Stream(m.sc.Seed, rep, fmt.Sprintf("random-crash/%s/%d/%d", g.Name, fi, i))
+					mtbf, mttr := float64(f.MTBF), float64(f.MTTR)
+					t := time.Duration(0)
+					for {
+						t += dur(r.ExpFloat64() * mtbf)
+						if t >= runEnd {
+							break
+						}
+						d := dur(r.ExpFloat64() * mttr)
+						m.addFailure(failure{ep: ep, kind: workloads.FailCrash, start: t, end: t + d}, workloads.FailRandomCrash)
+						t += d
+					}
+					continue
+				}
+				end := time.Duration(-1)
+				if f.For > 0 {
+					end = f.At.D() + f.For.D()
+				}
+				m.addFailure(failure{ep: ep, kind: f.Kind, start: f.At.D(), end: end,
+					factor: f.Factor, latency: f.Latency.D(), rate: f.Rate}, f.Kind)
+			}
+		}
+		base += g.Count
+	}
+	if a := m.probe; a != nil {
+		n := len(m.srv)
+		for i := range m.srv {
+			// Stagger the probes evenly over one interval.
+			m.eng.Schedule(a.Interval.D()*time.Duration(i)/time.Duration(n), m.h, evProbe, int64(i))
+		}
+	}
+}
+
+func (m *model) addFailure(f failure, label string) {
+	m.srv[f.ep].tracked = true
+	i := len(m.fails)
+	m.fails = append(m.fails, f)
+	m.eng.Schedule(f.start, m.h, evFailStart, int64(i))
+	if f.end >= 0 {
+		m.eng.Schedule(f.end, m.h, evFailEnd, int64(i))
+	}
+	if len(m.windows) < maxWindows {
+		end := f.end
+		if end < 0 || end > m.end {
+			end = m.end
+		}
+		m.windows = append(m.windows, reports.FailureWindow{
+			Server: m.srv[f.ep].id, Kind: label, StartS: f.start.Seconds(), EndS: end.Seconds(),
+		})
+	}
+}
+
+func (m *model) failStart(now time.Duration, i int) {
+	f := &m.fails[i]
+	s := &m.srv[f.ep]
+	old := s.rate()
+	switch f.kind {
+	case workloads.FailCrash:
+		s.down++
+		if s.down == 1 {
+			m.crash(now, f.ep)
+		}
+		return
+	case workloads.FailHang:
+		s.hung++
+	case workloads.FailSlow:
+		if f.factor > 0 {
+			s.factor *= f.factor
+		}
+		s.latency += f.latency
+	case workloads.FailErrors:
+		s.errFail = append(s.errFail, f.rate)
+		return
+	}
+	s.updateRate()
+	m.rateChanged(now, f.ep, old)
+}
+
+func (m *model) failEnd(now time.Duration, i int) {
+	f := &m.fails[i]
+	s := &m.srv[f.ep]
+	old := s.rate()
+	switch f.kind {
+	case workloads.FailCrash:
+		s.down--
+		return
+	case workloads.FailHang:
+		s.hung--
+	case workloads.FailSlow:
+		if f.factor > 0 {
+			s.factor /= f.factor
+		}
+		s.latency -= f.latency
+	case workloads.FailErrors:
+		for k, r := range s.errFail {
+			if r == f.rate {
+				s.errFail = append(s.errFail[:k], s.errFail[k+1:]...)
+				break
+			}
+		}
+		return
+	}
+	s.updateRate()
+	m.rateChanged(now, f.ep, old)
+}
+
+// runProbe is one active health check of endpoint ep. The probe travels to
+// the server and sees its state: a crashed server refuses it at once; a
+// hung one, or one whose answers are delayed beyond the probe timeout,
+// fails it when the timeout expires; otherwise it succeeds (a health
+// endpoint costs no worker time).
+func (m *model) runProbe(now time.Duration, ep int) {
+	a := m.probe
+	s := &m.srv[ep]
+	switch {
+	case s.down > 0:
+		m.pool.ProbeResult(now, ep, false)
+	case s.hung > 0 || s.latency >= a.Timeout.D():
+		m.eng.Schedule(now+a.Timeout.D(), m.h, evProbeFail, int64(ep))
+	default:
+		m.pool.ProbeResult(now, ep, true)
+	}
+	if next := now + a.Interval.D(); next < m.end {
+		m.eng.Schedule(next, m.h, evProbe, int64(ep))
+	}
+}

@@ -1,0 +1,253 @@
+package sim
+
+import (
+	"time"
+
+	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/strategies"
+)
+
+// server is one instance with c workers and a FIFO or PS queue.
+type server struct {
+	id       string
+	group    int
+	conc     int
+	queueCap int // -1: unbounded
+	ps       bool
+	speed    float64
+	errors   float64
+
+	// Failure state; overlapping failures stack.
+	down    int           // active crashes
+	hung    int           // active hangs
+	factor  float64       // product of active slow factors (1 = none)
+	latency time.Duration // sum of active added latencies
+	errFail []float64     // error rates of active errors failures
+	effRate float64       // cached rate(): work per ns of one busy worker
+	tracked bool          // FIFO: keep inSvc (the server has failures)
+
+	busy  int     // FIFO: workers busy
+	inSvc []int32 // FIFO: attempts in service
+	fifo  ring    // FIFO: waiting attempts
+	jobs  tagHeap // PS: attempts by finish tag
+	v     float64 // PS: work every present job has received (ns at speed 1)
+	vLast time.Duration
+	psGen uint32
+
+	sent      int64
+	busyAvg   reports.TimeAverage
+	queueAvg  reports.TimeAverage
+	finalUtil float64
+	finalQ    float64
+}
+
+// rate is the work done per nanosecond by one busy worker (0 when hung).
+func (s *server) rate() float64 { return s.effRate }
+
+// updateRate recomputes the cached rate after a failure changed it.
+func (s *server) updateRate() {
+	if s.hung > 0 {
+		s.effRate = 0
+		return
+	}
+	s.effRate = s.speed / s.factor
+}
+
+// errorRate combines the server's error probability with active errors
+// failures: an answer is good only if no source fails it.
+func (s *server) errorRate() float64 {
+	if len(s.errFail) == 0 {
+		return s.errors
+	}
+	good := 1 - s.errors
+	for _, r := range s.errFail {
+		good *= 1 - r
+	}
+	return 1 - good
+}
+
+// arrive hands attempt ai to server ep.
+func (m *model) arrive(now time.Duration, ep int, ai int32) {
+	s := &m.srv[ep]
+	if s.down > 0 {
+		m.attemptDone(now, ai, strategies.ConnectFail) // connection refused
+		return
+	}
+	if s.ps {
+		m.psArrive(now, ep, ai)
+	} else {
+		m.fifoArrive(now, ep, ai)
+	}
+}
+
+func (m *model) startService(now time.Duration, s *server, ai int32) {
+	a := &m.atts[ai]
+	if s.tracked {
+		a.pos = int32(len(s.inSvc))
+		a.upd = now
+		s.inSvc = append(s.inSvc, ai)
+	}
+	if r := s.effRate; r > 0 {
+		m.eng.Schedule(now+dur(a.work/r), m.h, evDeparture, pack(ai, a.dgen))
+	}
+}
+
+func (m *model) fifoArrive(now time.Duration, ep int, ai int32) {
+	s := &m.srv[ep]
+	if s.busy < s.conc {
+		s.busy++
+		s.busyAvg.Set(now, float64(s.busy))
+		m.startService(now, s, ai)
+		return
+	}
+	if s.queueCap >= 0 && s.fifo.len() >= s.queueCap {
+		m.attemptDone(now, ai, strategies.QueueFull)
+		return
+	}
+	s.fifo.push(ai)
+	s.queueAvg.Set(now, float64(s.fifo.len()))
+}
+
+// leaveService removes attempt ai from its server's in-service list.
+func (s *server) leaveService(m *model, ai int32) {
+	pos := m.atts[ai].pos
+	last := s.inSvc[len(s.inSvc)-1]
+	s.inSvc[pos] = last
+	m.atts[last].pos = pos
+	s.inSvc = s.inSvc[:len(s.inSvc)-1]
+	m.atts[ai].pos = -1
+}
+
+func (m *model) fifoDone(now time.Duration, ai int32) {
+	ep := int(m.atts[ai].ep)
+	s := &m.srv[ep]
+	if s.tracked {
+		s.leaveService(m, ai)
+	}
+	if s.fifo.len() > 0 {
+		next := s.fifo.pop()
+		s.queueAvg.Set(now, float64(s.fifo.len()))
+		m.startService(now, s, next)
+	} else {
+		s.busy--
+		s.busyAvg.Set(now, float64(s.busy))
+	}
+	m.served(now, s, ai)
+}
+
+// served answers attempt ai, after the server's added latency if any.
+func (m *model) served(now time.Duration, s *server, ai int32) {
+	if s.latency > 0 {
+		m.eng.Schedule(now+s.latency, m.h, evDeliver, pack(ai, m.atts[ai].gen))
+		return
+	}
+	m.attemptDone(now, ai, m.answer(s, ai))
+}
+
+func (m *model) deliver(now time.Duration, ai int32) {
+	s := &m.srv[m.atts[ai].ep]
+	m.attemptDone(now, ai, m.answer(s, ai))
+}
+
+// rateChanged re-plans the work in service after the server's rate changed
+// from old: progress so far is booked at the old rate, and departures are
+// rescheduled at the new one (none while hung).
+func (m *model) rateChanged(now time.Duration, ep int, old float64) {
+	s := &m.srv[ep]
+	if s.ps {
+		s.psAdvanceAt(now, old)
+		m.psSchedule(now, ep)
+		return
+	}
+	r := s.rate()
+	for _, ai := range s.inSvc {
+		a := &m.atts[ai]
+		a.work = max(0, a.work-old*float64(now-a.upd))
+		a.upd = now
+		a.dgen++
+		if r > 0 {
+			m.eng.Schedule(now+dur(a.work/r), m.h, evDeparture, pack(ai, a.dgen))
+		}
+	}
+}
+
+// crash fails every attempt at server ep (connections reset) and empties it.
+func (m *model) crash(now time.Duration, ep int) {
+	s := &m.srv[ep]
+	var lost []int32
+	if s.ps {
+		lost = append(lost, s.jobs.att...)
+		s.jobs.tag, s.jobs.att = s.jobs.tag[:0], s.jobs.att[:0]
+		s.psGen++
+	} else {
+		lost = append(lost, s.inSvc...)
+		for s.fifo.len() > 0 {
+			lost = append(lost, s.fifo.pop())
+		}
+		s.inSvc = s.inSvc[:0]
+		s.busy = 0
+	}
+	s.busyAvg.Set(now, 0)
+	s.queueAvg.Set(now, 0)
+	for _, ai := range lost {
+		m.atts[ai].dgen++
+		m.atts[ai].pos = -1
+		m.attemptDone(now, ai, strategies.ConnectFail)
+	}
+}
+
+// Processor sharing: n jobs share the server's c workers, each progressing
+// at rate·min(1, c/n). v is the work every job present has received; a
+// job arriving when v = v0 with demand d leaves when v reaches v0 + d.
+
+func (s *server) psShare(rate float64) float64 {
+	n := s.jobs.len()
+	if n <= s.conc {
+		return rate
+	}
+	return rate * float64(s.conc) / float64(n)
+}
+
+func (s *server) psAdvanceAt(now time.Duration, rate float64) {
+	if s.jobs.len() > 0 {
+		s.v += s.psShare(rate) * float64(now-s.vLast)
+	}
+	s.vLast = now
+}
+
+func (s *server) psAdvance(now time.Duration) { s.psAdvanceAt(now, s.rate()) }
+
+func (m *model) psSchedule(now time.Duration, si int) {
+	s := &m.srv[si]
+	s.psGen++
+	n := s.jobs.len()
+	s.busyAvg.Set(now, float64(min(n, s.conc)))
+	s.queueAvg.Set(now, float64(max(0, n-s.conc)))
+	r := s.psShare(s.rate())
+	if n == 0 || r <= 0 {
+		return
+	}
+	tag, _ := s.jobs.min()
+	m.eng.Schedule(now+dur((tag-s.v)/r), m.h, evPSDone, pack(int32(si), s.psGen))
+}
+
+func (m *model) psArrive(now time.Duration, ep int, ai int32) {
+	s := &m.srv[ep]
+	if s.queueCap >= 0 && s.jobs.len() >= s.conc+s.queueCap {
+		m.attemptDone(now, ai, strategies.QueueFull)
+		return
+	}
+	s.psAdvance(now)
+	s.jobs.push(s.v+m.atts[ai].work, ai)
+	m.psSchedule(now, ep)
+}
+
+func (m *model) psDone(now time.Duration, si int) {
+	s := &m.srv[si]
+	s.psAdvance(now)
+	tag, ai := s.jobs.min()
+	s.jobs.popMin()
+	s.v = tag // absorb rounding: the job left exactly when v reached its tag
+	m.psSchedule(now, si)
+	m.served(now, s, ai)
+}
