@@ -118,13 +118,23 @@ type TimeAverage struct {
 	value float64
 	last  time.Duration
 	start time.Duration
-	area  float64
+	area  float64 // since the last Restart
+	total float64 // since the beginning
 }
 
 // Set changes the gauge's value at time now.
 func (t *TimeAverage) Set(now time.Duration, v float64) {
-	t.area += t.value * float64(now-t.last)
+	a := t.value * float64(now-t.last)
+	t.area += a
+	t.total += a
 	t.value, t.last = v, now
+}
+
+// Integral is the gauge's integral over time (value × ns) from the
+// beginning to now, unaffected by Restart: the difference of two readings
+// is the area over the span between them.
+func (t *TimeAverage) Integral(now time.Duration) float64 {
+	return t.total + t.value*float64(now-t.last)
 }
 
 // Add changes the gauge by delta at time now.

@@ -54,6 +54,8 @@ type Run struct {
 	Outcomes Outcomes           `json:"outcomes"`
 	Servers  []Server           `json:"servers"`
 	Sim      *SimStats          `json:"sim,omitempty"`
+	// Series is the first replication's time series.
+	Series *Series `json:"series,omitempty"`
 }
 
 // Latency summarises the client-observed response time of ok requests in

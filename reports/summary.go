@@ -16,6 +16,8 @@ type Replication struct {
 	Servers  []Server
 	Events   uint64
 	WallS    float64
+	// Series is the replication's time series (nil when not recorded).
+	Series *Series
 }
 
 // Summarize combines the replications of one strategy into a Run. Counts
@@ -83,6 +85,7 @@ func Summarize(strategy string, reps []Replication, durationS float64) Run {
 		run.Servers[i].MeanQueue = round6(run.Servers[i].MeanQueue / n)
 	}
 	run.Sim = &SimStats{Events: events, WallS: round6(wall)}
+	run.Series = reps[0].Series
 	return run
 }
 

@@ -27,6 +27,7 @@ const (
 	evFailEnd          // failure b ends
 	evProbe            // active health probe of endpoint b
 	evProbeFail        // a probe of endpoint b timed out
+	evTick             // time-series bucket b ends
 	evWarmupEnd        // statistics start
 	evEnd              // arrivals stop; in-flight requests drain
 )
@@ -113,7 +114,16 @@ type model struct {
 	lat      *reports.LatencyRecorder
 	outcomes reports.Outcomes
 	attempts int64
+
+	series    *reports.Series
+	interval  time.Duration
+	curK      int                      // current bucket
+	bucketLat *reports.LatencyRecorder // ok latencies of the current bucket
+	lastBusy  []float64                // busy integral at the last tick
 }
+
+// maxBuckets bounds the time series' length; longer runs get wider buckets.
+const maxBuckets = 600
 
 func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) {
 	seed := sc.Seed
@@ -174,8 +184,45 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 		m.clientR = engine.Stream(seed, rep, "clients")
 	}
 	m.planFailures(rep)
+	m.planSeries()
 	return m, nil
 }
+
+// planSeries sets up the time series and schedules the end of every bucket.
+func (m *model) planSeries() {
+	m.interval = reports.SeriesInterval(m.end, maxBuckets)
+	buckets := int((m.end + m.interval - 1) / m.interval)
+	m.series = reports.NewSeries(m.interval, buckets, len(m.srv))
+	m.bucketLat = reports.NewLatencyRecorder()
+	m.lastBusy = make([]float64, len(m.srv))
+	for k := 1; k <= buckets; k++ {
+		m.eng.Schedule(min(time.Duration(k)*m.interval, m.end), m.h, evTick, int64(k-1))
+	}
+}
+
+// tick closes bucket k of the time series.
+func (m *model) tick(now time.Duration, k int) {
+	s := m.series
+	s.P50MS[k] = float64(m.bucketLat.Quantile(0.50)) / 1e6
+	s.P99MS[k] = float64(m.bucketLat.Quantile(0.99)) / 1e6
+	m.bucketLat.Reset()
+	m.pool.Refresh(now)
+	s.Healthy[k] = m.pool.HealthyCount()
+	s.Instances[k] = len(m.srv)
+	width := float64(now - time.Duration(k)*m.interval)
+	for i := range m.srv {
+		sv := &m.srv[i]
+		s.InFlight[i][k] = float64(m.pool.Endpoint(i).InFlight)
+		busy := sv.busyAvg.Integral(now)
+		if width > 0 {
+			s.Utilization[i][k] = roundTo((busy-m.lastBusy[i])/width/float64(sv.conc), 1e-6)
+		}
+		m.lastBusy[i] = busy
+	}
+	m.curK = k + 1
+}
+
+func roundTo(x, unit float64) float64 { return math.Round(x/unit) * unit }
 
 func healthConfig(h *workloads.Health) strategies.HealthConfig {
 	var cfg strategies.HealthConfig
@@ -259,6 +306,8 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 		m.runProbe(now, int(b))
 	case evProbeFail:
 		m.pool.ProbeResult(now, int(b), false)
+	case evTick:
+		m.tick(now, int(b))
 	case evWarmupEnd:
 		m.lat.Reset()
 		m.outcomes, m.attempts = reports.Outcomes{}, 0
@@ -315,6 +364,9 @@ func (m *model) newRequest(now time.Duration, client int32) {
 		r.key = m.keys.Key()
 	}
 	r.measured = now >= m.start
+	if m.curK < len(m.series.Offered) {
+		m.series.Offered[m.curK]++
+	}
 	r.tries, r.retries, r.hedges, r.nLive, r.pending = 0, 0, 0, 0, false
 	base := int(ri) * m.nGrp
 	for g, d := range m.demand {
@@ -534,6 +586,24 @@ func (m *model) finish(now time.Duration, ri int32, o outcome) {
 			m.outcomes.NoUpstream++
 		case outConnect:
 			m.outcomes.ConnectFailure++
+		}
+	}
+	if k := m.curK; k < len(m.series.OK) {
+		s := m.series
+		switch o {
+		case outOK:
+			s.OK[k]++
+			m.bucketLat.Record(now - r.created)
+		case out5xx:
+			s.Error5xx[k]++
+		case outTimeout:
+			s.Timeout[k]++
+		case outQueueFull:
+			s.QueueFull[k]++
+		case outNoUpstream:
+			s.NoUpstream[k]++
+		case outConnect:
+			s.ConnectFailure[k]++
 		}
 	}
 	if m.budget != nil {

@@ -124,6 +124,7 @@ func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 		Attempts: m.attempts,
 		Events:   m.eng.Events(),
 		WallS:    time.Since(wall).Seconds(),
+		Series:   m.series,
 	}
 	for i := range m.srv {
 		s := &m.srv[i]
