@@ -54,8 +54,35 @@ type Run struct {
 	Outcomes Outcomes           `json:"outcomes"`
 	Servers  []Server           `json:"servers"`
 	Sim      *SimStats          `json:"sim,omitempty"`
+	// Gateway describes the gateway tier, when the scenario has one.
+	Gateway *Gateway `json:"gateway,omitempty"`
 	// Series is the first replication's time series.
 	Series *Series `json:"series,omitempty"`
+}
+
+// Gateway is the gateway tier's share of the work, after warm-up.
+type Gateway struct {
+	// Instances are the gateway instances' load, like servers'.
+	Instances []Server `json:"instances"`
+	// Stages lists each stage with the requests that ran it and its CPU
+	// cost per request.
+	Stages []Stage `json:"stages"`
+	// QueueMS is the mean wait for a gateway worker.
+	QueueMS float64 `json:"queue_ms"`
+	// LatencyShare is the fraction of ok upstream requests' response time
+	// spent in the gateway (queue and stages).
+	LatencyShare float64 `json:"latency_share"`
+	CacheHits    int64   `json:"cache_hits"`
+	CacheMisses  int64   `json:"cache_misses"`
+	// CacheHitRatio is hits / (hits + misses).
+	CacheHitRatio float64 `json:"cache_hit_ratio"`
+}
+
+// Stage is one gateway stage's statistics.
+type Stage struct {
+	Type     string  `json:"type"`
+	Requests int64   `json:"requests"`
+	CostMS   float64 `json:"cost_ms"`
 }
 
 // Latency summarises the client-observed response time of ok requests in

@@ -18,6 +18,8 @@ type Replication struct {
 	WallS    float64
 	// Series is the replication's time series (nil when not recorded).
 	Series *Series
+	// Gateway is the gateway tier's statistics (nil without one).
+	Gateway *Gateway
 }
 
 // Summarize combines the replications of one strategy into a Run. Counts
@@ -86,6 +88,7 @@ func Summarize(strategy string, reps []Replication, durationS float64) Run {
 	}
 	run.Sim = &SimStats{Events: events, WallS: round6(wall)}
 	run.Series = reps[0].Series
+	run.Gateway = summarizeGateway(reps)
 	return run
 }
 
@@ -170,4 +173,49 @@ func WriteText(w io.Writer, r *Results) error {
 		return fmt.Sprintf("%.3f", mx)
 	})
 	return tw.Flush()
+}
+
+// summarizeGateway sums gateway counts over replications and averages
+// the rest.
+func summarizeGateway(reps []Replication) *Gateway {
+	if reps[0].Gateway == nil {
+		return nil
+	}
+	out := &Gateway{}
+	n := float64(len(reps))
+	for ri, r := range reps {
+		g := r.Gateway
+		if ri == 0 {
+			out.Instances = make([]Server, len(g.Instances))
+			out.Stages = make([]Stage, len(g.Stages))
+			for i := range g.Instances {
+				out.Instances[i].ID = g.Instances[i].ID
+			}
+			for i := range g.Stages {
+				out.Stages[i] = Stage{Type: g.Stages[i].Type, CostMS: g.Stages[i].CostMS}
+			}
+		}
+		for i, s := range g.Instances {
+			out.Instances[i].Requests += s.Requests
+			out.Instances[i].Utilization += s.Utilization / n
+			out.Instances[i].MeanQueue += s.MeanQueue / n
+		}
+		for i, s := range g.Stages {
+			out.Stages[i].Requests += s.Requests
+		}
+		out.QueueMS += g.QueueMS / n
+		out.LatencyShare += g.LatencyShare / n
+		out.CacheHits += g.CacheHits
+		out.CacheMisses += g.CacheMisses
+	}
+	for i := range out.Instances {
+		out.Instances[i].Utilization = round6(out.Instances[i].Utilization)
+		out.Instances[i].MeanQueue = round6(out.Instances[i].MeanQueue)
+	}
+	out.QueueMS = round6(out.QueueMS)
+	out.LatencyShare = round6(out.LatencyShare)
+	if t := out.CacheHits + out.CacheMisses; t > 0 {
+		out.CacheHitRatio = round6(float64(out.CacheHits) / float64(t))
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 
 // failure is one failure of one instance over [start, end).
 type failure struct {
+	gw         bool // ep is a gateway instance
 	ep         int
 	kind       string
 	start, end time.Duration // end < 0: until the run is over
@@ -63,6 +64,40 @@ func (m *model) planFailures(rep int) {
 		}
 		base += g.Count
 	}
+	if g := m.sc.Gateway; g != nil {
+		for fi := range g.Failures {
+			f := &g.Failures[fi]
+			for i := 0; i < g.Instances; i++ {
+				if !f.Affects(i) {
+					continue
+				}
+				if f.Kind == workloads.FailRandomCrash {
+					r := engine.Stream(m.sc.Seed, rep, fmt.Sprintf("random-crash/gateway/%d/%d", fi, i))
+					t := time.Duration(0)
+					for {
+						t += dur(r.ExpFloat64() * float64(f.MTBF))
+						if t >= runEnd {
+							break
+						}
+						d := dur(r.ExpFloat64() * float64(f.MTTR))
+						m.addFailure(failure{gw: true, ep: i, kind: workloads.FailCrash, start: t, end: t + d}, workloads.FailRandomCrash)
+						t += d
+					}
+					continue
+				}
+				end := time.Duration(-1)
+				if f.For > 0 {
+					end = f.At.D() + f.For.D()
+				}
+				m.addFailure(failure{gw: true, ep: i, kind: f.Kind, start: f.At.D(), end: end, factor: f.Factor}, f.Kind)
+			}
+		}
+		if h := g.Health; h != nil {
+			for i := 0; i < g.Instances; i++ {
+				m.eng.Schedule(h.Interval.D()*time.Duration(i)/time.Duration(g.Instances), m.h, evGwProbe, int64(i))
+			}
+		}
+	}
 	if a := m.probe; a != nil {
 		n := len(m.srv)
 		for i := range m.srv {
@@ -73,7 +108,13 @@ func (m *model) planFailures(rep int) {
 }
 
 func (m *model) addFailure(f failure, label string) {
-	m.srv[f.ep].tracked = true
+	id := ""
+	if f.gw {
+		id = m.gw.inst[f.ep].id
+	} else {
+		m.srv[f.ep].tracked = true
+		id = m.srv[f.ep].id
+	}
 	i := len(m.fails)
 	m.fails = append(m.fails, f)
 	m.eng.Schedule(f.start, m.h, evFailStart, int64(i))
@@ -86,13 +127,28 @@ func (m *model) addFailure(f failure, label string) {
 			end = m.end
 		}
 		m.windows = append(m.windows, reports.FailureWindow{
-			Server: m.srv[f.ep].id, Kind: label, StartS: f.start.Seconds(), EndS: end.Seconds(),
+			Server: id, Kind: label, StartS: f.start.Seconds(), EndS: end.Seconds(),
 		})
 	}
 }
 
 func (m *model) failStart(now time.Duration, i int) {
 	f := &m.fails[i]
+	if f.gw {
+		g := &m.gw.inst[f.ep]
+		switch f.kind {
+		case workloads.FailCrash:
+			g.down++
+			if g.down == 1 {
+				m.gwCrash(now, f.ep)
+			}
+		case workloads.FailHang:
+			g.hung++
+		case workloads.FailSlow:
+			g.factor *= f.factor
+		}
+		return
+	}
 	s := &m.srv[f.ep]
 	old := s.rate()
 	switch f.kind {
@@ -119,6 +175,19 @@ func (m *model) failStart(now time.Duration, i int) {
 
 func (m *model) failEnd(now time.Duration, i int) {
 	f := &m.fails[i]
+	if f.gw {
+		g := &m.gw.inst[f.ep]
+		switch f.kind {
+		case workloads.FailCrash:
+			g.down--
+		case workloads.FailHang:
+			g.hung--
+		case workloads.FailSlow:
+			g.factor /= f.factor
+		}
+		m.gwRateChanged(now, f.ep)
+		return
+	}
 	s := &m.srv[f.ep]
 	old := s.rate()
 	switch f.kind {
@@ -155,11 +224,11 @@ func (m *model) runProbe(now time.Duration, ep int) {
 	s := &m.srv[ep]
 	switch {
 	case s.down > 0:
-		m.pool.ProbeResult(now, ep, false)
+		m.probeResult(now, ep, false)
 	case s.hung > 0 || s.latency >= a.Timeout.D():
 		m.eng.Schedule(now+a.Timeout.D(), m.h, evProbeFail, int64(ep))
 	default:
-		m.pool.ProbeResult(now, ep, true)
+		m.probeResult(now, ep, true)
 	}
 	if next := now + a.Interval.D(); next < m.end {
 		m.eng.Schedule(next, m.h, evProbe, int64(ep))

@@ -14,22 +14,25 @@ import (
 
 // Event kinds (the engine's first argument).
 const (
-	evArrival   = iota // open loop: the next request arrives
-	evThinkDone        // closed loop: user b sends its next request
-	evDeparture        // FIFO: attempt b (index | dgen<<32) finishes service
-	evPSDone           // PS: server b (index | gen<<32) finishes its next job
-	evDeliver          // attempt b's answer reaches the client after added latency
-	evTimeout          // request b (index | gen<<32) times out
-	evPerTry           // attempt b's per-try timeout
-	evRetry            // request b sends its next attempt after backoff
-	evHedge            // request b sends a backup attempt
-	evFailStart        // failure b (index into m.fails) starts
-	evFailEnd          // failure b ends
-	evProbe            // active health probe of endpoint b
-	evProbeFail        // a probe of endpoint b timed out
-	evTick             // time-series bucket b ends
-	evWarmupEnd        // statistics start
-	evEnd              // arrivals stop; in-flight requests drain
+	evArrival     = iota // open loop: the next request arrives
+	evThinkDone          // closed loop: user b sends its next request
+	evDeparture          // FIFO: attempt b (index | dgen<<32) finishes service
+	evPSDone             // PS: server b (index | gen<<32) finishes its next job
+	evDeliver            // attempt b's answer reaches the client after added latency
+	evTimeout            // request b (index | gen<<32) times out
+	evPerTry             // attempt b's per-try timeout
+	evRetry              // request b sends its next attempt after backoff
+	evHedge              // request b sends a backup attempt
+	evFailStart          // failure b (index into m.fails) starts
+	evFailEnd            // failure b ends
+	evProbe              // active health probe of endpoint b
+	evProbeFail          // a probe of endpoint b timed out
+	evTick               // time-series bucket b ends
+	evGwDone             // request b's gateway pipeline finishes
+	evGwProbe            // the L4 balancer probes gateway instance b
+	evGwProbeFail        // that probe timed out
+	evWarmupEnd          // statistics start
+	evEnd                // arrivals stop; in-flight requests drain
 )
 
 func pack(idx int32, gen uint32) int64 { return int64(uint64(uint32(idx)) | uint64(gen)<<32) }
@@ -50,10 +53,16 @@ type request struct {
 	client   int32
 	gen      uint32
 	measured bool
-	tries    uint8 // attempts sent
-	retries  uint8 // retries admitted
-	hedges   uint8 // backup attempts sent
-	pending  bool  // a budgeted retry waits out its backoff
+	pool     int32 // upstream pool for its attempts
+	group    int16 // routed server group, -1 for any
+	gwi      int16 // gateway instance, -1 without a gateway
+	decision uint8 // the gateway pipeline's verdict
+	alive    bool
+	gwTime   time.Duration // gateway cost, then time spent at the gateway
+	tries    uint8         // attempts sent
+	retries  uint8         // retries admitted
+	hedges   uint8         // backup attempts sent
+	pending  bool          // a budgeted retry waits out its backoff
 	nLive    uint8
 	live     [maxLive]int32
 	liveGen  [maxLive]uint32
@@ -63,7 +72,9 @@ type request struct {
 type attempt struct {
 	req       int32
 	reqGen    uint32
-	ep        int32
+	ep        int32  // server
+	pool      int32  // upstream pool
+	local     int32  // endpoint index in the pool
 	gen       uint32 // bumped when the slot is recycled
 	dgen      uint32 // bumped when a scheduled departure is invalidated
 	no        uint8  // attempt number within its request
@@ -77,15 +88,21 @@ type attempt struct {
 
 // model is one replication of one strategy.
 type model struct {
-	sc    *workloads.Scenario
-	eng   *engine.Sim
-	h     engine.HandlerID
-	pool  *strategies.Pool
-	srv   []server
-	nGrp  int
-	start time.Duration // end of warm-up
-	end   time.Duration // end of measurement
-	open  bool          // arrivals still allowed
+	sc  *workloads.Scenario
+	eng *engine.Sim
+	h   engine.HandlerID
+	srv []server
+	// pools are the upstream balancers: one over every server without a
+	// gateway; with one, each gateway instance has its own per routed
+	// group (or one over every server without routes).
+	pools    []*strategies.Pool
+	poolSrv  [][]int      // pool → local endpoint → server
+	srvPools [][]poolRef  // server → the pools that hold it
+	gw       *gatewayTier // nil without a gateway
+	nGrp     int
+	start    time.Duration // end of warm-up
+	end      time.Duration // end of measurement
+	open     bool          // arrivals still allowed
 
 	interarrival workloads.Sampler
 	think        workloads.Sampler
@@ -127,10 +144,6 @@ const maxBuckets = 600
 
 func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) {
 	seed := sc.Seed
-	bal, err := strategies.New(strategy, engine.Stream(seed, rep, "balancer"))
-	if err != nil {
-		return nil, err
-	}
 	m := &model{
 		sc:      sc,
 		eng:     engine.New(1024),
@@ -155,8 +168,6 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 	} else {
 		m.interarrival = a.Interarrival(engine.Source(seed, rep, "arrivals"))
 	}
-	var names []string
-	var weights []float64
 	for gi := range sc.Servers {
 		g := &sc.Servers[gi]
 		m.demand = append(m.demand, g.Service.Sampler(engine.Source(seed, rep, "demand/"+g.Name)))
@@ -172,14 +183,14 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 				ps: g.Discipline == workloads.DisciplinePS, speed: g.Speed.At(i, 1), errors: g.Errors,
 				factor: 1, effRate: g.Speed.At(i, 1),
 			})
-			names = append(names, id)
-			weights = append(weights, g.Weight.At(i, 1))
 		}
 	}
-	m.pool = strategies.NewPool(bal, names, weights)
-	m.pool.SetHealth(healthConfig(&sc.Balancer.Health))
 	m.h = m.eng.Register(m)
-	if ra, ok := bal.(strategies.RequestAware); ok && ra.UsesRequest() {
+	needRequest, err := m.buildPools(strategy, rep)
+	if err != nil {
+		return nil, err
+	}
+	if needRequest {
 		m.keys = sc.Clients.Keys.KeySampler(engine.Stream(seed, rep, "keys"))
 		m.clientR = engine.Stream(seed, rep, "clients")
 	}
@@ -206,13 +217,19 @@ func (m *model) tick(now time.Duration, k int) {
 	s.P50MS[k] = float64(m.bucketLat.Quantile(0.50)) / 1e6
 	s.P99MS[k] = float64(m.bucketLat.Quantile(0.99)) / 1e6
 	m.bucketLat.Reset()
-	m.pool.Refresh(now)
-	s.Healthy[k] = m.pool.HealthyCount()
+	for _, p := range m.pools {
+		p.Refresh(now)
+	}
+	s.Healthy[k] = m.healthyServers()
 	s.Instances[k] = len(m.srv)
 	width := float64(now - time.Duration(k)*m.interval)
 	for i := range m.srv {
 		sv := &m.srv[i]
-		s.InFlight[i][k] = float64(m.pool.Endpoint(i).InFlight)
+		inflight := 0
+		for _, pr := range m.srvPools[i] {
+			inflight += m.pools[pr.pool].Endpoint(int(pr.local)).InFlight
+		}
+		s.InFlight[i][k] = float64(inflight)
 		busy := sv.busyAvg.Integral(now)
 		if width > 0 {
 			s.Utilization[i][k] = roundTo((busy-m.lastBusy[i])/width/float64(sv.conc), 1e-6)
@@ -305,9 +322,18 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 	case evProbe:
 		m.runProbe(now, int(b))
 	case evProbeFail:
-		m.pool.ProbeResult(now, int(b), false)
+		m.probeResult(now, int(b), false)
 	case evTick:
 		m.tick(now, int(b))
+	case evGwDone:
+		ri, gen := unpack(b)
+		if m.reqs[ri].gen == gen {
+			m.gwDone(now, ri)
+		}
+	case evGwProbe:
+		m.gwProbe(now, int(b))
+	case evGwProbeFail:
+		m.gw.l4.ProbeResult(now, int(b), false)
 	case evWarmupEnd:
 		m.lat.Reset()
 		m.outcomes, m.attempts = reports.Outcomes{}, 0
@@ -318,6 +344,16 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 			s.busyAvg.Restart(now)
 			s.queueAvg.Set(now, s.queueAvg.Value())
 			s.queueAvg.Restart(now)
+		}
+		if m.gw != nil {
+			for i := range m.gw.inst {
+				g := &m.gw.inst[i]
+				g.sent = 0
+				g.busyAvg.Set(now, g.busyAvg.Value())
+				g.busyAvg.Restart(now)
+				g.queueAvg.Set(now, g.queueAvg.Value())
+				g.queueAvg.Restart(now)
+			}
 		}
 	case evEnd:
 		m.open = false
@@ -340,6 +376,13 @@ func (m *model) snapshotServers(now time.Duration) {
 		s := &m.srv[i]
 		s.finalUtil = s.busyAvg.Mean(now) / float64(s.conc)
 		s.finalQ = s.queueAvg.Mean(now)
+	}
+	if m.gw != nil {
+		for i := range m.gw.inst {
+			g := &m.gw.inst[i]
+			g.finalUtil = g.busyAvg.Mean(now) / float64(g.conc)
+			g.finalQ = g.queueAvg.Mean(now)
+		}
 	}
 }
 
@@ -364,6 +407,8 @@ func (m *model) newRequest(now time.Duration, client int32) {
 		r.key = m.keys.Key()
 	}
 	r.measured = now >= m.start
+	r.alive = true
+	m.drawRoute(r)
 	if m.curK < len(m.series.Offered) {
 		m.series.Offered[m.curK]++
 	}
@@ -378,8 +423,9 @@ func (m *model) newRequest(now time.Duration, client int32) {
 	if m.timeout > 0 {
 		m.eng.Schedule(now+m.timeout, m.h, evTimeout, pack(ri, r.gen))
 	}
-	if m.hedge.Max > 0 {
-		m.eng.Schedule(now+m.hedge.After.D(), m.h, evHedge, pack(ri, r.gen))
+	if m.gw != nil {
+		m.toGateway(now, ri)
+		return
 	}
 	m.send(now, ri, false)
 }
@@ -388,7 +434,7 @@ func (m *model) newRequest(now time.Duration, client int32) {
 // true for an attempt admitted by the retry budget.
 func (m *model) send(now time.Duration, ri int32, retry bool) {
 	r := &m.reqs[ri]
-	ep, ok := m.pool.Pick(now, strategies.Request{Key: uint64(r.key), Client: uint64(r.client)})
+	local, ok := m.pools[r.pool].Pick(now, strategies.Request{Key: uint64(r.key), Client: uint64(r.client)})
 	if !ok {
 		if retry && m.budget != nil {
 			m.budget.EndRetry()
@@ -399,6 +445,7 @@ func (m *model) send(now time.Duration, ri int32, retry bool) {
 	if r.measured {
 		m.attempts++
 	}
+	ep := m.poolSrv[r.pool][local]
 	s := &m.srv[ep]
 	var ai int32
 	if n := len(m.freeAtt); n > 0 {
@@ -409,7 +456,7 @@ func (m *model) send(now time.Duration, ri int32, retry bool) {
 		m.atts = append(m.atts, attempt{})
 	}
 	a := &m.atts[ai]
-	a.req, a.reqGen, a.ep, a.sent = ri, r.gen, int32(ep), now
+	a.req, a.reqGen, a.ep, a.pool, a.local, a.sent = ri, r.gen, int32(ep), r.pool, int32(local), now
 	if r.tries == 0 {
 		a.work = m.demands[int(ri)*m.nGrp+s.group]
 	} else {
@@ -425,6 +472,9 @@ func (m *model) send(now time.Duration, ri int32, retry bool) {
 	r.nLive++
 	if now >= m.start && now < m.end {
 		s.sent++
+	}
+	if r.tries == 1 && m.hedge.Max > 0 {
+		m.eng.Schedule(now+m.hedge.After.D(), m.h, evHedge, pack(ri, r.gen))
 	}
 	if m.retry.PerTryTimeout > 0 {
 		m.eng.Schedule(now+m.retry.PerTryTimeout.D(), m.h, evPerTry, pack(ai, a.gen))
@@ -452,7 +502,7 @@ func (m *model) attemptDone(now time.Duration, ai int32, o strategies.Outcome) {
 	a := &m.atts[ai]
 	ri, reqGen, abandoned := a.req, a.reqGen, a.abandoned
 	if !abandoned {
-		m.pool.Done(now, int(a.ep), now-a.sent, o)
+		m.pools[a.pool].Done(now, int(a.local), now-a.sent, o)
 		m.unlink(ri, reqGen, ai)
 		if a.retry && m.budget != nil {
 			m.budget.EndRetry()
@@ -494,7 +544,7 @@ func (m *model) unlink(ri int32, reqGen uint32, ai int32) {
 func (m *model) abandon(now time.Duration, ai int32, o strategies.Outcome) {
 	a := &m.atts[ai]
 	a.abandoned = true
-	m.pool.Done(now, int(a.ep), now-a.sent, o)
+	m.pools[a.pool].Done(now, int(a.local), now-a.sent, o)
 	m.unlink(a.req, a.reqGen, ai)
 	if a.retry && m.budget != nil {
 		m.budget.EndRetry()
@@ -552,6 +602,8 @@ const (
 	outQueueFull
 	outNoUpstream
 	outConnect
+	outAuth
+	outLimited
 )
 
 func fromStrategy(o strategies.Outcome) outcome {
@@ -586,6 +638,10 @@ func (m *model) finish(now time.Duration, ri int32, o outcome) {
 			m.outcomes.NoUpstream++
 		case outConnect:
 			m.outcomes.ConnectFailure++
+		case outAuth:
+			m.outcomes.AuthRejected++
+		case outLimited:
+			m.outcomes.RateLimited++
 		}
 	}
 	if k := m.curK; k < len(m.series.OK) {
@@ -604,7 +660,14 @@ func (m *model) finish(now time.Duration, ri int32, o outcome) {
 			s.NoUpstream[k]++
 		case outConnect:
 			s.ConnectFailure[k]++
+		case outAuth:
+			s.AuthRejected[k]++
+		case outLimited:
+			s.RateLimited[k]++
 		}
+	}
+	if r.gwi >= 0 {
+		m.gwFinish(now, r, o)
 	}
 	if m.budget != nil {
 		if r.pending {
@@ -614,6 +677,7 @@ func (m *model) finish(now time.Duration, ri int32, o outcome) {
 		m.budget.EndRequest()
 	}
 	client := r.client
+	r.alive = false
 	r.gen++
 	m.freeReq = append(m.freeReq, ri)
 	if m.think != nil && m.open {

@@ -125,6 +125,7 @@ func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 		Events:   m.eng.Events(),
 		WallS:    time.Since(wall).Seconds(),
 		Series:   m.series,
+		Gateway:  m.gatewayStats(),
 	}
 	for i := range m.srv {
 		s := &m.srv[i]

@@ -137,3 +137,23 @@ func (b *P2C) Pick(_ time.Duration, _ Request, eps []Endpoint, cand []int) int {
 
 // Done implements Balancer.
 func (b *P2C) Done(time.Duration, int, time.Duration, Outcome) {}
+
+// FlowHash pins each client to one candidate by hashing its identity, as
+// an L4 balancer hashing a connection's source does; when the candidate set
+// changes, clients are re-spread (plain modulo hashing, no consistency).
+type FlowHash struct{}
+
+// Pick implements Balancer.
+func (FlowHash) Pick(_ time.Duration, req Request, _ []Endpoint, cand []int) int {
+	h := req.Client*0x9e3779b97f4a7c15 + 0x632be59bd9b4e019
+	h ^= h >> 29
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 32
+	return cand[h%uint64(len(cand))]
+}
+
+// Done implements Balancer.
+func (FlowHash) Done(time.Duration, int, time.Duration, Outcome) {}
+
+// UsesRequest implements RequestAware: FlowHash reads the client.
+func (FlowHash) UsesRequest() bool { return true }

@@ -28,6 +28,9 @@ type Scenario struct {
 	Clients Clients `yaml:"clients"`
 	// Balancer chooses a server instance for each attempt.
 	Balancer Balancer `yaml:"balancer"`
+	// Gateway, when present, puts API-gateway instances behind an L4
+	// balancer between the clients and the servers.
+	Gateway *Gateway `yaml:"gateway"`
 	// Servers are the upstream groups.
 	Servers []ServerGroup `yaml:"servers"`
 
@@ -49,6 +52,8 @@ type Clients struct {
 	Retries Retries `yaml:"retries"`
 	// Hedge sends backup attempts for slow requests.
 	Hedge Hedge `yaml:"hedge"`
+	// Paths is the mix of request paths, matched by gateway routes.
+	Paths []PathWeight `yaml:"paths"`
 }
 
 // Arrival processes.

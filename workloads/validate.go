@@ -51,6 +51,9 @@ func (s *Scenario) setDefaults() {
 	if s.Balancer.Strategy == "" {
 		s.Balancer.Strategy = "round-robin"
 	}
+	if s.Gateway != nil {
+		s.Gateway.setDefaults()
+	}
 	s.Clients.Retries.setDefaults()
 	s.Clients.Hedge.setDefaults()
 	s.Balancer.Health.setDefaults()
@@ -115,13 +118,16 @@ func (s *Scenario) validate() error {
 	if err := s.Balancer.Health.validate(); err != nil {
 		return err
 	}
+	if err := validatePaths(s.Clients.Paths); err != nil {
+		return err
+	}
 	if len(s.Servers) == 0 {
 		return bad("servers", "at least one server group is needed")
 	}
 	names := map[string]int{}
 	total := 0
 	for i := range s.Servers {
-		if err := s.Servers[i].validate(fmt.Sprintf("servers[%d]", i), s.Warmup.D()+s.Duration.D()); err != nil {
+		if err := s.Servers[i].validate(fmt.Sprintf("servers[%d]", i)); err != nil {
 			return err
 		}
 		if j, dup := names[s.Servers[i].Name]; dup {
@@ -129,6 +135,11 @@ func (s *Scenario) validate() error {
 		}
 		names[s.Servers[i].Name] = i
 		total += s.Servers[i].Count
+	}
+	if s.Gateway != nil {
+		if err := s.Gateway.validate(s); err != nil {
+			return err
+		}
 	}
 	if total > maxInstances {
 		return bad("servers", "%d instances in all; at most %d", total, maxInstances)
@@ -185,7 +196,7 @@ func (c *Clients) validate() error {
 	return nil
 }
 
-func (g *ServerGroup) validate(p string, run time.Duration) error {
+func (g *ServerGroup) validate(p string) error {
 	if g.Count < 1 || g.Count > maxInstances {
 		return bad(p+".count", "must be between 1 and %d instances (got %d)", maxInstances, g.Count)
 	}
@@ -218,7 +229,7 @@ func (g *ServerGroup) validate(p string, run time.Duration) error {
 		return err
 	}
 	for i := range g.Failures {
-		if err := g.Failures[i].validate(fmt.Sprintf("%s.failures[%d]", p, i), g.Count, run); err != nil {
+		if err := g.Failures[i].validate(fmt.Sprintf("%s.failures[%d]", p, i), g.Count); err != nil {
 			return err
 		}
 	}

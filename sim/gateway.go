@@ -1,0 +1,471 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/edgelab/edgelab/engine"
+	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/strategies"
+	"github.com/edgelab/edgelab/workloads"
+)
+
+// poolRef locates a server in one upstream pool.
+type poolRef struct {
+	pool  int32
+	local int32
+}
+
+// Gateway pipeline verdicts, decided when an instance starts processing a
+// request.
+const (
+	verdictForward  = iota // send upstream
+	verdictAuth            // rejected by auth
+	verdictLimited         // rejected by the rate limiter
+	verdictCacheHit        // answered from the cache
+)
+
+// gatewayTier is the API-gateway tier: instances behind an L4 balancer,
+// each with its own CPU (workers and queue), cache and upstream pools.
+type gatewayTier struct {
+	cfg     *workloads.Gateway
+	l4      *strategies.Pool
+	inst    []gwInstance
+	authKey uint64
+	reject  float64
+	limiter strategies.Limiter // shared by every instance (a global limit)
+	pools   [][]int32          // instance → group → pool (group 0 when unrouted)
+	routed  bool
+	paths   []float64 // cumulative path weights
+	route   []int16   // path → group
+	pathR   *rand.Rand
+
+	stageCost []time.Duration // per stage
+	stageReqs []int64         // requests that ran each stage (measured)
+	queueWait time.Duration   // total wait in gateway queues (measured)
+	hits      int64           // measured cache hits
+	misses    int64           // measured cache misses
+	gwTime    float64         // gateway time of measured ok requests, ns
+	okTime    float64         // response time of measured ok requests, ns
+}
+
+// gwInstance is one gateway instance.
+type gwInstance struct {
+	id       string
+	conc     int
+	queueCap int
+	busy     int
+	fifo     ring // waiting requests
+	stalled  []int32
+	down     int
+	hung     int
+	factor   float64
+	cache    *strategies.Cache
+
+	sent      int64
+	busyAvg   reports.TimeAverage
+	queueAvg  reports.TimeAverage
+	finalUtil float64
+	finalQ    float64
+}
+
+func (g *gwInstance) rate() float64 {
+	if g.hung > 0 {
+		return 0
+	}
+	return 1 / g.factor
+}
+
+// buildPools creates the upstream pools (and the gateway tier) with one
+// balancer each. It reports whether any component reads request keys or
+// client identities.
+func (m *model) buildPools(strategy string, rep int) (needRequest bool, err error) {
+	sc := m.sc
+	seed := sc.Seed
+	hc := healthConfig(&sc.Balancer.Health)
+	m.srvPools = make([][]poolRef, len(m.srv))
+	newPool := func(stream string, servers []int) error {
+		bal, err := strategies.New(strategy, engine.Stream(seed, rep, stream))
+		if err != nil {
+			return err
+		}
+		if ra, ok := bal.(strategies.RequestAware); ok && ra.UsesRequest() {
+			needRequest = true
+		}
+		names := make([]string, len(servers))
+		weights := make([]float64, len(servers))
+		pi := int32(len(m.pools))
+		for l, ep := range servers {
+			s := &m.srv[ep]
+			names[l] = s.id
+			weights[l] = sc.Servers[s.group].Weight.At(ep-m.groupBase(s.group), 1)
+			m.srvPools[ep] = append(m.srvPools[ep], poolRef{pool: pi, local: int32(l)})
+		}
+		p := strategies.NewPool(bal, names, weights)
+		p.SetHealth(hc)
+		m.pools = append(m.pools, p)
+		m.poolSrv = append(m.poolSrv, servers)
+		return nil
+	}
+	all := make([]int, len(m.srv))
+	for i := range all {
+		all[i] = i
+	}
+	g := sc.Gateway
+	if g == nil {
+		return needRequest, newPool("balancer", all)
+	}
+	t := &gatewayTier{cfg: g, authKey: engine.Key(seed, rep, "auth"), routed: len(g.Routes) > 0}
+	m.gw = t
+	qc := -1
+	if g.Queue != nil {
+		qc = *g.Queue
+	}
+	for i := 0; i < g.Instances; i++ {
+		t.inst = append(t.inst, gwInstance{id: fmt.Sprintf("gateway-%d", i), conc: g.Concurrency, queueCap: qc, factor: 1})
+	}
+	t.stageCost = make([]time.Duration, len(g.Stages))
+	t.stageReqs = make([]int64, len(g.Stages))
+	for si, st := range g.Stages {
+		t.stageCost[si] = st.Cost.D()
+		switch st.Type {
+		case workloads.StageAuth:
+			t.reject = st.Reject
+		case workloads.StageRateLimit:
+			t.limiter, err = strategies.NewLimiter(strategies.LimiterConfig{
+				Algorithm: st.Algorithm, Rate: st.Rate, Burst: st.Burst, Window: st.Window.D(), PerClient: st.Per == "client",
+			})
+			if err != nil {
+				return false, sc.FieldError(fmt.Sprintf("gateway.stages[%d]", si), "%v", err)
+			}
+			needRequest = needRequest || st.Per == "client"
+		case workloads.StageCache:
+			for i := range t.inst {
+				t.inst[i].cache = strategies.NewCache(st.Size, st.TTL.D())
+			}
+			needRequest = true
+		}
+	}
+	// The L4 balancer over gateway instances, with its own health checks.
+	var l4 strategies.Balancer
+	switch g.L4 {
+	case workloads.L4FlowHash:
+		l4 = strategies.FlowHash{}
+		needRequest = true
+	case workloads.L4LeastConn:
+		l4 = &strategies.LeastRequest{R: engine.Stream(seed, rep, "l4")}
+	default:
+		l4 = &strategies.RoundRobin{}
+	}
+	names := make([]string, len(t.inst))
+	for i := range t.inst {
+		names[i] = t.inst[i].id
+	}
+	t.l4 = strategies.NewPool(l4, names, nil)
+	if h := g.Health; h != nil {
+		t.l4.SetHealth(strategies.HealthConfig{Active: &strategies.ActiveHealth{
+			Interval: h.Interval.D(), Timeout: h.Timeout.D(), Unhealthy: h.Unhealthy, Healthy: h.Healthy}})
+	}
+	// Paths and routes.
+	if t.routed {
+		paths := sc.Clients.Paths
+		if len(paths) == 0 {
+			paths = []workloads.PathWeight{{Path: "/", Weight: 1}}
+		}
+		sum := 0.0
+		for _, pw := range paths {
+			sum += pw.Weight
+			t.paths = append(t.paths, sum)
+			t.route = append(t.route, int16(g.Route(pw.Path, sc.Servers)))
+		}
+		t.pathR = engine.Stream(seed, rep, "paths")
+	}
+	// Each gateway instance balances on its own: its pools share no
+	// in-flight counts with the other instances'.
+	t.pools = make([][]int32, len(t.inst))
+	for i := range t.inst {
+		if !t.routed {
+			t.pools[i] = []int32{int32(len(m.pools))}
+			if err := newPool(fmt.Sprintf("balancer/%d", i), all); err != nil {
+				return false, err
+			}
+			continue
+		}
+		for gi := range sc.Servers {
+			t.pools[i] = append(t.pools[i], int32(len(m.pools)))
+			var servers []int
+			for ep := range m.srv {
+				if m.srv[ep].group == gi {
+					servers = append(servers, ep)
+				}
+			}
+			if err := newPool(fmt.Sprintf("balancer/%d/%s", i, sc.Servers[gi].Name), servers); err != nil {
+				return false, err
+			}
+		}
+	}
+	return needRequest, nil
+}
+
+// groupBase is the index of group g's first server.
+func (m *model) groupBase(g int) int {
+	base := 0
+	for i := 0; i < g; i++ {
+		base += m.sc.Servers[i].Count
+	}
+	return base
+}
+
+// probeResult reports an active health probe of server ep to every pool
+// that holds it (each gateway instance probes on its own schedule in
+// reality; here they share one probe stream per server).
+func (m *model) probeResult(now time.Duration, ep int, ok bool) {
+	for _, pr := range m.srvPools[ep] {
+		m.pools[pr.pool].ProbeResult(now, int(pr.local), ok)
+	}
+}
+
+// healthyServers counts servers eligible in the first gateway instance's
+// (or the only) view.
+func (m *model) healthyServers() int {
+	n := 0
+	for ep := range m.srv {
+		pr := m.srvPools[ep][0]
+		if m.pools[pr.pool].Eligible(int(pr.local)) {
+			n++
+		}
+	}
+	return n
+}
+
+// drawRoute picks a request's path and routed group.
+func (m *model) drawRoute(r *request) {
+	r.group = -1
+	r.gwi = -1
+	r.pool = 0
+	t := m.gw
+	if t == nil || !t.routed {
+		return
+	}
+	u := t.pathR.Float64() * t.paths[len(t.paths)-1]
+	for i, c := range t.paths {
+		if u < c || i == len(t.paths)-1 {
+			r.group = t.route[i]
+			return
+		}
+	}
+}
+
+// toGateway hands a new request to the L4 balancer.
+func (m *model) toGateway(now time.Duration, ri int32) {
+	r := &m.reqs[ri]
+	t := m.gw
+	gi, ok := t.l4.Pick(now, strategies.Request{Key: uint64(r.key), Client: uint64(r.client)})
+	if !ok {
+		m.finish(now, ri, outNoUpstream)
+		return
+	}
+	r.gwi = int16(gi)
+	g := &t.inst[gi]
+	if now >= m.start && now < m.end {
+		g.sent++
+	}
+	if g.down > 0 {
+		m.finish(now, ri, outConnect) // the L4 balancer's connection is refused
+		return
+	}
+	if g.busy < g.conc {
+		g.busy++
+		g.busyAvg.Set(now, float64(g.busy))
+		m.gwStart(now, ri)
+		return
+	}
+	if g.queueCap >= 0 && g.fifo.len() >= g.queueCap {
+		m.finish(now, ri, outQueueFull)
+		return
+	}
+	g.fifo.push(ri)
+	g.queueAvg.Set(now, float64(g.fifo.len()))
+}
+
+// gwStart runs the pipeline's decisions and charges its CPU cost: stages
+// run in order and stop at the first that answers (auth reject, rate
+// limit, cache hit).
+func (m *model) gwStart(now time.Duration, ri int32) {
+	r := &m.reqs[ri]
+	t := m.gw
+	g := &t.inst[r.gwi]
+	if r.measured && now > r.created {
+		t.queueWait += now - r.created
+	}
+	var cost time.Duration
+	r.decision = verdictForward
+	for si, st := range t.cfg.Stages {
+		cost += t.stageCost[si]
+		if r.measured {
+			t.stageReqs[si]++
+		}
+		switch st.Type {
+		case workloads.StageAuth:
+			if t.reject > 0 && engine.Uniform(t.authKey, r.serial, 0) < t.reject {
+				r.decision = verdictAuth
+			}
+		case workloads.StageRateLimit:
+			if !t.limiter.Allow(now, uint64(r.client)) {
+				r.decision = verdictLimited
+			}
+		case workloads.StageCache:
+			hit := g.cache.Get(now, uint64(r.key))
+			if hit {
+				r.decision = verdictCacheHit
+			}
+			if r.measured && hit {
+				t.hits++
+			} else if r.measured {
+				t.misses++
+			}
+		}
+		if r.decision != verdictForward {
+			break
+		}
+	}
+	r.gwTime = cost
+	if rate := g.rate(); rate > 0 {
+		m.eng.Schedule(now+dur(float64(cost)/rate), m.h, evGwDone, pack(ri, r.gen))
+	} else {
+		g.stalled = append(g.stalled, ri)
+	}
+}
+
+// gwDone frees the worker and acts on the verdict.
+func (m *model) gwDone(now time.Duration, ri int32) {
+	r := &m.reqs[ri]
+	t := m.gw
+	g := &t.inst[r.gwi]
+	if g.fifo.len() > 0 {
+		next := g.fifo.pop()
+		g.queueAvg.Set(now, float64(g.fifo.len()))
+		m.gwStart(now, next)
+	} else {
+		g.busy--
+		g.busyAvg.Set(now, float64(g.busy))
+	}
+	r.gwTime = now - r.created // queue wait and processing
+	switch r.decision {
+	case verdictAuth:
+		m.finish(now, ri, outAuth)
+	case verdictLimited:
+		m.finish(now, ri, outLimited)
+	case verdictCacheHit:
+		m.finish(now, ri, outOK)
+	default:
+		grp := 0
+		if t.routed {
+			grp = int(r.group)
+		}
+		r.pool = t.pools[r.gwi][grp]
+		m.send(now, ri, false)
+	}
+}
+
+// gwFinish tells the L4 balancer a request left its gateway instance and
+// fills the instance's cache with a fresh upstream answer.
+func (m *model) gwFinish(now time.Duration, r *request, o outcome) {
+	t := m.gw
+	g := &t.inst[r.gwi]
+	so := strategies.OK
+	if o != outOK && o != outAuth && o != outLimited {
+		so = strategies.Error5xx
+	}
+	t.l4.Done(now, int(r.gwi), now-r.created, so)
+	if o == outOK && r.decision == verdictForward {
+		if g.cache != nil {
+			g.cache.Put(now, uint64(r.key))
+		}
+		if r.measured {
+			t.gwTime += float64(r.gwTime)
+			t.okTime += float64(now - r.created)
+		}
+	}
+}
+
+// gwCrash fails every request at gateway instance gi.
+func (m *model) gwCrash(now time.Duration, gi int) {
+	g := &m.gw.inst[gi]
+	for g.fifo.len() > 0 {
+		g.fifo.pop()
+	}
+	g.stalled = g.stalled[:0]
+	g.busy = 0
+	g.busyAvg.Set(now, 0)
+	g.queueAvg.Set(now, 0)
+	for ri := range m.reqs {
+		r := &m.reqs[ri]
+		if r.gwi == int16(gi) && r.alive {
+			m.abandonAll(now, int32(ri), strategies.Cancelled)
+			m.finish(now, int32(ri), outConnect)
+		}
+	}
+}
+
+// gwRateChanged restarts processing stalled by a hang once the instance
+// runs again. Requests being processed when a hang or slowdown starts keep
+// their planned finish (a simplification: gateway work items are short).
+func (m *model) gwRateChanged(now time.Duration, gi int) {
+	g := &m.gw.inst[gi]
+	rate := g.rate()
+	if rate <= 0 {
+		return
+	}
+	for _, ri := range g.stalled {
+		r := &m.reqs[ri]
+		m.eng.Schedule(now+dur(float64(r.gwTime)/rate), m.h, evGwDone, pack(ri, r.gen))
+	}
+	g.stalled = g.stalled[:0]
+}
+
+// gwProbe is the L4 balancer's active health check of gateway instance gi.
+func (m *model) gwProbe(now time.Duration, gi int) {
+	h := m.gw.cfg.Health
+	g := &m.gw.inst[gi]
+	switch {
+	case g.down > 0:
+		m.gw.l4.ProbeResult(now, gi, false)
+	case g.hung > 0:
+		m.eng.Schedule(now+h.Timeout.D(), m.h, evGwProbeFail, int64(gi))
+	default:
+		m.gw.l4.ProbeResult(now, gi, true)
+	}
+	if next := now + h.Interval.D(); next < m.end {
+		m.eng.Schedule(next, m.h, evGwProbe, int64(gi))
+	}
+}
+
+// gatewayStats summarises the gateway tier after a run.
+func (m *model) gatewayStats() *reports.Gateway {
+	t := m.gw
+	if t == nil {
+		return nil
+	}
+	out := &reports.Gateway{}
+	for i := range t.inst {
+		g := &t.inst[i]
+		out.Instances = append(out.Instances, reports.Server{ID: g.id, Requests: g.sent, Utilization: g.finalUtil, MeanQueue: g.finalQ})
+	}
+	out.CacheHits, out.CacheMisses = t.hits, t.misses
+	for si, st := range t.cfg.Stages {
+		out.Stages = append(out.Stages, reports.Stage{Type: st.Type, Requests: t.stageReqs[si], CostMS: t.stageCost[si].Seconds() * 1000})
+	}
+	var entered int64
+	if len(t.stageReqs) > 0 {
+		entered = t.stageReqs[0]
+	}
+	if entered > 0 {
+		out.QueueMS = float64(t.queueWait) / float64(entered) / 1e6
+	}
+	if t.okTime > 0 {
+		out.LatencyShare = t.gwTime / t.okTime
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+)
+
+// gatewayYAML is an API gateway tier in front of two server groups.
+func gatewayYAML(instances int, extra string) string {
+	return fmt.Sprintf(`
+name: gateway
+seed: 8
+duration: 600s
+warmup: 10s
+clients:
+  arrival: {process: poisson, rate: 400}
+  keys: {dist: zipf, n: 1000, s: 1.0}
+  paths: [{path: /orders/1, weight: 1}, {path: /home, weight: 3}]
+gateway:
+  instances: %d
+  concurrency: 16
+  stages:
+    - {type: auth, cost: 200us, reject: 0.05}
+    - {type: ratelimit, rate: 100000, per: global}
+    - {type: cache, ttl: 5s, size: 100, cost: 50us}
+    - {type: transform, cost: 100us}
+    - {type: log, cost: 20us}
+  routes: [{prefix: /orders, to: orders}, {prefix: /, to: web}]
+%s
+servers:
+  - {name: orders, count: 2, concurrency: 8, service: {dist: exponential, mean: 10ms}}
+  - {name: web, count: 4, concurrency: 8, service: {dist: exponential, mean: 5ms}}
+`, instances, extra)
+}
+
+// The pipeline's bookkeeping must add up: auth rejects its fraction (a
+// counter-based draw per request), later stages see only what earlier ones
+// let through, cache hits never reach a server, routes send each path to
+// its group only, and the gateway's time for forwarded requests is its
+// stage costs (the tier is lightly loaded, so queueing is negligible).
+func TestGatewayPipelineAccounting(t *testing.T) {
+	r := simulate(t, gatewayYAML(2, ""), "p2c")
+	g := r.Gateway
+	if g == nil || len(g.Stages) != 5 || len(g.Instances) != 2 {
+		t.Fatalf("gateway stats %+v", g)
+	}
+	within(t, "auth rejected fraction", float64(r.Outcomes.AuthRejected)/float64(r.Requests), 0.05, 0.03)
+	if g.Stages[0].Requests != r.Requests {
+		t.Errorf("auth saw %d requests of %d", g.Stages[0].Requests, r.Requests)
+	}
+	if g.Stages[1].Requests != r.Requests-r.Outcomes.AuthRejected {
+		t.Errorf("ratelimit saw %d, want those auth let through: %d", g.Stages[1].Requests, r.Requests-r.Outcomes.AuthRejected)
+	}
+	if g.CacheHits+g.CacheMisses != g.Stages[2].Requests || g.CacheHits == 0 {
+		t.Errorf("cache hits %d + misses %d != %d requests", g.CacheHits, g.CacheMisses, g.Stages[2].Requests)
+	}
+	if g.Stages[3].Requests != g.CacheMisses {
+		t.Errorf("transform ran %d times, want once per cache miss (%d)", g.Stages[3].Requests, g.CacheMisses)
+	}
+	// Every forwarded request makes exactly one attempt (no retries).
+	if r.Attempts != g.CacheMisses {
+		t.Errorf("attempts %d, want the %d cache misses", r.Attempts, g.CacheMisses)
+	}
+	// Routes: /orders/1 (weight 1 of 4) only reaches the orders group.
+	var orders, web int64
+	for _, s := range r.Servers {
+		if strings.HasPrefix(s.ID, "orders") {
+			orders += s.Requests
+		} else {
+			web += s.Requests
+		}
+	}
+	if orders == 0 || web == 0 {
+		t.Fatalf("orders %d web %d", orders, web)
+	}
+	// Keys are independent of paths, so cache hits thin both alike and
+	// the orders group gets the path's weight share, 1/4.
+	within(t, "orders share", float64(orders)/float64(orders+web), 0.25, 0.02)
+	t.Logf("orders %d web %d, hit ratio %.3f, gateway share of latency %.3f", orders, web, g.CacheHitRatio, g.LatencyShare)
+	// Gateway time of a forwarded request: 200+50+100+20 µs = 0.37 ms; its
+	// share of the mean ok latency of upstream requests is small but real.
+	if g.LatencyShare <= 0 || g.LatencyShare > 0.1 {
+		t.Errorf("gateway latency share %.4f", g.LatencyShare)
+	}
+}
+
+// A global token bucket at rate r under Poisson load λ = 2r rejects half
+// the requests (the M/D/1/b view of a token bucket, see
+// strategies/ratelimit_test.go; at λ = 2r the admitted rate is r).
+func TestGatewayRateLimitOverloadRejectsHalf(t *testing.T) {
+	yaml := `
+name: ratelimit
+duration: 500s
+clients:
+  arrival: {process: poisson, rate: 400}
+gateway:
+  stages: [{type: ratelimit, rate: 200, burst: 10}]
+servers:
+  - {name: s, count: 2, concurrency: 100, service: {dist: exponential, mean: 1ms}}
+`
+	r := simulate(t, yaml, "round-robin")
+	within(t, "rate-limited fraction", float64(r.Outcomes.RateLimited)/float64(r.Requests), 0.5, 0.01)
+	if r.Rejected != r.Outcomes.RateLimited || r.Failed != 0 {
+		t.Errorf("rejected %d failed %d", r.Rejected, r.Failed)
+	}
+}
+
+// A single gateway instance is a single point of failure: while it is
+// down every request fails. Two instances behind an L4 balancer with
+// health checks survive the loss of one: only the requests sent to it
+// before detection fail.
+func TestGatewaySinglePointOfFailure(t *testing.T) {
+	base := `
+name: spof
+seed: 3
+duration: 60s
+clients:
+  arrival: {process: poisson, rate: 500}
+  timeout: 1s
+gateway:
+  instances: %d
+  stages: [{type: auth, cost: 100us}]
+  failures: [{kind: crash, at: 20s, for: 15s, instances: [0]}]
+%s
+servers:
+  - {name: s, count: 4, concurrency: 16, service: {dist: exponential, mean: 5ms}}
+`
+	one := simulate(t, fmt.Sprintf(base, 1, ""), "round-robin")
+	fOne := float64(one.Failed) / float64(one.Requests)
+	within(t, "failed fraction, one gateway", fOne, 15.0/60, 0.02)
+
+	two := simulate(t, fmt.Sprintf(base, 2, "  health: {interval: 1s, timeout: 200ms, unhealthy: 2, healthy: 2}"), "round-robin")
+	fTwo := float64(two.Failed) / float64(two.Requests)
+	// Detection takes at most two probe intervals, during which half the
+	// requests go to the dead instance: at most (2 s / 60 s) / 2.
+	t.Logf("failed: one gateway %.4f, two with L4 health checks %.4f", fOne, fTwo)
+	if fTwo > 1.0/60 || fTwo == 0 {
+		t.Errorf("two gateways failed %.4f of requests, want a little, under %.4f", fTwo, 1.0/60)
+	}
+	// Without health checks, round robin keeps sending half the traffic to
+	// the dead instance for the whole window.
+	blind := simulate(t, fmt.Sprintf(base, 2, ""), "round-robin")
+	within(t, "failed fraction, two gateways without health checks", float64(blind.Failed)/float64(blind.Requests), 0.5*15/60, 0.03)
+	if math.IsNaN(fTwo) {
+		t.Fatal("NaN")
+	}
+}

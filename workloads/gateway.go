@@ -1,0 +1,277 @@
+package workloads
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// PathWeight is one entry of the clients' path mix.
+type PathWeight struct {
+	// Path is the request path ("/orders/42").
+	Path string `yaml:"path"`
+	// Weight is the entry's relative frequency (default 1).
+	Weight float64 `yaml:"weight"`
+}
+
+// L4 balancing algorithms in front of gateway instances.
+const (
+	L4RoundRobin = "round-robin"
+	L4FlowHash   = "flow-hash"
+	L4LeastConn  = "least-conn"
+)
+
+// Gateway stage types.
+const (
+	StageAuth      = "auth"
+	StageRateLimit = "ratelimit"
+	StageCache     = "cache"
+	StageTransform = "transform"
+	StageLog       = "log"
+)
+
+// Gateway is a tier of API-gateway instances behind an L4 balancer.
+type Gateway struct {
+	// Instances is the number of gateway instances (default 1).
+	Instances int `yaml:"instances"`
+	// L4 is how the L4 balancer spreads connections: round-robin,
+	// flow-hash (by client) or least-conn.
+	L4 string `yaml:"l4"`
+	// Concurrency is the requests an instance processes at once (its CPU
+	// workers; default 64).
+	Concurrency int `yaml:"concurrency"`
+	// Queue is the waiting room per instance; omitted = unbounded.
+	Queue *int `yaml:"queue"`
+	// Stages run in order on every request.
+	Stages []Stage `yaml:"stages"`
+	// Routes map path prefixes to server groups, first match wins.
+	// Without routes every request may go to any server.
+	Routes []Route `yaml:"routes"`
+	// Health is the L4 balancer's active health check of gateway
+	// instances (none when omitted).
+	Health *ActiveHealth `yaml:"health"`
+	// Failures is the gateway instances' failure schedule (crash, hang,
+	// slow, random-crash).
+	Failures []Failure `yaml:"failures"`
+}
+
+// Stage is one step of the gateway's pipeline.
+type Stage struct {
+	// Type is auth, ratelimit, cache, transform or log.
+	Type string `yaml:"type"`
+	// Cost is gateway CPU time per request spent in the stage.
+	Cost Duration `yaml:"cost"`
+	// Reject is the fraction of requests auth rejects.
+	Reject float64 `yaml:"reject"`
+	// Algorithm is the rate limiter: token-bucket, sliding-window or
+	// fixed-window.
+	Algorithm string `yaml:"algorithm"`
+	// Rate is the rate limit in requests per second.
+	Rate float64 `yaml:"rate"`
+	// Burst is the token bucket's size (default one second of rate).
+	Burst int `yaml:"burst"`
+	// Window is the window of the window algorithms (default 1s).
+	Window Duration `yaml:"window"`
+	// Per is global (one limit for all traffic) or client (one per client).
+	Per string `yaml:"per"`
+	// TTL is how long a cached response stays fresh.
+	TTL Duration `yaml:"ttl"`
+	// Size is the number of responses the cache holds per instance.
+	Size int `yaml:"size"`
+}
+
+// Route sends requests whose path starts with Prefix to a server group.
+type Route struct {
+	Prefix string `yaml:"prefix"`
+	To     string `yaml:"to"`
+}
+
+// Route returns the index of the server group for path, or -1.
+func (g *Gateway) Route(path string, groups []ServerGroup) int {
+	for _, r := range g.Routes {
+		if strings.HasPrefix(path, r.Prefix) {
+			for i := range groups {
+				if groups[i].Name == r.To {
+					return i
+				}
+			}
+		}
+	}
+	return -1
+}
+
+func (g *Gateway) setDefaults() {
+	if g.Instances == 0 {
+		g.Instances = 1
+	}
+	if g.L4 == "" {
+		g.L4 = L4RoundRobin
+	}
+	if g.Concurrency == 0 {
+		g.Concurrency = 64
+	}
+	for i := range g.Stages {
+		st := &g.Stages[i]
+		if st.Type == StageRateLimit {
+			if st.Algorithm == "" {
+				st.Algorithm = "token-bucket"
+			}
+			if st.Per == "" {
+				st.Per = "global"
+			}
+		}
+	}
+	if h := g.Health; h != nil {
+		(&Health{Active: h}).setDefaults()
+	}
+}
+
+func (g *Gateway) validate(s *Scenario) error {
+	const p = "gateway"
+	switch {
+	case g.Instances < 1 || g.Instances > 10000:
+		return bad(p+".instances", "must be between 1 and 10000 (got %d)", g.Instances)
+	case g.Concurrency < 1 || g.Concurrency > maxConcurrency:
+		return bad(p+".concurrency", "must be between 1 and %d", maxConcurrency)
+	case g.Queue != nil && (*g.Queue < 0 || *g.Queue > 1<<30):
+		return bad(p+".queue", "must be between 0 and %d; omit it for an unbounded queue", 1<<30)
+	}
+	if err := oneOf(p+".l4", g.L4, L4RoundRobin, L4FlowHash, L4LeastConn); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for i := range g.Stages {
+		if err := g.Stages[i].validate(fmt.Sprintf("%s.stages[%d]", p, i)); err != nil {
+			return err
+		}
+		t := g.Stages[i].Type
+		if seen[t] && (t == StageAuth || t == StageCache) {
+			return bad(fmt.Sprintf("%s.stages[%d].type", p, i), "only one %s stage is allowed", t)
+		}
+		seen[t] = true
+	}
+	for i, r := range g.Routes {
+		rp := fmt.Sprintf("%s.routes[%d]", p, i)
+		if !strings.HasPrefix(r.Prefix, "/") {
+			return bad(rp+".prefix", "a path prefix starts with / (got %q)", r.Prefix)
+		}
+		found := false
+		for _, sg := range s.Servers {
+			found = found || sg.Name == r.To
+		}
+		if !found {
+			names := make([]string, len(s.Servers))
+			for j, sg := range s.Servers {
+				names[j] = sg.Name
+			}
+			return bad(rp+".to", "no server group is named %q (groups: %s)", r.To, strings.Join(names, ", "))
+		}
+	}
+	if len(g.Routes) > 0 {
+		for i, pw := range s.Clients.Paths {
+			if g.Route(pw.Path, s.Servers) < 0 {
+				return bad(fmt.Sprintf("clients.paths[%d].path", i), "no gateway route matches %q (add a route with prefix: /)", pw.Path)
+			}
+		}
+		if len(s.Clients.Paths) == 0 && g.Route("/", s.Servers) < 0 {
+			return bad(p+".routes", "requests without clients.paths have path /, which no route matches")
+		}
+	}
+	if h := g.Health; h != nil {
+		if err := (&Health{Active: h}).validate(); err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				e.Field = strings.Replace(e.Field, "balancer.health.active", p+".health", 1)
+			}
+			return err
+		}
+	}
+	for i := range g.Failures {
+		f := &g.Failures[i]
+		fp := fmt.Sprintf("%s.failures[%d]", p, i)
+		if f.Kind == FailErrors {
+			return bad(fp+".kind", "gateway instances do not answer with errors; use crash, hang, slow or random-crash")
+		}
+		if f.Kind == FailSlow && f.Latency != 0 {
+			return bad(fp+".latency", "a slow gateway takes factor (its stages cost factor times more), not latency")
+		}
+		if err := f.validate(fp, g.Instances); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (st *Stage) validate(p string) error {
+	if err := oneOf(p+".type", st.Type, StageAuth, StageRateLimit, StageCache, StageTransform, StageLog); err != nil {
+		return err
+	}
+	if st.Cost < 0 || st.Cost.D() > time.Hour {
+		return bad(p+".cost", "must be between 0 and 1h")
+	}
+	given := map[string]bool{"reject": st.Reject != 0, "algorithm": st.Algorithm != "", "rate": st.Rate != 0,
+		"burst": st.Burst != 0, "window": st.Window != 0, "per": st.Per != "", "ttl": st.TTL != 0, "size": st.Size != 0}
+	takes := map[string][]string{
+		StageAuth:      {"reject"},
+		StageRateLimit: {"algorithm", "rate", "burst", "window", "per"},
+		StageCache:     {"ttl", "size"},
+	}[st.Type]
+	for _, k := range []string{"reject", "algorithm", "rate", "burst", "window", "per", "ttl", "size"} {
+		ok := false
+		for _, t := range takes {
+			ok = ok || t == k
+		}
+		if given[k] && !ok {
+			return bad(p+"."+k, "a %s stage does not take %s", st.Type, k)
+		}
+	}
+	switch st.Type {
+	case StageAuth:
+		if !finite(st.Reject) || st.Reject < 0 || st.Reject > 1 {
+			return bad(p+".reject", "is a fraction between 0 and 1 (got %g)", st.Reject)
+		}
+	case StageRateLimit:
+		if err := oneOf(p+".algorithm", st.Algorithm, "token-bucket", "sliding-window", "fixed-window"); err != nil {
+			return err
+		}
+		if err := oneOf(p+".per", st.Per, "global", "client"); err != nil {
+			return err
+		}
+		if !finite(st.Rate) || st.Rate <= 0 || st.Rate > maxRate {
+			return bad(p+".rate", "must be a rate in requests/second above 0 (got %g)", st.Rate)
+		}
+		if st.Burst < 0 || st.Burst > 1<<30 {
+			return bad(p+".burst", "must be between 0 and %d", 1<<30)
+		}
+		if st.Window < 0 {
+			return bad(p+".window", "must not be negative")
+		}
+	case StageCache:
+		if st.Size < 1 || st.Size > maxKeys {
+			return bad(p+".size", "a cache holds between 1 and %d responses", maxKeys)
+		}
+		if st.TTL < 0 {
+			return bad(p+".ttl", "must not be negative (0 = never expires)")
+		}
+	}
+	return nil
+}
+
+func validatePaths(paths []PathWeight) error {
+	for i := range paths {
+		pw := &paths[i]
+		p := fmt.Sprintf("clients.paths[%d]", i)
+		if !strings.HasPrefix(pw.Path, "/") {
+			return bad(p+".path", "a path starts with / (got %q)", pw.Path)
+		}
+		if pw.Weight == 0 {
+			pw.Weight = 1
+		}
+		if math.IsNaN(pw.Weight) || pw.Weight < 0 || pw.Weight > 1e9 {
+			return bad(p+".weight", "must be above 0")
+		}
+	}
+	return nil
+}
