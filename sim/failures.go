@@ -34,7 +34,7 @@ func (m *model) planFailures(rep int) {
 		g := &m.sc.Servers[gi]
 		for fi := range g.Failures {
 			f := &g.Failures[fi]
-			for i := 0; i < g.Count; i++ {
+			for i := 0; i < g.Slots(); i++ {
 				if !f.Affects(i) {
 					continue
 				}
@@ -62,7 +62,7 @@ func (m *model) planFailures(rep int) {
 					factor: f.Factor, latency: f.Latency.D(), rate: f.Rate}, f.Kind)
 			}
 		}
-		base += g.Count
+		base += g.Slots()
 	}
 	if g := m.sc.Gateway; g != nil {
 		for fi := range g.Failures {

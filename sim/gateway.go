@@ -212,7 +212,7 @@ func (m *model) buildPools(strategy string, rep int) (needRequest bool, err erro
 func (m *model) groupBase(g int) int {
 	base := 0
 	for i := 0; i < g; i++ {
-		base += m.sc.Servers[i].Count
+		base += m.sc.Servers[i].Slots()
 	}
 	return base
 }

@@ -28,6 +28,8 @@ const (
 	evProbe              // active health probe of endpoint b
 	evProbeFail          // a probe of endpoint b timed out
 	evTick               // time-series bucket b ends
+	evScale              // autoscaler b decides
+	evScaleUp            // autoscaler b's new instance starts serving
 	evGwDone             // request b's gateway pipeline finishes
 	evGwProbe            // the L4 balancer probes gateway instance b
 	evGwProbeFail        // that probe timed out
@@ -99,6 +101,7 @@ type model struct {
 	poolSrv  [][]int      // pool → local endpoint → server
 	srvPools [][]poolRef  // server → the pools that hold it
 	gw       *gatewayTier // nil without a gateway
+	scalers  []*scaler
 	nGrp     int
 	start    time.Duration // end of warm-up
 	end      time.Duration // end of measurement
@@ -176,7 +179,7 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 		if g.Queue != nil {
 			qc = *g.Queue
 		}
-		for i := 0; i < g.Count; i++ {
+		for i := 0; i < g.Slots(); i++ {
 			id := fmt.Sprintf("%s-%d", g.Name, i)
 			m.srv = append(m.srv, server{
 				id: id, group: gi, conc: g.Concurrency, queueCap: qc,
@@ -195,6 +198,7 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 		m.clientR = engine.Stream(seed, rep, "clients")
 	}
 	m.planFailures(rep)
+	m.planAutoscale()
 	m.planSeries()
 	return m, nil
 }
@@ -221,7 +225,7 @@ func (m *model) tick(now time.Duration, k int) {
 		p.Refresh(now)
 	}
 	s.Healthy[k] = m.healthyServers()
-	s.Instances[k] = len(m.srv)
+	s.Instances[k] = m.activeServers()
 	width := float64(now - time.Duration(k)*m.interval)
 	for i := range m.srv {
 		sv := &m.srv[i]
@@ -330,6 +334,10 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 		if m.reqs[ri].gen == gen {
 			m.gwDone(now, ri)
 		}
+	case evScale:
+		m.scale(now, int(b))
+	case evScaleUp:
+		m.scaleUp(now, int(b))
 	case evGwProbe:
 		m.gwProbe(now, int(b))
 	case evGwProbeFail:

@@ -18,13 +18,14 @@ type server struct {
 	errors   float64
 
 	// Failure state; overlapping failures stack.
-	down    int           // active crashes
-	hung    int           // active hangs
-	factor  float64       // product of active slow factors (1 = none)
-	latency time.Duration // sum of active added latencies
-	errFail []float64     // error rates of active errors failures
-	effRate float64       // cached rate(): work per ns of one busy worker
-	tracked bool          // FIFO: keep inSvc (the server has failures)
+	down     int           // active crashes
+	hung     int           // active hangs
+	factor   float64       // product of active slow factors (1 = none)
+	latency  time.Duration // sum of active added latencies
+	errFail  []float64     // error rates of active errors failures
+	effRate  float64       // cached rate(): work per ns of one busy worker
+	tracked  bool          // FIFO: keep inSvc (the server has failures)
+	inactive bool          // an autoscaler's spare slot, not serving
 
 	busy  int     // FIFO: workers busy
 	inSvc []int32 // FIFO: attempts in service

@@ -141,6 +141,7 @@ type EndpointHealth struct {
 
 // endpointHealth is the pool's private per-endpoint health state.
 type endpointHealth struct {
+	removed     bool          // not a member of the pool (SetMember)
 	base        float64       // configured weight
 	activeOK    bool          // active health (or SetHealthy)
 	okRun       int           // consecutive passed probes
@@ -295,7 +296,28 @@ func (p *Pool) setActive(i int, healthy bool, now time.Duration, timed bool) {
 
 // panicNow computes the panic state from the eligible count.
 func (p *Pool) panicNow() bool {
-	return p.panicPct > 0 && float64(p.eligible)*100 < p.panicPct*float64(len(p.eps))
+	return p.panicPct > 0 && float64(p.eligible)*100 < p.panicPct*float64(len(p.eps)-p.removed)
+}
+
+// SetMember adds endpoint i to the pool's members or removes it, as
+// service discovery does when an autoscaler adds or retires an instance.
+// A removed endpoint is never a candidate, not even in panic mode, and
+// does not count towards the panic threshold; an added one is eligible
+// when its health allows (and starts slow when slow start is set).
+func (p *Pool) SetMember(now time.Duration, i int, member bool) {
+	h := &p.hs[i]
+	if h.removed == !member {
+		return
+	}
+	h.removed = !member
+	if member {
+		p.removed--
+	} else {
+		p.removed++
+	}
+	p.dirty = true
+	p.sync(i, now, true)
+	p.panicking = p.panicNow()
 }
 
 // sync brings endpoint i's eligibility in line with its flags and handles
@@ -303,7 +325,7 @@ func (p *Pool) panicNow() bool {
 // is false when now is unknown (SetHealthy).
 func (p *Pool) sync(i int, now time.Duration, timed bool) {
 	h := &p.hs[i]
-	el := h.activeOK && !h.ejected
+	el := h.activeOK && !h.ejected && !h.removed
 	if el == p.eps[i].Healthy {
 		return
 	}

@@ -33,6 +33,7 @@ type Pool struct {
 	nEjected    int           // endpoints currently ejected by outlier detection
 	ejections   int           // ejections performed since the start
 	panicking   bool          // eligible share below the panic threshold
+	removed     int           // endpoints that are not members (SetMember)
 	nextUneject time.Duration // earliest pending un-ejection (never if none)
 	slow        []int         // endpoints in slow start (capacity len(eps))
 	// wake is the earliest time at which Pick must do lazy work: the next
@@ -106,7 +107,7 @@ func (p *Pool) candidates() []int {
 	}
 	p.cand = p.cand[:0]
 	for i := range p.eps {
-		if p.panicking || p.eps[i].Healthy {
+		if p.eps[i].Healthy || (p.panicking && !p.hs[i].removed) {
 			p.cand = append(p.cand, i)
 		}
 	}

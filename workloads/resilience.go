@@ -291,3 +291,39 @@ func (f *Failure) validate(p string, count int) error {
 	}
 	return nil
 }
+
+func (a *Autoscale) setDefaults(count int) {
+	if a.Min == 0 {
+		a.Min = 1
+	}
+	if a.TargetUtilization == 0 {
+		a.TargetUtilization = 0.7
+	}
+	if a.Interval == 0 {
+		a.Interval = Duration(15 * time.Second)
+	}
+	if a.Cooldown == 0 {
+		a.Cooldown = Duration(30 * time.Second)
+	}
+	if a.ProvisionDelay == 0 {
+		a.ProvisionDelay = Duration(30 * time.Second)
+	}
+}
+
+func (a *Autoscale) validate(p string, count int) error {
+	switch {
+	case a.Min < 1 || a.Min > count:
+		return bad(p+".min", "must be between 1 and the group's count (%d)", count)
+	case a.Max < count || a.Max > maxInstances:
+		return bad(p+".max", "must be between the group's count (%d) and %d", count, maxInstances)
+	case !finite(a.TargetUtilization) || a.TargetUtilization <= 0 || a.TargetUtilization > 1:
+		return bad(p+".target_utilization", "is a utilization above 0 and at most 1 (got %g)", a.TargetUtilization)
+	case a.Interval <= 0:
+		return bad(p+".interval", "must be above 0")
+	case a.Cooldown < 0:
+		return bad(p+".cooldown", "must not be negative")
+	case a.ProvisionDelay < 0:
+		return bad(p+".provision_delay", "must not be negative")
+	}
+	return nil
+}

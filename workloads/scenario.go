@@ -132,6 +132,29 @@ type ServerGroup struct {
 	Weight PerInstance `yaml:"weight"`
 	// Failures is the group's failure schedule.
 	Failures []Failure `yaml:"failures"`
+	// Autoscale adds and removes instances on demand; Count is the
+	// initial number.
+	Autoscale *Autoscale `yaml:"autoscale"`
+}
+
+// Autoscale scales a server group on utilization, as Kubernetes' Horizontal
+// Pod Autoscaler does: every interval, desired = ceil(active × utilization
+// / target), clamped to [min, max].
+type Autoscale struct {
+	// Min and Max bound the number of instances.
+	Min int `yaml:"min"`
+	// Max is the largest number of instances (required).
+	Max int `yaml:"max"`
+	// TargetUtilization is the utilization the autoscaler aims at
+	// (default 0.7).
+	TargetUtilization float64 `yaml:"target_utilization"`
+	// Interval between decisions (default 15s, the HPA's sync period).
+	Interval Duration `yaml:"interval"`
+	// Cooldown is the least time between two scaling actions (default 30s).
+	Cooldown Duration `yaml:"cooldown"`
+	// ProvisionDelay is how long a new instance takes to start serving
+	// (default 30s).
+	ProvisionDelay Duration `yaml:"provision_delay"`
 }
 
 // Bounded reports whether instances have a finite waiting room.
@@ -212,15 +235,16 @@ func (p *PerInstance) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// At returns the value for instance i, or def when nothing was given.
+// At returns the value for instance i, or def when nothing was given or
+// when a list has no entry for i (an instance an autoscaler added).
 func (p PerInstance) At(i int, def float64) float64 {
-	switch len(p) {
-	case 0:
-		return def
-	case 1:
+	switch {
+	case len(p) == 1:
 		return p[0]
+	case i < len(p):
+		return p[i]
 	}
-	return p[i]
+	return def
 }
 
 func kindName(n *yaml.Node) string {
@@ -237,13 +261,23 @@ func kindName(n *yaml.Node) string {
 	return "document"
 }
 
-// Instances is the total number of server instances.
+// Instances is the total number of server instances, counting every
+// instance an autoscaler may add.
 func (s *Scenario) Instances() int {
 	n := 0
 	for _, g := range s.Servers {
-		n += g.Count
+		n += g.Slots()
 	}
 	return n
+}
+
+// Slots is the number of instances the group may ever have: its count, or
+// its autoscaler's max.
+func (g *ServerGroup) Slots() int {
+	if g.Autoscale != nil {
+		return g.Autoscale.Max
+	}
+	return g.Count
 }
 
 // Strategies returns the strategies to run when the command line names

@@ -71,6 +71,9 @@ func (s *Scenario) setDefaults() {
 		if g.Service.Dist == "" {
 			g.Service.Dist = DistExponential
 		}
+		if g.Autoscale != nil {
+			g.Autoscale.setDefaults(g.Count)
+		}
 	}
 }
 
@@ -134,7 +137,7 @@ func (s *Scenario) validate() error {
 			return bad(fmt.Sprintf("servers[%d].name", i), "%q is already the name of servers[%d]", s.Servers[i].Name, j)
 		}
 		names[s.Servers[i].Name] = i
-		total += s.Servers[i].Count
+		total += s.Servers[i].Slots()
 	}
 	if s.Gateway != nil {
 		if err := s.Gateway.validate(s); err != nil {
@@ -227,6 +230,11 @@ func (g *ServerGroup) validate(p string) error {
 	}
 	if err := g.Service.validate(p + ".service"); err != nil {
 		return err
+	}
+	if g.Autoscale != nil {
+		if err := g.Autoscale.validate(p+".autoscale", g.Count); err != nil {
+			return err
+		}
 	}
 	for i := range g.Failures {
 		if err := g.Failures[i].validate(fmt.Sprintf("%s.failures[%d]", p, i), g.Count); err != nil {
