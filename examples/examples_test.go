@@ -19,6 +19,15 @@ import (
 // 556 s benchmark run: 20 s measured after 2 s of warm-up.
 var shorten = []string{"duration=20s", "warmup=2s"}
 
+// keepTimeline lists the examples whose failures fall late in the run.
+// They keep their full length, so that every failure window is exercised,
+// and use these overrides instead of shorten: a lower rate where the full
+// one would cost too much.
+var keepTimeline = map[string][]string{
+	"failing-server": {"clients.arrival.rate=300"}, // a quarter of the load, all four failures
+	"retry-storm":    nil,                          // cheap at full length
+}
+
 // maxReplications caps replications in the test; two are enough to
 // exercise the confidence-interval path.
 const maxReplications = 2
@@ -37,12 +46,17 @@ func exampleFiles(t *testing.T) []string {
 
 func TestExamplesLoadAndRun(t *testing.T) {
 	for _, file := range exampleFiles(t) {
-		t.Run(strings.TrimSuffix(file, ".yaml"), func(t *testing.T) {
+		name := strings.TrimSuffix(file, ".yaml")
+		t.Run(name, func(t *testing.T) {
 			// The file as shipped must be valid, not only its shortened form.
 			if _, err := workloads.Load(file, nil); err != nil {
 				t.Fatalf("as written: %v", err)
 			}
-			sc, err := workloads.Load(file, shorten)
+			sets, whole := keepTimeline[name]
+			if !whole {
+				sets = shorten
+			}
+			sc, err := workloads.Load(file, sets)
 			if err != nil {
 				t.Fatalf("shortened: %v", err)
 			}
@@ -53,6 +67,9 @@ func TestExamplesLoadAndRun(t *testing.T) {
 			}
 			if res.Partial {
 				t.Fatal("run marked partial without cancellation")
+			}
+			if whole && len(res.Failures) == 0 {
+				t.Error("run at full length, yet no failure window in the results")
 			}
 			want := sc.Strategies()
 			if len(res.Runs) != len(want) {
@@ -76,6 +93,16 @@ func TestExamplesLoadAndRun(t *testing.T) {
 					r.Strategy, r.Requests, r.OK, r.Failed, r.LatencyMS.Mean, r.LatencyMS.P99)
 			}
 		})
+	}
+}
+
+// Every name in keepTimeline is an example file, so that a rename does not
+// silently put it back on the shortened run.
+func TestKeepTimelineNamesExist(t *testing.T) {
+	for name := range keepTimeline {
+		if _, err := os.Stat(name + ".yaml"); err != nil {
+			t.Errorf("keepTimeline names %s: %v", name, err)
+		}
 	}
 }
 

@@ -40,3 +40,25 @@ func BenchmarkBareModel(b *testing.B) {
 	}
 	b.ReportMetric(float64(r.Events)/float64(b.N), "events/req")
 }
+
+// BenchmarkGatewayPipeline measures examples/gateway-pipeline.yaml (three
+// gateway instances, five stages, routes, two services) with p2c. One op
+// is one simulated request.
+func BenchmarkGatewayPipeline(b *testing.B) {
+	sc, err := workloads.Load("../examples/gateway-pipeline.yaml", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc.Warmup = 0
+	sc.Duration = workloads.Duration(float64(b.N) / sc.Clients.Arrival.Rate * 1e9)
+	if sc.Duration <= 0 {
+		sc.Duration = 1
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	r, _, err := Replicate(context.Background(), sc, "p2c", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(r.Events)/float64(b.N), "events/req")
+}

@@ -28,6 +28,7 @@ const (
 	evProbe              // active health probe of endpoint b
 	evProbeFail          // a probe of endpoint b timed out
 	evTick               // time-series bucket b ends
+	evTimers             // the head of timer queue b (an event kind) is due
 	evScale              // autoscaler b decides
 	evScaleUp            // autoscaler b's new instance starts serving
 	evGwDone             // request b's gateway pipeline finishes
@@ -102,6 +103,9 @@ type model struct {
 	srvPools [][]poolRef  // server → the pools that hold it
 	gw       *gatewayTier // nil without a gateway
 	scalers  []*scaler
+	timeouts timerQueue // client timeouts
+	perTry   timerQueue // per-try timeouts
+	hedges   timerQueue // hedge delays
 	nGrp     int
 	start    time.Duration // end of warm-up
 	end      time.Duration // end of measurement
@@ -189,6 +193,7 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 		}
 	}
 	m.h = m.eng.Register(m)
+	m.timeouts.kind, m.perTry.kind, m.hedges.kind = evTimeout, evPerTry, evHedge
 	needRequest, err := m.buildPools(strategy, rep)
 	if err != nil {
 		return nil, err
@@ -208,11 +213,11 @@ func (m *model) planSeries() {
 	m.interval = reports.SeriesInterval(m.end, maxBuckets)
 	buckets := int((m.end + m.interval - 1) / m.interval)
 	m.series = reports.NewSeries(m.interval, buckets, len(m.srv))
-	m.bucketLat = reports.NewLatencyRecorder()
+	m.bucketLat = reports.NewCoarseLatencyRecorder()
 	m.lastBusy = make([]float64, len(m.srv))
-	for k := 1; k <= buckets; k++ {
-		m.eng.Schedule(min(time.Duration(k)*m.interval, m.end), m.h, evTick, int64(k-1))
-	}
+	// One tick is pending at a time (each schedules the next), so the
+	// series adds one event to the queue, not one per bucket.
+	m.eng.Schedule(min(m.interval, m.end), m.h, evTick, 0)
 }
 
 // tick closes bucket k of the time series.
@@ -241,6 +246,9 @@ func (m *model) tick(now time.Duration, k int) {
 		m.lastBusy[i] = busy
 	}
 	m.curK = k + 1
+	if next := time.Duration(k+2) * m.interval; k+1 < len(s.T) {
+		m.eng.Schedule(min(next, m.end), m.h, evTick, int64(k+1))
+	}
 }
 
 func roundTo(x, unit float64) float64 { return math.Round(x/unit) * unit }
@@ -316,7 +324,7 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 			r.hedges++
 			m.send(now, ri, false)
 			if int(r.hedges) < m.hedge.Max {
-				m.eng.Schedule(now+m.hedge.After.D(), m.h, evHedge, b)
+				m.hedges.push(m, now+m.hedge.After.D(), ri, gen)
 			}
 		}
 	case evFailStart:
@@ -329,6 +337,15 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 		m.probeResult(now, int(b), false)
 	case evTick:
 		m.tick(now, int(b))
+	case evTimers:
+		switch int32(b) {
+		case evTimeout:
+			m.timeouts.expire(m, now)
+		case evPerTry:
+			m.perTry.expire(m, now)
+		case evHedge:
+			m.hedges.expire(m, now)
+		}
 	case evGwDone:
 		ri, gen := unpack(b)
 		if m.reqs[ri].gen == gen {
@@ -429,7 +446,7 @@ func (m *model) newRequest(now time.Duration, client int32) {
 		m.budget.BeginRequest()
 	}
 	if m.timeout > 0 {
-		m.eng.Schedule(now+m.timeout, m.h, evTimeout, pack(ri, r.gen))
+		m.timeouts.push(m, now+m.timeout, ri, r.gen)
 	}
 	if m.gw != nil {
 		m.toGateway(now, ri)
@@ -482,10 +499,10 @@ func (m *model) send(now time.Duration, ri int32, retry bool) {
 		s.sent++
 	}
 	if r.tries == 1 && m.hedge.Max > 0 {
-		m.eng.Schedule(now+m.hedge.After.D(), m.h, evHedge, pack(ri, r.gen))
+		m.hedges.push(m, now+m.hedge.After.D(), ri, r.gen)
 	}
 	if m.retry.PerTryTimeout > 0 {
-		m.eng.Schedule(now+m.retry.PerTryTimeout.D(), m.h, evPerTry, pack(ai, a.gen))
+		m.perTry.push(m, now+m.retry.PerTryTimeout.D(), ai, a.gen)
 	}
 	m.arrive(now, ep, ai)
 }

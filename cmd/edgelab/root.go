@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,7 @@ type runFlags struct {
 	seed       string
 	sets       []string
 	json       bool
+	cpuprofile string
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -72,6 +74,8 @@ results.json is written to --out (default out/<scenario-name>/).`,
 	fl.StringVar(&f.seed, "seed", "", "override the scenario's seed")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key, e.g. --set clients.arrival.rate=900 (repeatable)")
 	fl.BoolVar(&f.json, "json", false, "print results.json to stdout instead of the table")
+	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a Go CPU profile of the run to this file")
+	_ = fl.MarkHidden("cpuprofile")
 	return cmd
 }
 
@@ -106,6 +110,17 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	outDir := f.out
 	if outDir == "" {
 		outDir = filepath.Join("out", safeName(sc.Name))
+	}
+	if f.cpuprofile != "" {
+		pf, err := os.Create(f.cpuprofile)
+		if err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := sim.Run(c.Context(), sc, sim.Options{Strategies: names})
 	if err != nil {
