@@ -29,6 +29,9 @@ type server struct {
 
 	busy  int     // FIFO: workers busy
 	inSvc []int32 // FIFO: attempts in service
+	// delivering holds served attempts whose answers a slow failure's
+	// added latency still holds back; a crash resets them too.
+	delivering []int32
 	fifo  ring    // FIFO: waiting attempts
 	jobs  tagHeap // PS: attempts by finish tag
 	v     float64 // PS: work every present job has received (ns at speed 1)
@@ -139,6 +142,7 @@ func (m *model) fifoDone(now time.Duration, ai int32) {
 // served answers attempt ai, after the server's added latency if any.
 func (m *model) served(now time.Duration, s *server, ai int32) {
 	if s.latency > 0 {
+		s.delivering = append(s.delivering, ai)
 		m.eng.Schedule(now+s.latency, m.h, evDeliver, pack(ai, m.atts[ai].gen))
 		return
 	}
@@ -147,6 +151,12 @@ func (m *model) served(now time.Duration, s *server, ai int32) {
 
 func (m *model) deliver(now time.Duration, ai int32) {
 	s := &m.srv[m.atts[ai].ep]
+	for k, d := range s.delivering {
+		if d == ai {
+			s.delivering = append(s.delivering[:k], s.delivering[k+1:]...)
+			break
+		}
+	}
 	m.attemptDone(now, ai, m.answer(s, ai))
 }
 
@@ -188,6 +198,8 @@ func (m *model) crash(now time.Duration, ep int) {
 		s.inSvc = s.inSvc[:0]
 		s.busy = 0
 	}
+	lost = append(lost, s.delivering...)
+	s.delivering = s.delivering[:0]
 	s.busyAvg.Set(now, 0)
 	s.queueAvg.Set(now, 0)
 	for _, ai := range lost {
