@@ -32,11 +32,11 @@ type server struct {
 	// delivering holds served attempts whose answers a slow failure's
 	// added latency still holds back; a crash resets them too.
 	delivering []int32
-	fifo  ring    // FIFO: waiting attempts
-	jobs  tagHeap // PS: attempts by finish tag
-	v     float64 // PS: work every present job has received (ns at speed 1)
-	vLast time.Duration
-	psGen uint32
+	fifo       ring    // FIFO: waiting attempts
+	jobs       tagHeap // PS: attempts by finish tag
+	v          float64 // PS: work every present job has received (ns at speed 1)
+	vLast      time.Duration
+	psGen      uint32
 
 	sent      int64
 	busyAvg   reports.TimeAverage

@@ -37,11 +37,15 @@ func (q *timerQueue) push(m *model, at time.Duration, idx int32, gen uint32) {
 	}
 }
 
-// expire fires every timer due at now, in order, and schedules the next.
+// expire fires every timer due at now, in order, drops the timers after
+// them whose request or attempt has already moved on (most have: requests
+// usually finish long before their timeout), and schedules an event for
+// the first timer still live. So a timer costs an engine event only when
+// it can still fire.
 func (q *timerQueue) expire(m *model, now time.Duration) {
 	for q.n > 0 {
 		t := q.buf[q.head]
-		if t.at > now {
+		if t.at > now && m.timerLive(q.kind, t.idx, t.gen) {
 			m.eng.Schedule(t.at, m.h, evTimers, int64(q.kind))
 			return
 		}
@@ -50,6 +54,19 @@ func (q *timerQueue) expire(m *model, now time.Duration) {
 			q.head = 0
 		}
 		q.n--
-		m.Handle(now, q.kind, pack(t.idx, t.gen))
+		if t.at <= now {
+			m.Handle(now, q.kind, pack(t.idx, t.gen))
+		}
+	}
+}
+
+// timerLive reports whether a timer of the given kind can still fire.
+func (m *model) timerLive(kind int32, idx int32, gen uint32) bool {
+	switch kind {
+	case evPerTry:
+		a := &m.atts[idx]
+		return a.gen == gen && !a.abandoned
+	default: // evTimeout, evHedge
+		return m.reqs[idx].gen == gen
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -216,16 +215,24 @@ type uniformKeys struct {
 
 func (u uniformKeys) Key() uint32 { return uint32(u.r.IntN(u.n)) }
 
-// zipfKeys inverts a precomputed CDF, so any exponent s ≥ 0 works
-// (math/rand's Zipf needs s > 1).
+// zipfKeys draws from a Zipf distribution over 0..n-1 (any exponent
+// s ≥ 0; math/rand's Zipf needs s > 1) with Walker's alias method, as
+// Vose builds it: O(n) tables, O(1) per draw from one 64-bit number (Vose,
+// "A linear algorithm for generating random numbers with a given
+// distribution", IEEE TSE 1991).
 type zipfKeys struct {
-	cdf []float64
-	r   *rand.Rand
+	prob  []uint32 // threshold of keeping column i, out of 2^32
+	alias []uint32
+	r     *rand.Rand
 }
 
 func (z zipfKeys) Key() uint32 {
-	u := z.r.Float64()
-	return uint32(sort.SearchFloat64s(z.cdf, u))
+	x := z.r.Uint64()
+	i := uint32((x >> 32) * uint64(len(z.prob)) >> 32)
+	if uint32(x) < z.prob[i] {
+		return i
+	}
+	return z.alias[i]
 }
 
 // KeySampler returns a sampler of request keys drawing from r.
@@ -233,17 +240,40 @@ func (k *Keys) KeySampler(r *rand.Rand) KeySampler {
 	if k.Dist != KeysZipf {
 		return uniformKeys{n: k.N, r: r}
 	}
-	cdf := make([]float64, k.N)
+	n := k.N
+	w := make([]float64, n)
 	sum := 0.0
-	for i := range cdf {
-		sum += math.Pow(float64(i+1), -k.S)
-		cdf[i] = sum
+	for i := range w {
+		w[i] = math.Pow(float64(i+1), -k.S)
+		sum += w[i]
 	}
-	for i := range cdf {
-		cdf[i] /= sum
+	z := zipfKeys{prob: make([]uint32, n), alias: make([]uint32, n), r: r}
+	var small, large []int
+	for i := range w {
+		w[i] *= float64(n) / sum // mean 1
+		if w[i] < 1 {
+			small = append(small, i)
+		} else {
+			large = append(large, i)
+		}
 	}
-	cdf[len(cdf)-1] = 1
-	return zipfKeys{cdf: cdf, r: r}
+	for len(small) > 0 && len(large) > 0 {
+		s, l := small[len(small)-1], large[len(large)-1]
+		small = small[:len(small)-1]
+		z.prob[s] = uint32(math.Min(w[s], 1) * (1<<32 - 1))
+		z.alias[s] = uint32(l)
+		w[l] -= 1 - w[s]
+		if w[l] < 1 {
+			large = large[:len(large)-1]
+			small = append(small, l)
+		}
+	}
+	// What is left has probability 1 up to rounding.
+	for _, i := range append(small, large...) {
+		z.prob[i] = math.MaxUint32
+		z.alias[i] = uint32(i)
+	}
+	return z
 }
 
 // Interarrival returns a sampler of open-loop gaps between requests in
