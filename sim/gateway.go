@@ -47,6 +47,7 @@ type gatewayTier struct {
 	hits      int64           // measured cache hits
 	misses    int64           // measured cache misses
 	gwTime    float64         // gateway time of measured ok requests, ns
+	times     []time.Duration // per request slot: gateway cost, then time spent at the gateway
 	okTime    float64         // response time of measured ok requests, ns
 }
 
@@ -241,11 +242,8 @@ func (m *model) healthyServers() int {
 
 // drawRoute picks a request's path and routed group.
 func (m *model) drawRoute(r *request) {
-	r.group = -1
-	r.gwi = -1
-	r.pool = 0
 	t := m.gw
-	if t == nil || !t.routed {
+	if !t.routed {
 		return
 	}
 	u := t.pathR.Float64() * t.paths[len(t.paths)-1]
@@ -330,7 +328,7 @@ func (m *model) gwStart(now time.Duration, ri int32) {
 			break
 		}
 	}
-	r.gwTime = cost
+	t.setTime(ri, cost)
 	if rate := g.rate(); rate > 0 {
 		m.eng.Schedule(now+dur(float64(cost)/rate), m.h, evGwDone, pack(ri, r.gen))
 	} else {
@@ -351,7 +349,7 @@ func (m *model) gwDone(now time.Duration, ri int32) {
 		g.busy--
 		g.busyAvg.Set(now, float64(g.busy))
 	}
-	r.gwTime = now - r.created // queue wait and processing
+	t.times[ri] = now - r.created // queue wait and processing
 	switch r.decision {
 	case verdictAuth:
 		m.finish(now, ri, outAuth)
@@ -371,7 +369,8 @@ func (m *model) gwDone(now time.Duration, ri int32) {
 
 // gwFinish tells the L4 balancer a request left its gateway instance and
 // fills the instance's cache with a fresh upstream answer.
-func (m *model) gwFinish(now time.Duration, r *request, o outcome) {
+func (m *model) gwFinish(now time.Duration, ri int32, o outcome) {
+	r := &m.reqs[ri]
 	t := m.gw
 	g := &t.inst[r.gwi]
 	so := strategies.OK
@@ -384,7 +383,7 @@ func (m *model) gwFinish(now time.Duration, r *request, o outcome) {
 			g.cache.Put(now, uint64(r.key))
 		}
 		if r.measured {
-			t.gwTime += float64(r.gwTime)
+			t.gwTime += float64(t.times[ri])
 			t.okTime += float64(now - r.created)
 		}
 	}
@@ -420,7 +419,7 @@ func (m *model) gwRateChanged(now time.Duration, gi int) {
 	}
 	for _, ri := range g.stalled {
 		r := &m.reqs[ri]
-		m.eng.Schedule(now+dur(float64(r.gwTime)/rate), m.h, evGwDone, pack(ri, r.gen))
+		m.eng.Schedule(now+dur(float64(m.gw.times[ri])/rate), m.h, evGwDone, pack(ri, r.gen))
 	}
 	g.stalled = g.stalled[:0]
 }
@@ -468,4 +467,13 @@ func (m *model) gatewayStats() *reports.Gateway {
 		out.LatencyShare = t.gwTime / t.okTime
 	}
 	return out
+}
+
+// setTime records request slot ri's gateway time, growing the table with
+// the request pool.
+func (t *gatewayTier) setTime(ri int32, d time.Duration) {
+	for int(ri) >= len(t.times) {
+		t.times = append(t.times, 0)
+	}
+	t.times[ri] = d
 }

@@ -50,8 +50,7 @@ const maxLive = 4
 // it is created (common random numbers across strategies); whether an
 // attempt fails is a counter-based draw on (request serial, attempt number).
 type request struct {
-	// Hot fields first: the first 64 bytes are all a request without a
-	// gateway or hedging touches.
+	// Exactly 64 bytes, so that a request is one cache line.
 	created  time.Duration
 	serial   uint64
 	gen      uint32
@@ -68,10 +67,10 @@ type request struct {
 	decision uint8 // the gateway pipeline's verdict
 	// live lists the attempts in flight; an attempt leaves it before its
 	// slot is recycled, so entries are never stale.
-	live   [maxLive]int32
-	group  int16         // routed server group, -1 for any
-	gwi    int16         // gateway instance, -1 without a gateway
-	gwTime time.Duration // gateway cost, then time spent at the gateway
+	live  [maxLive]int32
+	group int16 // routed server group, -1 for any
+	gwi   int16 // gateway instance, -1 without a gateway
+	// 64 bytes: one cache line. Gateway times live in gatewayTier.times.
 }
 
 // attempt is one try of a request at one server instance.
@@ -441,17 +440,17 @@ func (m *model) newRequest(now time.Duration, client int32) {
 	}
 	r := &m.reqs[ri]
 	m.serial++
-	r.created, r.serial, r.client = now, m.serial, client
+	*r = request{created: now, serial: m.serial, gen: r.gen, client: client,
+		measured: now >= m.start, alive: true, group: -1, gwi: -1}
 	if m.keys != nil {
 		r.key = m.keys.Key()
 	}
-	r.measured = now >= m.start
-	r.alive = true
-	m.drawRoute(r)
+	if m.gw != nil {
+		m.drawRoute(r)
+	}
 	if m.curK < len(m.series.Offered) {
 		m.series.Offered[m.curK]++
 	}
-	r.tries, r.retries, r.hedges, r.nLive, r.pending = 0, 0, 0, 0, false
 	base := int(ri) * m.nGrp
 	for g, d := range m.demand {
 		m.demands[base+g] = d.Sample()
@@ -525,8 +524,10 @@ func (m *model) send(now time.Duration, ri int32, retry bool) {
 // error probability (its own and any errors failure), from a counter-based
 // draw on (request, attempt number), so every strategy sees the same dice.
 func (m *model) answer(s *server, ai int32) strategies.Outcome {
-	p := s.errorRate()
-	if p > 0 {
+	if s.errors == 0 && len(s.errFail) == 0 {
+		return strategies.OK
+	}
+	if p := s.errorRate(); p > 0 {
 		a := &m.atts[ai]
 		if engine.Uniform(m.errKey, m.reqs[a.req].serial, uint64(a.no)) < p {
 			return strategies.Error5xx
@@ -701,7 +702,7 @@ func (m *model) finish(now time.Duration, ri int32, o outcome) {
 		}
 	}
 	if r.gwi >= 0 {
-		m.gwFinish(now, r, o)
+		m.gwFinish(now, ri, o)
 	}
 	if m.budget != nil {
 		if r.pending {

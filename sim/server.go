@@ -7,40 +7,39 @@ import (
 	"github.com/edgelab/edgelab/strategies"
 )
 
-// server is one instance with c workers and a FIFO or PS queue.
+// server is one instance with c workers and a FIFO or PS queue. Fields
+// every request touches come first, to share cache lines.
 type server struct {
-	id       string
-	group    int
+	busy     int // FIFO: workers busy
 	conc     int
-	queueCap int // -1: unbounded
-	ps       bool
-	speed    float64
-	errors   float64
-
-	// Failure state; overlapping failures stack.
-	down     int           // active crashes
-	hung     int           // active hangs
-	factor   float64       // product of active slow factors (1 = none)
+	queueCap int     // -1: unbounded
+	effRate  float64 // cached rate(): work per ns of one busy worker
+	fifo     ring    // FIFO: waiting attempts
+	busyAvg  reports.TimeAverage
+	queueAvg reports.TimeAverage
+	sent     int64
 	latency  time.Duration // sum of active added latencies
-	errFail  []float64     // error rates of active errors failures
-	effRate  float64       // cached rate(): work per ns of one busy worker
-	tracked  bool          // FIFO: keep inSvc (the server has failures)
-	inactive bool          // an autoscaler's spare slot, not serving
+	errors   float64
+	errFail  []float64 // error rates of active errors failures
+	down     int       // active crashes
+	group    int
+	ps       bool
+	tracked  bool // FIFO: keep inSvc (the server has failures)
+	inactive bool // an autoscaler's spare slot, not serving
 
-	busy  int     // FIFO: workers busy
-	inSvc []int32 // FIFO: attempts in service
+	id     string
+	speed  float64
+	hung   int     // active hangs
+	factor float64 // product of active slow factors (1 = none)
+	inSvc  []int32 // FIFO: attempts in service
 	// delivering holds served attempts whose answers a slow failure's
 	// added latency still holds back; a crash resets them too.
 	delivering []int32
-	fifo       ring    // FIFO: waiting attempts
 	jobs       tagHeap // PS: attempts by finish tag
 	v          float64 // PS: work every present job has received (ns at speed 1)
 	vLast      time.Duration
 	psGen      uint32
 
-	sent      int64
-	busyAvg   reports.TimeAverage
-	queueAvg  reports.TimeAverage
 	finalUtil float64
 	finalQ    float64
 }

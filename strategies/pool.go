@@ -105,6 +105,11 @@ func (p *Pool) candidates() []int {
 	if !p.dirty {
 		return p.cand
 	}
+	return p.rebuild()
+}
+
+// rebuild recomputes the cached candidate list.
+func (p *Pool) rebuild() []int {
 	p.cand = p.cand[:0]
 	for i := range p.eps {
 		if p.eps[i].Healthy || (p.panicking && !p.hs[i].removed) {
@@ -142,10 +147,16 @@ func (p *Pool) Done(now time.Duration, i int, latency time.Duration, o Outcome) 
 		p.eps[i].InFlight--
 	}
 	if p.hasOutlier {
-		if now >= p.wake {
-			p.advance(now)
-		}
-		p.observe(now, i, o)
+		p.outlierDone(now, i, o)
 	}
 	p.b.Done(now, i, latency, o)
+}
+
+// outlierDone feeds an outcome to the outlier detector (kept out of Done so
+// that Done's fast path stays small enough to inline).
+func (p *Pool) outlierDone(now time.Duration, i int, o Outcome) {
+	if now >= p.wake {
+		p.advance(now)
+	}
+	p.observe(now, i, o)
 }
