@@ -83,6 +83,9 @@ type Stage struct {
 	Type     string  `json:"type"`
 	Requests int64   `json:"requests"`
 	CostMS   float64 `json:"cost_ms"`
+	// LatencyShare is the stage's cost as a fraction of the mean response
+	// time of ok requests answered upstream.
+	LatencyShare float64 `json:"latency_share"`
 }
 
 // Latency summarises the client-observed response time of ok requests in

@@ -202,6 +202,7 @@ func summarizeGateway(reps []Replication) *Gateway {
 		}
 		for i, s := range g.Stages {
 			out.Stages[i].Requests += s.Requests
+			out.Stages[i].LatencyShare += s.LatencyShare / n
 		}
 		out.QueueMS += g.QueueMS / n
 		out.LatencyShare += g.LatencyShare / n
@@ -211,6 +212,9 @@ func summarizeGateway(reps []Replication) *Gateway {
 	for i := range out.Instances {
 		out.Instances[i].Utilization = round6(out.Instances[i].Utilization)
 		out.Instances[i].MeanQueue = round6(out.Instances[i].MeanQueue)
+	}
+	for i := range out.Stages {
+		out.Stages[i].LatencyShare = round6(out.Stages[i].LatencyShare)
 	}
 	out.QueueMS = round6(out.QueueMS)
 	out.LatencyShare = round6(out.LatencyShare)

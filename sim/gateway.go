@@ -49,6 +49,7 @@ type gatewayTier struct {
 	gwTime    float64         // gateway time of measured ok requests, ns
 	times     []time.Duration // per request slot: gateway cost, then time spent at the gateway
 	okTime    float64         // response time of measured ok requests, ns
+	okCount   int64           // measured ok upstream requests
 }
 
 // gwInstance is one gateway instance.
@@ -385,6 +386,7 @@ func (m *model) gwFinish(now time.Duration, ri int32, o outcome) {
 		if r.measured {
 			t.gwTime += float64(t.times[ri])
 			t.okTime += float64(now - r.created)
+			t.okCount++
 		}
 	}
 }
@@ -454,7 +456,13 @@ func (m *model) gatewayStats() *reports.Gateway {
 	}
 	out.CacheHits, out.CacheMisses = t.hits, t.misses
 	for si, st := range t.cfg.Stages {
-		out.Stages = append(out.Stages, reports.Stage{Type: st.Type, Requests: t.stageReqs[si], CostMS: t.stageCost[si].Seconds() * 1000})
+		stage := reports.Stage{Type: st.Type, Requests: t.stageReqs[si], CostMS: t.stageCost[si].Seconds() * 1000}
+		if t.okTime > 0 {
+			// Every forwarded request ran every stage: the stage's cost
+			// over the mean response time of those that came back ok.
+			stage.LatencyShare = float64(t.stageCost[si]) * float64(t.okCount) / t.okTime
+		}
+		out.Stages = append(out.Stages, stage)
 	}
 	var entered int64
 	if len(t.stageReqs) > 0 {

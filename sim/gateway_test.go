@@ -147,3 +147,16 @@ servers:
 		t.Fatal("NaN")
 	}
 }
+
+// With an idle gateway tier (no queueing), a forwarded request spends
+// exactly the sum of the stage costs in the gateway, so the stage shares
+// add up to the gateway's share of latency.
+func TestGatewayStageSharesAddUp(t *testing.T) {
+	r := simulate(t, gatewayYAML(4, ""), "least-request")
+	g := r.Gateway
+	sum := 0.0
+	for _, s := range g.Stages {
+		sum += s.LatencyShare
+	}
+	within(t, "sum of stage shares", sum, g.LatencyShare, 0.01)
+}
