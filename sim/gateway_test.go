@@ -160,3 +160,35 @@ func TestGatewayStageSharesAddUp(t *testing.T) {
 	}
 	within(t, "sum of stage shares", sum, g.LatencyShare, 0.01)
 }
+
+// Several gateway instances do not share in-flight counts: each balances
+// on its own partial view, so least-request over 8 gateways (round-robin
+// L4) behaves worse than one gateway that sees every request in flight,
+// and moves towards random: each gateway's least-loaded choice is made on
+// the eighth of the traffic it sees (compare Mitzenmacher, "How Useful Is
+// Old Information?", IEEE TPDS 2000, for the related cost of stale load
+// information). The same requests reach the servers in every run.
+func TestGatewaysDoNotShareBalancerState(t *testing.T) {
+	yaml := `
+name: herding
+seed: 12
+duration: 300s
+warmup: 10s
+clients:
+  arrival: {process: poisson, rate: 720}
+gateway:
+  instances: %d
+  concurrency: 1000
+servers:
+  - {name: s, count: 8, service: {dist: exponential, mean: 10ms}}
+`
+	one := simulate(t, fmt.Sprintf(yaml, 1), "least-request")
+	eight := simulate(t, fmt.Sprintf(yaml, 8), "least-request")
+	random := simulate(t, fmt.Sprintf(yaml, 1), "random")
+	t.Logf("least-request mean: one gateway %.2f ms, eight gateways %.2f ms; random %.2f ms",
+		one.LatencyMS.Mean, eight.LatencyMS.Mean, random.LatencyMS.Mean)
+	if !(one.LatencyMS.Mean < 0.8*eight.LatencyMS.Mean && eight.LatencyMS.Mean < random.LatencyMS.Mean) {
+		t.Errorf("want one gateway (%.2f) well below eight (%.2f), and eight below random (%.2f)",
+			one.LatencyMS.Mean, eight.LatencyMS.Mean, random.LatencyMS.Mean)
+	}
+}
