@@ -28,68 +28,22 @@ const maxWindows = 10000
 // up and down times from a stream of their own per instance, so every
 // strategy meets the same crashes.
 func (m *model) planFailures(rep int) {
-	runEnd := m.end
 	base := 0
 	for gi := range m.sc.Servers {
 		g := &m.sc.Servers[gi]
 		for fi := range g.Failures {
-			f := &g.Failures[fi]
 			for i := 0; i < g.Slots(); i++ {
-				if !f.Affects(i) {
-					continue
-				}
-				ep := base + i
-				if f.Kind == workloads.FailRandomCrash {
-					r := engine.Stream(m.sc.Seed, rep, fmt.Sprintf("random-crash/%s/%d/%d", g.Name, fi, i))
-					mtbf, mttr := float64(f.MTBF), float64(f.MTTR)
-					t := time.Duration(0)
-					for {
-						t += dur(r.ExpFloat64() * mtbf)
-						if t >= runEnd {
-							break
-						}
-						d := dur(r.ExpFloat64() * mttr)
-						m.addFailure(failure{ep: ep, kind: workloads.FailCrash, start: t, end: t + d}, workloads.FailRandomCrash)
-						t += d
-					}
-					continue
-				}
-				end := time.Duration(-1)
-				if f.For > 0 {
-					end = f.At.D() + f.For.D()
-				}
-				m.addFailure(failure{ep: ep, kind: f.Kind, start: f.At.D(), end: end,
-					factor: f.Factor, latency: f.Latency.D(), rate: f.Rate}, f.Kind)
+				stream := fmt.Sprintf("random-crash/%s/%d/%d", g.Name, fi, i)
+				m.planFailure(rep, &g.Failures[fi], i, failure{ep: base + i}, stream)
 			}
 		}
 		base += g.Slots()
 	}
 	if g := m.sc.Gateway; g != nil {
 		for fi := range g.Failures {
-			f := &g.Failures[fi]
 			for i := 0; i < g.Instances; i++ {
-				if !f.Affects(i) {
-					continue
-				}
-				if f.Kind == workloads.FailRandomCrash {
-					r := engine.Stream(m.sc.Seed, rep, fmt.Sprintf("random-crash/gateway/%d/%d", fi, i))
-					t := time.Duration(0)
-					for {
-						t += dur(r.ExpFloat64() * float64(f.MTBF))
-						if t >= runEnd {
-							break
-						}
-						d := dur(r.ExpFloat64() * float64(f.MTTR))
-						m.addFailure(failure{gw: true, ep: i, kind: workloads.FailCrash, start: t, end: t + d}, workloads.FailRandomCrash)
-						t += d
-					}
-					continue
-				}
-				end := time.Duration(-1)
-				if f.For > 0 {
-					end = f.At.D() + f.For.D()
-				}
-				m.addFailure(failure{gw: true, ep: i, kind: f.Kind, start: f.At.D(), end: end, factor: f.Factor}, f.Kind)
+				stream := fmt.Sprintf("random-crash/gateway/%d/%d", fi, i)
+				m.planFailure(rep, &g.Failures[fi], i, failure{gw: true, ep: i}, stream)
 			}
 		}
 		if h := g.Health; h != nil {
@@ -105,6 +59,38 @@ func (m *model) planFailures(rep int) {
 			m.eng.Schedule(a.Interval.D()*time.Duration(i)/time.Duration(n), m.h, evProbe, int64(i))
 		}
 	}
+}
+
+// planFailure expands failure f for instance i of its group (or gateway
+// tier) into timed failures of target. A random crash alternates
+// exponential up and down times, drawn from the named stream, until the
+// run ends.
+func (m *model) planFailure(rep int, f *workloads.Failure, i int, target failure, stream string) {
+	if !f.Affects(i) {
+		return
+	}
+	if f.Kind == workloads.FailRandomCrash {
+		r := engine.Stream(m.sc.Seed, rep, stream)
+		for t := time.Duration(0); ; {
+			t += dur(r.ExpFloat64() * float64(f.MTBF))
+			if t >= m.end {
+				return
+			}
+			d := dur(r.ExpFloat64() * float64(f.MTTR))
+			c := target
+			c.kind, c.start, c.end = workloads.FailCrash, t, t+d
+			m.addFailure(c, workloads.FailRandomCrash)
+			t += d
+		}
+	}
+	end := time.Duration(-1)
+	if f.For > 0 {
+		end = f.At.D() + f.For.D()
+	}
+	c := target
+	c.kind, c.start, c.end = f.Kind, f.At.D(), end
+	c.factor, c.latency, c.rate = f.Factor, f.Latency.D(), f.Rate
+	m.addFailure(c, f.Kind)
 }
 
 func (m *model) addFailure(f failure, label string) {
