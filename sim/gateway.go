@@ -58,18 +58,42 @@ type gwInstance struct {
 	conc     int
 	queueCap int
 	busy     int
-	fifo     ring // waiting requests
-	stalled  []int32
-	down     int
-	hung     int
-	factor   float64
-	cache    *strategies.Cache
+	fifo     ring[int64] // waiting requests, packed with their generation
+	// workers hold what each worker processes; free lists the idle ones.
+	// A worker's processing ends with an evGwDone event that names the
+	// worker, so the worker is freed even if its request has meanwhile
+	// timed out (and its slot been reused).
+	workers []gwWorker
+	free    []int32
+	stalled []int32 // workers whose processing waits for a hang to end
+	down    int
+	hung    int
+	factor  float64
+	cache   *strategies.Cache
 
 	sent      int64
 	busyAvg   reports.TimeAverage
 	queueAvg  reports.TimeAverage
 	finalUtil float64
 	finalQ    float64
+}
+
+// gwWorker is one gateway worker's current request.
+type gwWorker struct {
+	ri   int32
+	gen  uint32 // the request's generation
+	wgen uint32 // bumped by a crash, so pending events are dropped
+	cost time.Duration
+}
+
+// gwEvent packs (instance, worker, worker generation) into an event
+// argument: instances < 2^16, workers < 2^24 (validation bounds both).
+func gwEvent(gi, w int, wgen uint32) int64 {
+	return int64(gi)<<48 | int64(w)<<24 | int64(wgen&0xffffff)
+}
+
+func gwUnpack(b int64) (gi, w int, wgen uint32) {
+	return int(b >> 48), int(b>>24) & 0xffffff, uint32(b) & 0xffffff
 }
 
 func (g *gwInstance) rate() float64 {
@@ -125,7 +149,12 @@ func (m *model) buildPools(strategy string, rep int) (needRequest bool, err erro
 		qc = *g.Queue
 	}
 	for i := 0; i < g.Instances; i++ {
-		t.inst = append(t.inst, gwInstance{id: fmt.Sprintf("gateway-%d", i), conc: g.Concurrency, queueCap: qc, factor: 1})
+		gi := gwInstance{id: fmt.Sprintf("gateway-%d", i), conc: g.Concurrency, queueCap: qc, factor: 1}
+		gi.workers = make([]gwWorker, g.Concurrency)
+		for w := g.Concurrency - 1; w >= 0; w-- {
+			gi.free = append(gi.free, int32(w))
+		}
+		t.inst = append(t.inst, gi)
 	}
 	t.stageCost = make([]time.Duration, len(g.Stages))
 	t.stageReqs = make([]int64, len(g.Stages))
@@ -274,27 +303,29 @@ func (m *model) toGateway(now time.Duration, ri int32) {
 		m.finish(now, ri, outConnect) // the L4 balancer's connection is refused
 		return
 	}
-	if g.busy < g.conc {
+	if n := len(g.free); n > 0 {
+		w := g.free[n-1]
+		g.free = g.free[:n-1]
 		g.busy++
 		g.busyAvg.Set(now, float64(g.busy))
-		m.gwStart(now, ri)
+		m.gwStart(now, gi, int(w), ri)
 		return
 	}
 	if g.queueCap >= 0 && g.fifo.len() >= g.queueCap {
 		m.finish(now, ri, outQueueFull)
 		return
 	}
-	g.fifo.push(ri)
+	g.fifo.push(pack(ri, r.gen))
 	g.queueAvg.Set(now, float64(g.fifo.len()))
 }
 
 // gwStart runs the pipeline's decisions and charges its CPU cost: stages
 // run in order and stop at the first that answers (auth reject, rate
 // limit, cache hit).
-func (m *model) gwStart(now time.Duration, ri int32) {
+func (m *model) gwStart(now time.Duration, gi, w int, ri int32) {
 	r := &m.reqs[ri]
 	t := m.gw
-	g := &t.inst[r.gwi]
+	g := &t.inst[gi]
 	if r.measured && now > r.created {
 		t.queueWait += now - r.created
 	}
@@ -329,28 +360,32 @@ func (m *model) gwStart(now time.Duration, ri int32) {
 			break
 		}
 	}
-	t.setTime(ri, cost)
+	wk := &g.workers[w]
+	wk.ri, wk.gen, wk.cost = ri, r.gen, cost
 	if rate := g.rate(); rate > 0 {
-		m.eng.Schedule(now+dur(float64(cost)/rate), m.h, evGwDone, pack(ri, r.gen))
+		m.eng.Schedule(now+dur(float64(cost)/rate), m.h, evGwDone, gwEvent(gi, w, wk.wgen))
 	} else {
-		g.stalled = append(g.stalled, ri)
+		g.stalled = append(g.stalled, int32(w))
 	}
 }
 
-// gwDone frees the worker and acts on the verdict.
-func (m *model) gwDone(now time.Duration, ri int32) {
-	r := &m.reqs[ri]
+// gwDone ends worker w's processing: the worker takes the next queued
+// request, and the request it finished (if still waiting) gets its
+// verdict.
+func (m *model) gwDone(now time.Duration, gi, w int, wgen uint32) {
 	t := m.gw
-	g := &t.inst[r.gwi]
-	if g.fifo.len() > 0 {
-		next := g.fifo.pop()
-		g.queueAvg.Set(now, float64(g.fifo.len()))
-		m.gwStart(now, next)
-	} else {
-		g.busy--
-		g.busyAvg.Set(now, float64(g.busy))
+	g := &t.inst[gi]
+	wk := g.workers[w]
+	if wk.wgen&0xffffff != wgen {
+		return // the instance crashed meanwhile
 	}
-	t.times[ri] = now - r.created // queue wait and processing
+	m.gwNext(now, gi, w)
+	ri := wk.ri
+	r := &m.reqs[ri]
+	if r.gen != wk.gen {
+		return // the request timed out while it was processed
+	}
+	t.setTime(ri, now-r.created) // queue wait and processing
 	switch r.decision {
 	case verdictAuth:
 		m.finish(now, ri, outAuth)
@@ -366,6 +401,25 @@ func (m *model) gwDone(now time.Duration, ri int32) {
 		r.pool = t.pools[r.gwi][grp]
 		m.send(now, ri, false)
 	}
+}
+
+// gwNext gives a freed worker of instance g the next queued request that
+// is still waiting (requests that timed out in the queue are dropped: the
+// gateway sees the client go away), or idles it.
+func (m *model) gwNext(now time.Duration, gi, w int) {
+	g := &m.gw.inst[gi]
+	for g.fifo.len() > 0 {
+		ri, gen := unpack(g.fifo.pop())
+		if m.reqs[ri].gen == gen {
+			g.queueAvg.Set(now, float64(g.fifo.len()))
+			m.gwStart(now, gi, w, ri)
+			return
+		}
+	}
+	g.queueAvg.Set(now, 0)
+	g.busy--
+	g.busyAvg.Set(now, float64(g.busy))
+	g.free = append(g.free, int32(w))
 }
 
 // gwFinish tells the L4 balancer a request left its gateway instance and
@@ -398,6 +452,11 @@ func (m *model) gwCrash(now time.Duration, gi int) {
 		g.fifo.pop()
 	}
 	g.stalled = g.stalled[:0]
+	g.free = g.free[:0]
+	for w := len(g.workers) - 1; w >= 0; w-- {
+		g.workers[w].wgen++
+		g.free = append(g.free, int32(w))
+	}
 	g.busy = 0
 	g.busyAvg.Set(now, 0)
 	g.queueAvg.Set(now, 0)
@@ -419,9 +478,9 @@ func (m *model) gwRateChanged(now time.Duration, gi int) {
 	if rate <= 0 {
 		return
 	}
-	for _, ri := range g.stalled {
-		r := &m.reqs[ri]
-		m.eng.Schedule(now+dur(float64(m.gw.times[ri])/rate), m.h, evGwDone, pack(ri, r.gen))
+	for _, w := range g.stalled {
+		wk := &g.workers[w]
+		m.eng.Schedule(now+dur(float64(wk.cost)/rate), m.h, evGwDone, gwEvent(gi, int(w), wk.wgen))
 	}
 	g.stalled = g.stalled[:0]
 }

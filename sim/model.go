@@ -360,10 +360,8 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 			m.hedges.expire(m, now)
 		}
 	case evGwDone:
-		ri, gen := unpack(b)
-		if m.reqs[ri].gen == gen {
-			m.gwDone(now, ri)
-		}
+		gi, w, wgen := gwUnpack(b)
+		m.gwDone(now, gi, w, wgen)
 	case evScale:
 		m.scale(now, int(b))
 	case evScaleUp:

@@ -1,18 +1,18 @@
 package sim
 
-// ring is a growable FIFO of attempt indices; it allocates only when it
-// grows past its largest size so far.
-type ring struct {
-	buf  []int32
+// ring is a growable FIFO; it allocates only when it grows past its
+// largest size so far.
+type ring[T any] struct {
+	buf  []T
 	head int
 	n    int
 }
 
-func (r *ring) len() int { return r.n }
+func (r *ring[T]) len() int { return r.n }
 
-func (r *ring) push(v int32) {
+func (r *ring[T]) push(v T) {
 	if r.n == len(r.buf) {
-		nb := make([]int32, max(8, 2*len(r.buf)))
+		nb := make([]T, max(8, 2*len(r.buf)))
 		for i := 0; i < r.n; i++ {
 			nb[i] = r.buf[(r.head+i)%len(r.buf)]
 		}
@@ -22,7 +22,7 @@ func (r *ring) push(v int32) {
 	r.n++
 }
 
-func (r *ring) pop() int32 {
+func (r *ring[T]) pop() T {
 	v := r.buf[r.head]
 	r.head++
 	if r.head == len(r.buf) {

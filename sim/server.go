@@ -12,9 +12,9 @@ import (
 type server struct {
 	busy     int // FIFO: workers busy
 	conc     int
-	queueCap int     // -1: unbounded
-	effRate  float64 // cached rate(): work per ns of one busy worker
-	fifo     ring    // FIFO: waiting attempts
+	queueCap int         // -1: unbounded
+	effRate  float64     // cached rate(): work per ns of one busy worker
+	fifo     ring[int32] // FIFO: waiting attempts
 	busyAvg  reports.TimeAverage
 	queueAvg reports.TimeAverage
 	sent     int64
