@@ -33,7 +33,9 @@ func (m *model) planAutoscale() {
 				m.setMember(0, base+i, false)
 			}
 			m.scalers = append(m.scalers, sc)
-			m.eng.Schedule(a.Interval.D(), m.h, evScale, int64(len(m.scalers)-1))
+			if a.Interval.D() < m.end {
+				m.eng.Schedule(a.Interval.D(), m.h, evScale, int64(len(m.scalers)-1))
+			}
 		}
 		base += g.Slots()
 	}

@@ -94,6 +94,9 @@ func (m *model) planFailure(rep int, f *workloads.Failure, i int, target failure
 }
 
 func (m *model) addFailure(f failure, label string) {
+	if f.start >= m.end {
+		return // starts after the run: never happens
+	}
 	id := ""
 	if f.gw {
 		id = m.gw.inst[f.ep].id

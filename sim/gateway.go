@@ -29,21 +29,22 @@ const (
 // gatewayTier is the API-gateway tier: instances behind an L4 balancer,
 // each with its own CPU (workers and queue), cache and upstream pools.
 type gatewayTier struct {
-	cfg     *workloads.Gateway
-	l4      *strategies.Pool
-	inst    []gwInstance
-	authKey uint64
-	reject  float64
-	limiter strategies.Limiter // shared by every instance (a global limit)
-	pools   [][]int32          // instance → group → pool (group 0 when unrouted)
-	routed  bool
-	paths   []float64 // cumulative path weights
-	route   []int16   // path → group
-	pathR   *rand.Rand
+	cfg      *workloads.Gateway
+	l4       *strategies.Pool
+	inst     []gwInstance
+	authKey  uint64
+	reject   float64
+	limiters []strategies.Limiter // per stage (nil for other stages), shared by every instance: a global limit
+	pools    [][]int32            // instance → group → pool (group 0 when unrouted)
+	routed   bool
+	paths    []float64 // cumulative path weights
+	route    []int16   // path → group
+	pathR    *rand.Rand
 
 	stageCost []time.Duration // per stage
 	stageReqs []int64         // requests that ran each stage (measured)
 	queueWait time.Duration   // total wait in gateway queues (measured)
+	started   int64           // measured requests a gateway worker took up
 	hits      int64           // measured cache hits
 	misses    int64           // measured cache misses
 	gwTime    float64         // gateway time of measured ok requests, ns
@@ -63,13 +64,15 @@ type gwInstance struct {
 	// A worker's processing ends with an evGwDone event that names the
 	// worker, so the worker is freed even if its request has meanwhile
 	// timed out (and its slot been reused).
-	workers []gwWorker
-	free    []int32
-	stalled []int32 // workers whose processing waits for a hang to end
-	down    int
-	hung    int
-	factor  float64
-	cache   *strategies.Cache
+	workers   []gwWorker
+	free      []int32
+	stalled   []int32 // workers whose processing waits for a hang to end
+	down      int
+	hung      int
+	factor    float64
+	cache     *strategies.Cache
+	cacheSize int
+	cacheTTL  time.Duration
 
 	sent      int64
 	busyAvg   reports.TimeAverage
@@ -157,6 +160,7 @@ func (m *model) buildPools(strategy string, rep int) (needRequest bool, err erro
 		t.inst = append(t.inst, gi)
 	}
 	t.stageCost = make([]time.Duration, len(g.Stages))
+	t.limiters = make([]strategies.Limiter, len(g.Stages))
 	t.stageReqs = make([]int64, len(g.Stages))
 	for si, st := range g.Stages {
 		t.stageCost[si] = st.Cost.D()
@@ -164,7 +168,7 @@ func (m *model) buildPools(strategy string, rep int) (needRequest bool, err erro
 		case workloads.StageAuth:
 			t.reject = st.Reject
 		case workloads.StageRateLimit:
-			t.limiter, err = strategies.NewLimiter(strategies.LimiterConfig{
+			t.limiters[si], err = strategies.NewLimiter(strategies.LimiterConfig{
 				Algorithm: st.Algorithm, Rate: st.Rate, Burst: st.Burst, Window: st.Window.D(), PerClient: st.Per == "client",
 			})
 			if err != nil {
@@ -174,6 +178,7 @@ func (m *model) buildPools(strategy string, rep int) (needRequest bool, err erro
 		case workloads.StageCache:
 			for i := range t.inst {
 				t.inst[i].cache = strategies.NewCache(st.Size, st.TTL.D())
+				t.inst[i].cacheSize, t.inst[i].cacheTTL = st.Size, st.TTL.D()
 			}
 			needRequest = true
 		}
@@ -329,6 +334,9 @@ func (m *model) gwStart(now time.Duration, gi, w int, ri int32) {
 	if r.measured && now > r.created {
 		t.queueWait += now - r.created
 	}
+	if r.measured {
+		t.started++
+	}
 	var cost time.Duration
 	r.decision = verdictForward
 	for si, st := range t.cfg.Stages {
@@ -342,7 +350,7 @@ func (m *model) gwStart(now time.Duration, gi, w int, ri int32) {
 				r.decision = verdictAuth
 			}
 		case workloads.StageRateLimit:
-			if !t.limiter.Allow(now, uint64(r.client)) {
+			if !t.limiters[si].Allow(now, uint64(r.client)) {
 				r.decision = verdictLimited
 			}
 		case workloads.StageCache:
@@ -448,6 +456,10 @@ func (m *model) gwFinish(now time.Duration, ri int32, o outcome) {
 // gwCrash fails every request at gateway instance gi.
 func (m *model) gwCrash(now time.Duration, gi int) {
 	g := &m.gw.inst[gi]
+	if g.cache != nil {
+		// An in-memory cache does not survive its process.
+		g.cache = strategies.NewCache(g.cacheSize, g.cacheTTL)
+	}
 	for g.fifo.len() > 0 {
 		g.fifo.pop()
 	}
@@ -523,12 +535,8 @@ func (m *model) gatewayStats() *reports.Gateway {
 		}
 		out.Stages = append(out.Stages, stage)
 	}
-	var entered int64
-	if len(t.stageReqs) > 0 {
-		entered = t.stageReqs[0]
-	}
-	if entered > 0 {
-		out.QueueMS = float64(t.queueWait) / float64(entered) / 1e6
+	if t.started > 0 {
+		out.QueueMS = float64(t.queueWait) / float64(t.started) / 1e6
 	}
 	if t.okTime > 0 {
 		out.LatencyShare = t.gwTime / t.okTime

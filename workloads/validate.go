@@ -133,6 +133,9 @@ func (s *Scenario) validate() error {
 		if err := s.Servers[i].validate(fmt.Sprintf("servers[%d]", i)); err != nil {
 			return err
 		}
+		if s.Gateway != nil && s.Servers[i].Name == "gateway" {
+			return bad(fmt.Sprintf("servers[%d].name", i), "\"gateway\" names the gateway tier's instances (gateway-0, ...); choose another group name")
+		}
 		if j, dup := names[s.Servers[i].Name]; dup {
 			return bad(fmt.Sprintf("servers[%d].name", i), "%q is already the name of servers[%d]", s.Servers[i].Name, j)
 		}
