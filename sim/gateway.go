@@ -115,7 +115,7 @@ func (m *model) buildPools(strategy string, rep int) (needRequest bool, err erro
 	hc := healthConfig(&sc.Balancer.Health)
 	m.srvPools = make([][]poolRef, len(m.srv))
 	newPool := func(stream string, servers []int) error {
-		bal, err := strategies.New(strategy, engine.Stream(seed, rep, stream))
+		bal, err := strategies.New(strategy, engine.Stream(seed, rep, stream), sc.Balancer.Params[strategy])
 		if err != nil {
 			return err
 		}
@@ -133,6 +133,7 @@ func (m *model) buildPools(strategy string, rep int) (needRequest bool, err erro
 		}
 		p := strategies.NewPool(bal, names, weights)
 		p.SetHealth(hc)
+		p.SetSignals(func(l int) strategies.Signal { return m.signal(servers[l]) })
 		m.pools = append(m.pools, p)
 		m.poolSrv = append(m.poolSrv, servers)
 		return nil

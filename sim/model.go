@@ -117,6 +117,7 @@ type model struct {
 	think        workloads.Sampler
 	demand       []workloads.Sampler  // per group: first attempts
 	extraDemand  []workloads.Sampler  // per group: retries and hedges
+	meanDemand   []float64            // per group, ns at speed 1 (for signals)
 	keys         workloads.KeySampler // nil when nothing reads keys
 	clientR      *rand.Rand           // nil when nothing reads client identities
 	errKey       uint64
@@ -181,6 +182,7 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 		g := &sc.Servers[gi]
 		m.demand = append(m.demand, g.Service.Sampler(engine.Source(seed, rep, "demand/"+g.Name)))
 		m.extraDemand = append(m.extraDemand, g.Service.Sampler(engine.Source(seed, rep, "demand-extra/"+g.Name)))
+		m.meanDemand = append(m.meanDemand, g.Service.MeanSeconds()*1e9)
 		qc := -1
 		if g.Queue != nil {
 			qc = *g.Queue

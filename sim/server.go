@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math"
 	"time"
 
 	"github.com/edgelab/edgelab/reports"
@@ -262,4 +263,24 @@ func (m *model) psDone(now time.Duration, si int) {
 	s.v = tag // absorb rounding: the job left exactly when v reached its tag
 	m.psSchedule(now, si)
 	m.served(now, s, ai)
+}
+
+// signal is what server ep reports about itself: its true state now.
+func (m *model) signal(ep int) strategies.Signal {
+	s := &m.srv[ep]
+	sig := strategies.Signal{}
+	if s.ps {
+		n := s.jobs.len()
+		sig.InFlight = n
+		sig.Utilization = float64(min(n, s.conc)) / float64(s.conc)
+	} else {
+		sig.InFlight = s.busy + s.fifo.len()
+		sig.Utilization = float64(s.busy) / float64(s.conc)
+	}
+	if r := s.rate(); r > 0 {
+		sig.ServiceTime = time.Duration(m.meanDemand[s.group] / r)
+	} else {
+		sig.ServiceTime = time.Duration(math.MaxInt64 / 4)
+	}
+	return sig
 }

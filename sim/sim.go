@@ -8,6 +8,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -33,6 +34,8 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 		if err := Check(sc); err != nil {
 			return nil, err
 		}
+	} else if err := checkParams(sc); err != nil {
+		return nil, err
 	}
 	res := &reports.Results{
 		Scenario:  sc.Name,
@@ -75,6 +78,26 @@ func Check(sc *workloads.Scenario) error {
 				field = "balancer.compare"
 			}
 			return sc.FieldError(field, "unknown strategy %q (known: %s)", name, strings.Join(strategies.Names(), ", "))
+		}
+	}
+	return checkParams(sc)
+}
+
+// checkParams validates balancer.params: every key names a strategy and
+// every parameter is one it takes, within range.
+func checkParams(sc *workloads.Scenario) error {
+	names := make([]string, 0, len(sc.Balancer.Params))
+	for name := range sc.Balancer.Params {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		field := "balancer.params." + name
+		if !strategies.Known(name) {
+			return sc.FieldError(field, "unknown strategy %q (known: %s)", name, strings.Join(strategies.Names(), ", "))
+		}
+		if err := strategies.CheckParams(name, sc.Balancer.Params[name]); err != nil {
+			return sc.FieldError(field, "%v", err)
 		}
 	}
 	return nil

@@ -204,3 +204,22 @@ func TestUnknownStrategyIsLocated(t *testing.T) {
 		}
 	}
 }
+
+// balancer.params is checked against each strategy's declared parameters,
+// and errors name the field's line.
+func TestParamsAreChecked(t *testing.T) {
+	for _, c := range []struct{ params, want string }{
+		{"{nope: {x: 1}}", `bare.yaml:7: balancer.params.nope: unknown strategy "nope"`},
+		{"{random: {x: 1}}", `balancer.params.random: random does not take parameter "x" (it takes: none)`},
+	} {
+		yaml := strings.Replace(bareYAML, "balancer: {strategy: random}", "balancer: {strategy: random, params: "+c.params+"}", 1)
+		sc, err := workloads.Parse([]byte(yaml), "bare.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Run(context.Background(), sc, Options{})
+		if !workloads.IsInputError(err) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("params %s: error %v, want %q", c.params, err, c.want)
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 // A pool applies health filtering and keeps in-flight counts; the balancer
 // only picks. The same code runs in the simulator and in a real proxy.
 func ExamplePool() {
-	b, _ := strategies.New("least-request", rand.New(rand.NewPCG(1, 1)))
+	b, _ := strategies.New("least-request", rand.New(rand.NewPCG(1, 1)), nil)
 	pool := strategies.NewPool(b, []string{"web-0", "web-1", "web-2"}, nil)
 	pool.SetHealthy(2, false) // taken out by health checking
 

@@ -576,7 +576,7 @@ func BenchmarkPickHealth(b *testing.B) {
 // threshold and slow start; the caller reports probe results and attempt
 // outcomes, and the pool decides who the balancer may pick.
 func ExamplePool_SetHealth() {
-	b, _ := New("round-robin", rand.New(rand.NewPCG(1, 1)))
+	b, _ := New("round-robin", rand.New(rand.NewPCG(1, 1)), nil)
 	pool := NewPool(b, []string{"web-0", "web-1", "web-2", "web-3"}, nil)
 	pool.SetHealth(HealthConfig{
 		Active:         &ActiveHealth{Interval: 5 * time.Second, Timeout: time.Second, Unhealthy: 3, Healthy: 2},

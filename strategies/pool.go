@@ -160,3 +160,11 @@ func (p *Pool) outlierDone(now time.Duration, i int, o Outcome) {
 	}
 	p.observe(now, i, o)
 }
+
+// SetSignals gives the pool's balancer, if it reads server signals, the
+// source of those signals (endpoint indices are the pool's).
+func (p *Pool) SetSignals(src SignalSource) {
+	if su, ok := p.b.(SignalUser); ok {
+		su.UseSignals(src)
+	}
+}

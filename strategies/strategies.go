@@ -89,25 +89,39 @@ type RequestAware interface {
 	UsesRequest() bool
 }
 
+// Params are a strategy's numeric parameters (balancer.params).
+type Params map[string]float64
+
+// Param declares one parameter of a strategy.
+type Param struct {
+	Name     string
+	Default  float64
+	Min, Max float64
+	Doc      string
+}
+
 // Info describes a registered strategy.
 type Info struct {
 	Name    string
 	Summary string
 	Source  string
-	New     func(r *rand.Rand) Balancer
+	Params  []Param
+	// New builds the balancer; p holds every declared parameter, defaults
+	// filled in and ranges checked.
+	New func(r *rand.Rand, p Params) Balancer
 }
 
 var catalogue = []Info{
-	{"round-robin", "each endpoint in turn", "Envoy ROUND_ROBIN; NGINX default",
-		func(r *rand.Rand) Balancer { return &RoundRobin{} }},
-	{"weighted-round-robin", "smooth weighted round robin", "NGINX ngx_http_upstream_round_robin (smooth WRR)",
-		func(r *rand.Rand) Balancer { return &SmoothWRR{} }},
-	{"random", "uniformly random endpoint", "Envoy RANDOM",
-		func(r *rand.Rand) Balancer { return &Random{R: r} }},
-	{"least-request", "fewest in-flight requests, full scan, random tie-break", "NGINX least_conn; HAProxy leastconn",
-		func(r *rand.Rand) Balancer { return &LeastRequest{R: r} }},
-	{"p2c", "power of two distinct random choices, fewer in-flight wins", "Mitzenmacher 2001; Envoy LEAST_REQUEST choice_count=2",
-		func(r *rand.Rand) Balancer { return &P2C{R: r} }},
+	{Name: "round-robin", Summary: "each endpoint in turn", Source: "Envoy ROUND_ROBIN; NGINX default",
+		New: func(*rand.Rand, Params) Balancer { return &RoundRobin{} }},
+	{Name: "weighted-round-robin", Summary: "smooth weighted round robin", Source: "NGINX ngx_http_upstream_round_robin (smooth WRR)",
+		New: func(*rand.Rand, Params) Balancer { return &SmoothWRR{} }},
+	{Name: "random", Summary: "uniformly random endpoint", Source: "Envoy RANDOM",
+		New: func(r *rand.Rand, _ Params) Balancer { return &Random{R: r} }},
+	{Name: "least-request", Summary: "fewest in-flight requests, full scan, random tie-break", Source: "NGINX least_conn; HAProxy leastconn",
+		New: func(r *rand.Rand, _ Params) Balancer { return &LeastRequest{R: r} }},
+	{Name: "p2c", Summary: "power of two distinct random choices, fewer in-flight wins", Source: "Mitzenmacher 2001; Envoy LEAST_REQUEST choice_count=2",
+		New: func(r *rand.Rand, _ Params) Balancer { return &P2C{R: r} }},
 }
 
 // Names lists the registered strategy names in catalogue order.
@@ -124,16 +138,100 @@ func Catalogue() []Info {
 	return append([]Info(nil), catalogue...)
 }
 
-// New builds the named strategy with its own random stream.
-func New(name string, r *rand.Rand) (Balancer, error) {
+// Lookup returns the named strategy's description.
+func Lookup(name string) (Info, bool) {
 	for _, c := range catalogue {
 		if c.Name == name {
-			return c.New(r), nil
+			return c, true
 		}
 	}
-	names := Names()
-	sort.Strings(names)
-	return nil, fmt.Errorf("unknown strategy %q (known: %s)", name, strings.Join(names, ", "))
+	return Info{}, false
+}
+
+// New builds the named strategy with its own random stream and
+// parameters (nil for the defaults). Unknown parameters and values out of
+// range are errors naming the parameter.
+func New(name string, r *rand.Rand, p Params) (Balancer, error) {
+	c, ok := Lookup(name)
+	if !ok {
+		names := Names()
+		sort.Strings(names)
+		return nil, fmt.Errorf("unknown strategy %q (known: %s)", name, strings.Join(names, ", "))
+	}
+	full, err := c.resolve(p)
+	if err != nil {
+		return nil, err
+	}
+	return c.New(r, full), nil
+}
+
+// CheckParams validates parameters for the named strategy without
+// building it.
+func CheckParams(name string, p Params) error {
+	c, ok := Lookup(name)
+	if !ok {
+		return fmt.Errorf("unknown strategy %q", name)
+	}
+	_, err := c.resolve(p)
+	return err
+}
+
+// resolve checks p against the declared parameters and fills defaults.
+func (c *Info) resolve(p Params) (Params, error) {
+	full := Params{}
+	for _, d := range c.Params {
+		full[d.Name] = d.Default
+	}
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := p[k]
+		var decl *Param
+		for i := range c.Params {
+			if c.Params[i].Name == k {
+				decl = &c.Params[i]
+			}
+		}
+		if decl == nil {
+			names := make([]string, len(c.Params))
+			for i, d := range c.Params {
+				names[i] = d.Name
+			}
+			takes := "none"
+			if len(names) > 0 {
+				takes = strings.Join(names, ", ")
+			}
+			return nil, fmt.Errorf("%s does not take parameter %q (it takes: %s)", c.Name, k, takes)
+		}
+		if v != v || v < decl.Min || v > decl.Max {
+			return nil, fmt.Errorf("%s parameter %s must be between %g and %g (got %g)", c.Name, k, decl.Min, decl.Max, v)
+		}
+		full[k] = v
+	}
+	return full, nil
+}
+
+// Signal is what an endpoint's server reports about its own load: in the
+// simulator its true state, in live mode the latest values it sent back.
+type Signal struct {
+	// InFlight counts requests at the server, queued or in service.
+	InFlight int
+	// Utilization is busy workers / concurrency, now.
+	Utilization float64
+	// ServiceTime is the server's recent mean service time.
+	ServiceTime time.Duration
+}
+
+// SignalSource returns endpoint i's latest signal.
+type SignalSource func(i int) Signal
+
+// SignalUser is implemented by balancers that read server signals (queue
+// lengths, utilization); the pool hands them the source it is given.
+type SignalUser interface {
+	UseSignals(src SignalSource)
 }
 
 // Known reports whether name is a registered strategy.

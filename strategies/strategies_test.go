@@ -19,7 +19,7 @@ func names(n int) []string {
 
 func newPool(t testing.TB, strategy string, weights ...float64) *Pool {
 	t.Helper()
-	b, err := New(strategy, rand.New(rand.NewPCG(7, 7)))
+	b, err := New(strategy, rand.New(rand.NewPCG(7, 7)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestCatalogue(t *testing.T) {
 			t.Errorf("%s not known", n)
 		}
 	}
-	if _, err := New("nope", nil); err == nil || !strings.Contains(err.Error(), "round-robin") {
+	if _, err := New("nope", nil, nil); err == nil || !strings.Contains(err.Error(), "round-robin") {
 		t.Fatalf("unknown strategy error %v should list the known ones", err)
 	}
 }

@@ -102,6 +102,9 @@ type Balancer struct {
 	// Health configures health checking, outlier ejection, panic mode and
 	// slow start, applied before any strategy picks.
 	Health Health `yaml:"health"`
+	// Params holds strategies' parameters by strategy name:
+	// {p2c: {choices: 3}, ring-hash: {vnodes: 160}}.
+	Params map[string]map[string]float64 `yaml:"params"`
 }
 
 // Queue disciplines.

@@ -175,7 +175,9 @@ func safeName(name string) string {
 func newStrategiesCmd(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "strategies",
-		Short: "List the balancing strategies",
+		Short: "List the balancing strategies and their parameters",
+		Long: `List every balancing strategy with a one-line summary, its source, and
+the parameters it takes in balancer.params (e.g. params: {p2c: {choices: 3}}).`,
 		Args: func(c *cobra.Command, args []string) error {
 			if err := cobra.NoArgs(c, args); err != nil {
 				return usageError{err}
@@ -185,6 +187,9 @@ func newStrategiesCmd(stdout io.Writer) *cobra.Command {
 		RunE: func(*cobra.Command, []string) error {
 			for _, s := range strategies.Catalogue() {
 				fmt.Fprintf(stdout, "%-22s %s  [%s]\n", s.Name, s.Summary, s.Source)
+				for _, p := range s.Params {
+					fmt.Fprintf(stdout, "%-22s   param %s (default %g, %g..%g): %s\n", "", p.Name, p.Default, p.Min, p.Max, p.Doc)
+				}
 			}
 			return nil
 		},
