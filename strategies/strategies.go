@@ -12,6 +12,7 @@ package strategies
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -111,7 +112,13 @@ type Info struct {
 	New func(r *rand.Rand, p Params) Balancer
 }
 
-var catalogue = []Info{
+// catalogue lists every strategy, in the order `edgelab strategies` prints
+// them: the basic ones, then the hashing family, the load- and
+// latency-aware family and the server-signal family, each declared in its
+// own file.
+var catalogue = slices.Concat(basicCatalogue, hashCatalogue, loadCatalogue, signalCatalogue)
+
+var basicCatalogue = []Info{
 	{Name: "round-robin", Summary: "each endpoint in turn", Source: "Envoy ROUND_ROBIN; NGINX default",
 		New: func(*rand.Rand, Params) Balancer { return &RoundRobin{} }},
 	{Name: "weighted-round-robin", Summary: "smooth weighted round robin", Source: "NGINX ngx_http_upstream_round_robin (smooth WRR)",
