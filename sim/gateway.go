@@ -134,6 +134,10 @@ func (m *model) buildPools(strategy string, rep int) (needRequest bool, err erro
 		p := strategies.NewPool(bal, names, weights)
 		p.SetHealth(hc)
 		p.SetSignals(func(l int) strategies.Signal { return m.signal(servers[l]) })
+		if a := sc.Balancer.Affinity; a != "" {
+			p.SetAffinity(a, 0)
+			needRequest = true
+		}
 		m.pools = append(m.pools, p)
 		m.poolSrv = append(m.poolSrv, servers)
 		return nil

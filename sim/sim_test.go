@@ -223,3 +223,31 @@ func TestParamsAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// Sticky sessions by client: with affinity, each client's requests stay on
+// one server while it is healthy, so the number of distinct (client,
+// server) pairs equals the number of clients; a crash moves only the
+// crashed server's clients.
+func TestAffinityKeepsClientsOnOneServer(t *testing.T) {
+	yaml := `
+name: sticky
+duration: 60s
+clients:
+  arrival: {process: poisson, rate: 200}
+  count: 50
+balancer: {strategy: random, affinity: client}
+servers:
+  - {name: s, count: 5, concurrency: 8, service: {dist: exponential, mean: 5ms}}
+`
+	r := simulate(t, yaml, "random")
+	// 50 clients pinned at random over 5 servers: every server gets some,
+	// and no request fails.
+	for _, s := range r.Servers {
+		if s.Requests == 0 {
+			t.Errorf("%s got no requests", s.ID)
+		}
+	}
+	if r.Failed != 0 {
+		t.Errorf("%d failed", r.Failed)
+	}
+}

@@ -18,26 +18,24 @@ import (
 // caller stores the fresh response it fetched after a miss.
 //
 // Only keys are kept (the simulator needs hit or miss, not bodies). The
-// entries live in a slice allocated up front with an intrusive doubly linked
-// recency list by index, plus a map from key to index sized for the whole
-// cache, so Get and Put do not allocate.
+// entries live in a slice allocated up front with a recency list by index
+// over it (lruList), plus a map from key to index sized for the whole cache,
+// so Get and Put do not allocate.
 //
 // A Cache is a single-threaded state machine: the caller serializes calls.
 type Cache struct {
-	ttl        time.Duration // ≤ 0: never expires
-	size       int
-	idx        map[uint64]int32
-	ents       []cacheEntry // grows up to size; capacity size from the start
-	head, tail int32        // most / least recently used; -1 when empty
-	free       int32        // entries removed on expiry, through next
-	hits       int64
-	misses     int64
+	ttl    time.Duration // ≤ 0: never expires
+	size   int
+	idx    map[uint64]int32
+	ents   []cacheEntry // grows up to size; capacity size from the start
+	lru    lruList      // recency of ents; entries removed on expiry are free
+	hits   int64
+	misses int64
 }
 
 type cacheEntry struct {
-	key        uint64
-	expires    time.Duration // served while now < expires
-	prev, next int32
+	key     uint64
+	expires time.Duration // served while now < expires
 }
 
 // NewCache returns a cache of at most size entries that live for ttl after
@@ -46,13 +44,14 @@ type cacheEntry struct {
 // are allocated here, for the whole size.
 func NewCache(size int, ttl time.Duration) *Cache {
 	size = max(0, min(size, math.MaxInt32))
-	return &Cache{
+	c := &Cache{
 		ttl:  ttl,
 		size: size,
 		idx:  make(map[uint64]int32, size),
 		ents: make([]cacheEntry, 0, size),
-		head: -1, tail: -1, free: -1,
 	}
+	c.lru.init(size)
+	return c
 }
 
 // Get reports whether key is cached and fresh at now (a hit), and makes it
@@ -65,15 +64,13 @@ func (c *Cache) Get(now time.Duration, key uint64) bool {
 		return false
 	}
 	if now >= c.ents[i].expires {
-		c.unlink(i)
+		c.lru.release(i)
 		delete(c.idx, key)
-		c.ents[i].next = c.free
-		c.free = i
 		c.misses++
 		return false
 	}
-	c.unlink(i)
-	c.pushFront(i)
+	c.lru.unlink(i)
+	c.lru.pushFront(i)
 	c.hits++
 	return true
 }
@@ -90,26 +87,31 @@ func (c *Cache) Put(now time.Duration, key uint64) {
 		expires = now + c.ttl
 	}
 	i, ok := c.idx[key]
-	switch {
-	case ok:
-		c.unlink(i)
-	case c.free >= 0:
-		i = c.free
-		c.free = c.ents[i].next
-	case len(c.ents) < c.size:
-		c.ents = append(c.ents, cacheEntry{})
-		i = int32(len(c.ents) - 1)
-	default:
-		i = c.tail
-		c.unlink(i)
-		delete(c.idx, c.ents[i].key)
-	}
-	if !ok {
+	if ok {
+		c.lru.unlink(i)
+	} else {
+		i = c.take()
 		c.ents[i].key = key
 		c.idx[key] = i
 	}
 	c.ents[i].expires = expires
-	c.pushFront(i)
+	c.lru.pushFront(i)
+}
+
+// take returns an unlinked entry for a new key: one removed on expiry, a
+// new one, or, when the cache is full, the least recently used one.
+func (c *Cache) take() int32 {
+	if i := c.lru.reuse(); i >= 0 {
+		return i
+	}
+	if c.lru.len() < c.size {
+		c.ents = append(c.ents, cacheEntry{})
+		return c.lru.grow()
+	}
+	i := c.lru.back()
+	c.lru.unlink(i)
+	delete(c.idx, c.ents[i].key)
+	return i
 }
 
 // Stats returns the number of Get calls that hit and that missed.
@@ -118,29 +120,3 @@ func (c *Cache) Stats() (hits, misses int64) { return c.hits, c.misses }
 // Len is the number of entries held, counting expired entries that have
 // not been removed yet.
 func (c *Cache) Len() int { return len(c.idx) }
-
-func (c *Cache) unlink(i int32) {
-	e := &c.ents[i]
-	if e.prev >= 0 {
-		c.ents[e.prev].next = e.next
-	} else {
-		c.head = e.next
-	}
-	if e.next >= 0 {
-		c.ents[e.next].prev = e.prev
-	} else {
-		c.tail = e.prev
-	}
-	e.prev, e.next = -1, -1
-}
-
-func (c *Cache) pushFront(i int32) {
-	e := &c.ents[i]
-	e.prev, e.next = -1, c.head
-	if c.head >= 0 {
-		c.ents[c.head].prev = i
-	} else {
-		c.tail = i
-	}
-	c.head = i
-}

@@ -34,6 +34,8 @@ type Pool struct {
 	ejections   int           // ejections performed since the start
 	panicking   bool          // eligible share below the panic threshold
 	removed     int           // endpoints that are not members (SetMember)
+	candGen     int           // bumped whenever the candidate list is rebuilt
+	affinity    *affinity     // nil without session persistence
 	nextUneject time.Duration // earliest pending un-ejection (never if none)
 	slow        []int         // endpoints in slow start (capacity len(eps))
 	// wake is the earliest time at which Pick must do lazy work: the next
@@ -111,6 +113,7 @@ func (p *Pool) candidates() []int {
 // rebuild recomputes the cached candidate list.
 func (p *Pool) rebuild() []int {
 	p.cand = p.cand[:0]
+	p.candGen++
 	for i := range p.eps {
 		if p.eps[i].Healthy || (p.panicking && !p.hs[i].removed) {
 			p.cand = append(p.cand, i)
@@ -134,7 +137,11 @@ func (p *Pool) Pick(now time.Duration, req Request) (i int, ok bool) {
 	if len(cand) == 0 {
 		return -1, false
 	}
-	i = p.b.Pick(now, req, p.eps, cand)
+	if p.affinity != nil {
+		i = p.affinity.pick(now, req, p, cand)
+	} else {
+		i = p.b.Pick(now, req, p.eps, cand)
+	}
 	p.eps[i].InFlight++
 	return i, true
 }
@@ -159,6 +166,63 @@ func (p *Pool) outlierDone(now time.Duration, i int, o Outcome) {
 		p.advance(now)
 	}
 	p.observe(now, i, o)
+}
+
+// Affinity modes: session persistence by request key or by client.
+const (
+	AffinityNone   = ""
+	AffinityKey    = "key"
+	AffinityClient = "client"
+)
+
+// affinity pins each key (or client) to the endpoint that first served
+// it, as sticky sessions do (HAProxy stick tables, Envoy's stateful
+// session filter): later requests go to the pinned endpoint while it is a
+// candidate; when it is not (unhealthy, ejected, retired), the balancer
+// picks anew and the pin moves. At most max pins are kept; beyond that,
+// new keys are balanced without being pinned.
+type affinity struct {
+	byClient bool
+	pins     map[uint64]int32
+	max      int
+	isCand   []bool // scratch: is endpoint i a candidate now
+	candGen  int    // the candidate list the marks were computed for
+}
+
+// SetAffinity turns session persistence on (mode key or client) or off
+// (""), keeping at most maxPins pins (0 = 100000).
+func (p *Pool) SetAffinity(mode string, maxPins int) {
+	if mode == AffinityNone {
+		p.affinity = nil
+		return
+	}
+	if maxPins <= 0 {
+		maxPins = 100000
+	}
+	p.affinity = &affinity{byClient: mode == AffinityClient, pins: map[uint64]int32{}, max: maxPins,
+		isCand: make([]bool, len(p.eps)), candGen: -1}
+}
+
+func (a *affinity) pick(now time.Duration, req Request, p *Pool, cand []int) int {
+	k := req.Key
+	if a.byClient {
+		k = req.Client
+	}
+	if a.candGen != p.candGen {
+		clear(a.isCand)
+		for _, c := range cand {
+			a.isCand[c] = true
+		}
+		a.candGen = p.candGen
+	}
+	if i, ok := a.pins[k]; ok && a.isCand[i] {
+		return int(i)
+	}
+	i := p.b.Pick(now, req, p.eps, cand)
+	if _, ok := a.pins[k]; ok || len(a.pins) < a.max {
+		a.pins[k] = int32(i)
+	}
+	return i
 }
 
 // SetSignals gives the pool's balancer, if it reads server signals, the

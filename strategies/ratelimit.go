@@ -106,11 +106,9 @@ func NewLimiter(cfg LimiterConfig) (Limiter, error) {
 	if maxClients < 0 || maxClients > math.MaxInt32 {
 		return nil, fmt.Errorf("ratelimit: max_clients must be between 1 and %d, got %d", math.MaxInt32, cfg.MaxClients)
 	}
-	return &clientLimiter{
-		core: core, max: maxClients,
-		idx:  make(map[uint64]int32),
-		head: -1, tail: -1, free: -1,
-	}, nil
+	l := &clientLimiter{core: core, max: maxClients, idx: make(map[uint64]int32)}
+	l.lru.init(0)
+	return l, nil
 }
 
 // limiterEpoch is the fixed origin of the explicit times handed to
@@ -282,27 +280,25 @@ func (g *globalLimiter) Allow(now time.Duration, _ uint64) bool {
 	return g.core.allow(now, &g.state)
 }
 
-// clientEntry is one client's state, linked into a recency list by index.
+// clientEntry is one client's state.
 type clientEntry struct {
-	id         uint64
-	last       time.Duration // latest call
-	prev, next int32         // toward the most / least recently seen; -1 ends
-	state      limiterState
+	id    uint64
+	last  time.Duration // latest call
+	state limiterState
 }
 
-// clientLimiter keeps one state per client id in a slice of entries with an
-// intrusive doubly linked list ordered by last call (head = most recent) and
-// a map from client id to entry. Forgotten entries go to a free list and are
-// reused, so once the number of clients stops growing Allow does not
-// allocate.
+// clientLimiter keeps one state per client id in a slice of entries with a
+// recency list by index over it (lruList), ordered by last call (front =
+// most recent), and a map from client id to entry. Forgotten entries go to
+// the list's free list and are reused, so once the number of clients stops
+// growing Allow does not allocate.
 type clientLimiter struct {
-	core       limiterCore
-	max        int
-	idx        map[uint64]int32
-	ents       []clientEntry
-	head, tail int32
-	free       int32 // free list through next; -1 when empty
-	evicted    int64 // states forgotten while not yet fresh (cap reached)
+	core    limiterCore
+	max     int
+	idx     map[uint64]int32
+	ents    []clientEntry
+	lru     lruList
+	evicted int64 // states forgotten while not yet fresh (cap reached)
 }
 
 // Allow implements Limiter.
@@ -310,7 +306,7 @@ func (l *clientLimiter) Allow(now time.Duration, client uint64) bool {
 	l.expire(now)
 	i, ok := l.idx[client]
 	if ok {
-		l.unlink(i)
+		l.lru.unlink(i)
 		l.ents[i].last = max(l.ents[i].last, now)
 	} else {
 		i = l.take()
@@ -319,7 +315,7 @@ func (l *clientLimiter) Allow(now time.Duration, client uint64) bool {
 		l.idx[client] = i
 	}
 	e := &l.ents[i]
-	l.pushFront(i)
+	l.lru.pushFront(i)
 	return l.core.allow(now, &e.state)
 }
 
@@ -328,60 +324,30 @@ func (l *clientLimiter) Allow(now time.Duration, client uint64) bool {
 // no decision. Each entry is forgotten at most once per insertion, so the
 // cost is amortized O(1) per call.
 func (l *clientLimiter) expire(now time.Duration) {
-	for l.tail >= 0 && now-l.ents[l.tail].last >= l.core.horizon {
-		i := l.tail
-		l.unlink(i)
+	for i := l.lru.back(); i >= 0 && now-l.ents[i].last >= l.core.horizon; i = l.lru.back() {
+		l.lru.release(i)
 		delete(l.idx, l.ents[i].id)
-		l.ents[i].next = l.free
-		l.free = i
 	}
 }
 
 // take returns a fresh, unlinked entry: a forgotten one, a new one, or,
 // when MaxClients states are held, the least recently seen one.
 func (l *clientLimiter) take() int32 {
-	if i := l.free; i >= 0 {
-		l.free = l.ents[i].next
+	if i := l.lru.reuse(); i >= 0 {
 		l.core.reset(&l.ents[i].state) // its bucket, if any, is full
 		return i
 	}
-	if len(l.ents) < l.max {
+	if l.lru.len() < l.max {
 		l.ents = append(l.ents, clientEntry{})
-		i := int32(len(l.ents) - 1)
+		i := l.lru.grow()
 		l.core.reset(&l.ents[i].state)
 		return i
 	}
-	i := l.tail
-	l.unlink(i)
+	i := l.lru.back()
+	l.lru.unlink(i)
 	delete(l.idx, l.ents[i].id)
 	l.evicted++
 	l.ents[i].state.bucket = nil // not full: a new bucket (allocates)
 	l.core.reset(&l.ents[i].state)
 	return i
-}
-
-func (l *clientLimiter) unlink(i int32) {
-	e := &l.ents[i]
-	if e.prev >= 0 {
-		l.ents[e.prev].next = e.next
-	} else {
-		l.head = e.next
-	}
-	if e.next >= 0 {
-		l.ents[e.next].prev = e.prev
-	} else {
-		l.tail = e.prev
-	}
-	e.prev, e.next = -1, -1
-}
-
-func (l *clientLimiter) pushFront(i int32) {
-	e := &l.ents[i]
-	e.prev, e.next = -1, l.head
-	if l.head >= 0 {
-		l.ents[l.head].prev = i
-	} else {
-		l.tail = i
-	}
-	l.head = i
 }

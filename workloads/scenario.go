@@ -102,6 +102,10 @@ type Balancer struct {
 	// Health configures health checking, outlier ejection, panic mode and
 	// slow start, applied before any strategy picks.
 	Health Health `yaml:"health"`
+	// Affinity pins requests to the endpoint that served the same key
+	// ("key") or client ("client") before, falling back to the strategy
+	// when it is not available (sticky sessions); "" = none.
+	Affinity string `yaml:"affinity"`
 	// Params holds strategies' parameters by strategy name:
 	// {p2c: {choices: 3}, ring-hash: {vnodes: 160}}.
 	Params map[string]map[string]float64 `yaml:"params"`

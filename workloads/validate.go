@@ -124,6 +124,11 @@ func (s *Scenario) validate() error {
 	if err := validatePaths(s.Clients.Paths); err != nil {
 		return err
 	}
+	if s.Balancer.Affinity != "" {
+		if err := oneOf("balancer.affinity", s.Balancer.Affinity, "key", "client"); err != nil {
+			return err
+		}
+	}
 	if len(s.Servers) == 0 {
 		return bad("servers", "at least one server group is needed")
 	}
