@@ -134,6 +134,7 @@ func (m *model) buildPools(strategy string, rep int) (needRequest bool, err erro
 		p := strategies.NewPool(bal, names, weights)
 		p.SetHealth(hc)
 		p.SetSignals(func(l int) strategies.Signal { return m.signal(servers[l]) })
+		p.SetStaleLoad(sc.Balancer.StaleLoad.D())
 		if a := sc.Balancer.Affinity; a != "" {
 			p.SetAffinity(a, 0)
 			needRequest = true

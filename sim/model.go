@@ -240,7 +240,7 @@ func (m *model) tick(now time.Duration, k int) {
 		sv := &m.srv[i]
 		inflight := 0
 		for _, pr := range m.srvPools[i] {
-			inflight += m.pools[pr.pool].Endpoint(int(pr.local)).InFlight
+			inflight += m.pools[pr.pool].InFlight(int(pr.local))
 		}
 		s.InFlight[i][k] = float64(inflight)
 		busy := sv.busyAvg.Integral(now)

@@ -251,3 +251,35 @@ servers:
 		t.Errorf("%d failed", r.Failed)
 	}
 }
+
+// Old load information makes least-loaded herd: when every balancer
+// decision between two publications of the load sees the same counts,
+// least-request sends them all to the same few servers and does worse
+// than random, while p2c's sampling degrades gracefully (Mitzenmacher,
+// "How Useful Is Old Information?", IEEE TPDS 2000, periodic-update
+// model). Fresh information orders them the other way round.
+func TestStaleLoadMakesLeastRequestHerd(t *testing.T) {
+	yaml := `
+name: stale
+seed: 3
+duration: 200s
+warmup: 10s
+clients:
+  arrival: {process: poisson, rate: 720}
+balancer:
+  stale_load: 50ms
+servers:
+  - {name: s, count: 8, service: {dist: exponential, mean: 10ms}}
+`
+	lr := simulate(t, yaml, "least-request").LatencyMS.Mean
+	p2c := simulate(t, yaml, "p2c").LatencyMS.Mean
+	random := simulate(t, yaml, "random").LatencyMS.Mean
+	t.Logf("mean ms with load published every 50 ms: least-request %.1f, p2c %.1f, random %.1f", lr, p2c, random)
+	if !(lr > random && p2c < random/2) {
+		t.Errorf("want least-request (%.1f) worse than random (%.1f) and p2c (%.1f) well below it", lr, random, p2c)
+	}
+	fresh := simulate(t, strings.Replace(yaml, "stale_load: 50ms", "stale_load: 0s", 1), "least-request").LatencyMS.Mean
+	if fresh > p2c {
+		t.Errorf("with live counts least-request (%.1f) should beat stale p2c (%.1f)", fresh, p2c)
+	}
+}

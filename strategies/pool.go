@@ -35,6 +35,7 @@ type Pool struct {
 	panicking   bool          // eligible share below the panic threshold
 	removed     int           // endpoints that are not members (SetMember)
 	candGen     int           // bumped whenever the candidate list is rebuilt
+	stale       *staleLoad    // nil: balancers see live in-flight counts
 	affinity    *affinity     // nil without session persistence
 	nextUneject time.Duration // earliest pending un-ejection (never if none)
 	slow        []int         // endpoints in slow start (capacity len(eps))
@@ -137,12 +138,19 @@ func (p *Pool) Pick(now time.Duration, req Request) (i int, ok bool) {
 	if len(cand) == 0 {
 		return -1, false
 	}
+	if p.stale != nil && now >= p.stale.next {
+		p.stale.publish(now, p.eps)
+	}
 	if p.affinity != nil {
 		i = p.affinity.pick(now, req, p, cand)
 	} else {
 		i = p.b.Pick(now, req, p.eps, cand)
 	}
-	p.eps[i].InFlight++
+	if p.stale != nil {
+		p.stale.inFlight[i]++
+	} else {
+		p.eps[i].InFlight++
+	}
 	return i, true
 }
 
@@ -150,7 +158,11 @@ func (p *Pool) Pick(now time.Duration, req Request) (i int, ok bool) {
 // outlier detector (if configured) counts the outcome, and the balancer
 // learns its outcome and latency.
 func (p *Pool) Done(now time.Duration, i int, latency time.Duration, o Outcome) {
-	if p.eps[i].InFlight > 0 {
+	if p.stale != nil {
+		if p.stale.inFlight[i] > 0 {
+			p.stale.inFlight[i]--
+		}
+	} else if p.eps[i].InFlight > 0 {
 		p.eps[i].InFlight--
 	}
 	if p.hasOutlier {
@@ -223,6 +235,52 @@ func (a *affinity) pick(now time.Duration, req Request, p *Pool, cand []int) int
 		a.pins[k] = int32(i)
 	}
 	return i
+}
+
+// staleLoad is a load bulletin board (Mitzenmacher, "How Useful Is Old
+// Information?", IEEE TPDS 2000): the in-flight counts balancers see in
+// Endpoint.InFlight are a snapshot of the true counts, republished every
+// period, so every decision between two publications uses the same old
+// numbers — the setting in which picking the least loaded herds.
+type staleLoad struct {
+	period   time.Duration
+	next     time.Duration
+	inFlight []int // the true counts
+}
+
+func (s *staleLoad) publish(now time.Duration, eps []Endpoint) {
+	for i := range eps {
+		eps[i].InFlight = s.inFlight[i]
+	}
+	s.next = now + s.period
+}
+
+// SetStaleLoad makes balancers see in-flight counts published every
+// period instead of live ones (0 = live). InFlight reports then lag.
+func (p *Pool) SetStaleLoad(period time.Duration) {
+	if period <= 0 {
+		if p.stale != nil {
+			for i := range p.eps {
+				p.eps[i].InFlight = p.stale.inFlight[i]
+			}
+		}
+		p.stale = nil
+		return
+	}
+	st := &staleLoad{period: period, inFlight: make([]int, len(p.eps))}
+	for i := range p.eps {
+		st.inFlight[i] = p.eps[i].InFlight
+	}
+	p.stale = st
+}
+
+// InFlight is endpoint i's true number of attempts in flight, whatever
+// view the balancer is given.
+func (p *Pool) InFlight(i int) int {
+	if p.stale != nil {
+		return p.stale.inFlight[i]
+	}
+	return p.eps[i].InFlight
 }
 
 // SetSignals gives the pool's balancer, if it reads server signals, the

@@ -106,6 +106,9 @@ type Balancer struct {
 	// ("key") or client ("client") before, falling back to the strategy
 	// when it is not available (sticky sessions); "" = none.
 	Affinity string `yaml:"affinity"`
+	// StaleLoad makes strategies see in-flight counts published every
+	// StaleLoad instead of live ones (a load bulletin board; 0 = live).
+	StaleLoad Duration `yaml:"stale_load"`
 	// Params holds strategies' parameters by strategy name:
 	// {p2c: {choices: 3}, ring-hash: {vnodes: 160}}.
 	Params map[string]map[string]float64 `yaml:"params"`

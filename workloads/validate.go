@@ -124,6 +124,9 @@ func (s *Scenario) validate() error {
 	if err := validatePaths(s.Clients.Paths); err != nil {
 		return err
 	}
+	if s.Balancer.StaleLoad < 0 {
+		return bad("balancer.stale_load", "must not be negative")
+	}
 	if s.Balancer.Affinity != "" {
 		if err := oneOf("balancer.affinity", s.Balancer.Affinity, "key", "client"); err != nil {
 			return err
