@@ -27,14 +27,37 @@ func newPool(t testing.TB, strategy string, weights ...float64) *Pool {
 }
 
 func TestCatalogue(t *testing.T) {
-	want := []string{"round-robin", "weighted-round-robin", "random", "least-request", "p2c"}
+	want := []string{"round-robin", "weighted-round-robin", "random", "least-request", "p2c",
+		"ip-hash", "ring-hash", "maglev", "rendezvous", "bounded-hash",
+		"weighted-random", "first", "peak-ewma", "least-time", "jiq",
+		"prequal", "c3", "orca-wrr"}
 	if got := strings.Join(Names(), ","); got != strings.Join(want, ",") {
 		t.Fatalf("names %s", got)
 	}
-	for _, n := range want {
-		if !Known(n) {
-			t.Errorf("%s not known", n)
+	for _, c := range Catalogue() {
+		if !Known(c.Name) || c.Summary == "" || c.Source == "" || c.New == nil {
+			t.Errorf("%s: incomplete entry %+v", c.Name, c)
 		}
+		for _, p := range c.Params {
+			if p.Doc == "" || p.Default < p.Min || p.Default > p.Max {
+				t.Errorf("%s: parameter %+v", c.Name, p)
+			}
+		}
+		// Defaults build, and every strategy picks a candidate.
+		b, err := New(c.Name, rand.New(rand.NewPCG(1, 1)), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		pool := NewPool(b, names(4), nil)
+		if i, ok := pool.Pick(0, Request{Key: 7, Client: 3}); !ok || i < 0 || i >= 4 {
+			t.Errorf("%s picked %d %v", c.Name, i, ok)
+		}
+	}
+	if err := CheckParams("p2c", Params{"nope": 1}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("unknown parameter: %v", err)
+	}
+	if err := CheckParams("ring-hash", Params{"vnodes": 0}); err == nil || !strings.Contains(err.Error(), "vnodes") {
+		t.Errorf("out-of-range parameter: %v", err)
 	}
 	if _, err := New("nope", nil, nil); err == nil || !strings.Contains(err.Error(), "round-robin") {
 		t.Fatalf("unknown strategy error %v should list the known ones", err)
