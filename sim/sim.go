@@ -7,9 +7,12 @@ package sim
 
 import (
 	"context"
+	"math"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edgelab/edgelab/reports"
@@ -21,6 +24,52 @@ import (
 type Options struct {
 	// Strategies to compare; empty means the scenario's own.
 	Strategies []string
+	// Parallel bounds the replications simulated at once (0 = one per
+	// CPU). Results do not depend on it.
+	Parallel int
+}
+
+// replications runs every replication of one strategy, up to parallel at
+// once (each is independent: its own streams, its own model), and returns
+// them in replication order, so the results are the same however many run
+// at once. After a cancellation it returns the replications that ran to
+// the point of interruption, in order, up to the first partial one.
+func replications(ctx context.Context, sc *workloads.Scenario, name string, parallel int) ([]reports.Replication, []reports.FailureWindow, bool, error) {
+	n := sc.Replications
+	if parallel <= 0 {
+		parallel = runtime.NumCPU()
+	}
+	type outcome struct {
+		r       reports.Replication
+		windows []reports.FailureWindow
+		partial bool
+		err     error
+	}
+	out := make([]outcome, n)
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for rep := 0; rep < n; rep++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(rep int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			o := &out[rep]
+			o.r, o.windows, o.partial, o.err = replicate(ctx, sc, name, rep)
+		}(rep)
+	}
+	wg.Wait()
+	var reps []reports.Replication
+	for rep := range out {
+		if out[rep].err != nil {
+			return nil, nil, false, out[rep].err
+		}
+		reps = append(reps, out[rep].r)
+		if out[rep].partial {
+			return reps, out[0].windows, true, nil
+		}
+	}
+	return reps, out[0].windows, false, nil
 }
 
 // Run simulates the scenario once per strategy and replication and returns
@@ -45,23 +94,20 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 		WarmupS:   sc.Warmup.Seconds(),
 	}
 	for _, name := range names {
-		reps := make([]reports.Replication, 0, sc.Replications)
-		for rep := 0; rep < sc.Replications; rep++ {
-			r, windows, partial, err := replicate(ctx, sc, name, rep)
-			if err != nil {
-				return nil, err
-			}
-			if rep == 0 && res.Failures == nil {
-				res.Failures = windows
-			}
-			reps = append(reps, r)
-			if partial {
-				res.Partial = true
-				break
-			}
+		start := time.Now()
+		reps, windows, partial, err := replications(ctx, sc, name, opt.Parallel)
+		if err != nil {
+			return nil, err
 		}
-		res.Runs = append(res.Runs, reports.Summarize(name, reps, sc.Duration.Seconds()))
-		if res.Partial {
+		if res.Failures == nil {
+			res.Failures = windows
+		}
+		run := reports.Summarize(name, reps, sc.Duration.Seconds())
+		// Replications may overlap: the run's wall time is elapsed time.
+		run.Sim.WallS = math.Round(time.Since(start).Seconds()*1e6) / 1e6
+		res.Runs = append(res.Runs, run)
+		if partial {
+			res.Partial = true
 			break
 		}
 	}

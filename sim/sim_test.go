@@ -283,3 +283,23 @@ servers:
 		t.Errorf("with live counts least-request (%.1f) should beat stale p2c (%.1f)", fresh, p2c)
 	}
 }
+
+// Replications run in parallel, but results do not depend on how many run
+// at once.
+func TestParallelReplicationsAreDeterministic(t *testing.T) {
+	sc := quickstart(t, "replications=5", "balancer.compare=[]")
+	var first []byte
+	for _, par := range []int{1, 2, 5} {
+		res, err := Run(context.Background(), sc, Options{Parallel: par})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Runs[0].Sim.WallS = 0
+		data, _ := res.JSON()
+		if first == nil {
+			first = data
+		} else if string(data) != string(first) {
+			t.Fatalf("parallel %d gave different results", par)
+		}
+	}
+}
