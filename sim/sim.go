@@ -7,8 +7,8 @@ package sim
 
 import (
 	"context"
-	"math"
 	"fmt"
+	"math"
 	"runtime"
 	"sort"
 	"strings"
