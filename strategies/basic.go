@@ -87,6 +87,12 @@ type LeastRequest struct {
 
 // Pick implements Balancer.
 func (b *LeastRequest) Pick(_ time.Duration, _ Request, eps []Endpoint, cand []int) int {
+	return leastLoadedIn(b.R, eps, cand)
+}
+
+// leastLoadedIn scans cand for the endpoint with the least load per unit
+// of weight (lessLoaded), breaking ties uniformly at random.
+func leastLoadedIn(r *rand.Rand, eps []Endpoint, cand []int) int {
 	best := cand[0]
 	ties := 1
 	for _, i := range cand[1:] {
@@ -98,7 +104,7 @@ func (b *LeastRequest) Pick(_ time.Duration, _ Request, eps []Endpoint, cand []i
 			// Reservoir sampling: each of the k tied endpoints ends up
 			// chosen with probability 1/k.
 			ties++
-			if b.R.IntN(ties) == 0 {
+			if r.IntN(ties) == 0 {
 				best = i
 			}
 		}

@@ -487,20 +487,7 @@ func (b *LeastTime) Pick(now time.Duration, _ Request, eps []Endpoint, cand []in
 // leastLoaded picks by (in-flight+1)/weight, ties at random: the order among
 // unobserved busy endpoints (Finagle's Penalty + pending).
 func (b *LeastTime) leastLoaded(eps []Endpoint, cand []int) int {
-	best, ties := cand[0], 1
-	for _, i := range cand[1:] {
-		less, equal := lessLoaded(&eps[i], &eps[best])
-		switch {
-		case less:
-			best, ties = i, 1
-		case equal:
-			ties++
-			if b.R.IntN(ties) == 0 {
-				best = i
-			}
-		}
-	}
-	return best
+	return leastLoadedIn(b.R, eps, cand)
 }
 
 // Done implements Balancer.
