@@ -130,27 +130,9 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return fmt.Errorf("create output directory: %w", err)
-	}
-	path := filepath.Join(outDir, "results.json")
-	if err := reports.WriteFileAtomic(path, data); err != nil {
-		return err
-	}
-	if f.json {
-		if _, err := stdout.Write(data); err != nil {
-			return err
-		}
-	} else {
-		if err := reports.WriteText(stdout, res); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "\nwrote %s\n", path)
-	}
-	if res.Partial {
-		return errInterrupted{path}
-	}
-	return nil
+	return publish(stdout, outDir, "results.json", data, f.json, res.Partial, func(w io.Writer) error {
+		return reports.WriteText(w, res)
+	})
 }
 
 // errInterrupted reports a run stopped by a signal after it wrote its

@@ -141,22 +141,10 @@ func runSweep(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	path, err := writeOut(outDir, "sweep.json", data)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		if _, err := stdout.Write(data); err != nil {
-			return err
-		}
-	} else {
-		writeSweepText(stdout, r.Key, points)
-		fmt.Fprintf(stdout, "\nwrote %s\n", path)
-	}
-	if interrupted {
-		return errInterrupted{path}
-	}
-	return nil
+	return publish(stdout, outDir, "sweep.json", data, f.json, interrupted, func(w io.Writer) error {
+		writeSweepText(w, r.Key, points)
+		return nil
+	})
 }
 
 func indentJSON(v any) ([]byte, error) {
@@ -175,6 +163,31 @@ func writeOut(dir, name string, data []byte) (string, error) {
 	}
 	path := filepath.Join(dir, name)
 	return path, reports.WriteFileAtomic(path, data)
+}
+
+// publish writes data to dir/name atomically, then prints either the data
+// itself (--json: nothing else on stdout) or the text rendering followed
+// by the path written. An interrupted run still publishes, then reports
+// errInterrupted (exit 130).
+func publish(stdout io.Writer, dir, name string, data []byte, asJSON, interrupted bool, text func(io.Writer) error) error {
+	path, err := writeOut(dir, name, data)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if _, err := stdout.Write(data); err != nil {
+			return err
+		}
+	} else {
+		if err := text(stdout); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nwrote %s\n", path)
+	}
+	if interrupted {
+		return errInterrupted{path}
+	}
+	return nil
 }
 
 func writeSweepText(w io.Writer, key string, points []sim.SweepPoint) {
@@ -256,22 +269,10 @@ func runCapacity(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	path, err := writeOut(outDir, "capacity.json", data)
-	if err != nil {
-		return err
-	}
-	if f.json {
-		if _, err := stdout.Write(data); err != nil {
-			return err
-		}
-	} else {
-		writeCapacityText(stdout, r, ans, interrupted)
-		fmt.Fprintf(stdout, "\nwrote %s\n", path)
-	}
-	if interrupted {
-		return errInterrupted{path}
-	}
-	return nil
+	return publish(stdout, outDir, "capacity.json", data, f.json, interrupted, func(w io.Writer) error {
+		writeCapacityText(w, r, ans, interrupted)
+		return nil
+	})
 }
 
 func writeCapacityText(w io.Writer, r sim.Range, ans sim.CapacityAnswer, interrupted bool) {
