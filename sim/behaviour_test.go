@@ -23,19 +23,7 @@ func simulateFile(t *testing.T, file, strategy string, sets ...string) reports.R
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := workloads.Parse(data, file, sets)
-	if err != nil {
-		t.Fatalf("scenario: %v", err)
-	}
-	res, err := Run(context.Background(), sc, Options{Strategies: []string{strategy}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := res.Runs[0]
-	if r.OK+r.Failed+r.Rejected != r.Requests {
-		t.Fatalf("conservation: ok %d + failed %d + rejected %d != requests %d", r.OK, r.Failed, r.Rejected, r.Requests)
-	}
-	return r
+	return simulateYAML(t, data, file, strategy, sets)
 }
 
 func perRequest(r reports.Run) float64 { return float64(r.Attempts) / float64(r.Requests) }

@@ -20,7 +20,18 @@ import (
 // conservation (ok + failed + rejected = requests) on the way.
 func simulate(t *testing.T, yaml, strategy string) reports.Run {
 	t.Helper()
-	sc, err := workloads.Parse([]byte(yaml), t.Name()+".yaml", nil)
+	r := simulateYAML(t, []byte(yaml), t.Name()+".yaml", strategy, nil)
+	if r.Requests < 1000 {
+		t.Fatalf("only %d requests measured", r.Requests)
+	}
+	return r
+}
+
+// simulateYAML parses a scenario (with --set overrides), runs one strategy
+// and checks conservation.
+func simulateYAML(t *testing.T, data []byte, file, strategy string, sets []string) reports.Run {
+	t.Helper()
+	sc, err := workloads.Parse(data, file, sets)
 	if err != nil {
 		t.Fatalf("scenario: %v", err)
 	}
@@ -31,9 +42,6 @@ func simulate(t *testing.T, yaml, strategy string) reports.Run {
 	r := res.Runs[0]
 	if r.OK+r.Failed+r.Rejected != r.Requests {
 		t.Fatalf("conservation: ok %d + failed %d + rejected %d != requests %d", r.OK, r.Failed, r.Rejected, r.Requests)
-	}
-	if r.Requests < 1000 {
-		t.Fatalf("only %d requests measured", r.Requests)
 	}
 	return r
 }
