@@ -94,3 +94,30 @@ servers:
 		}
 	}
 }
+
+// A crashed server answers no probe and piggybacks no report, so the
+// server-signal strategies see it as the most loaded and route around it
+// even without health checks; round robin keeps sending it its share.
+func TestSignalStrategiesAvoidCrashedServer(t *testing.T) {
+	yaml := `
+name: crashsignals
+seed: 4
+duration: 60s
+clients:
+  arrival: {process: poisson, rate: 400}
+servers:
+  - name: s
+    count: 4
+    concurrency: 8
+    service: {dist: exponential, mean: 10ms}
+    failures: [{kind: crash, at: 10s, for: 30s, instances: [0]}]
+`
+	rr := simulate(t, yaml, "round-robin")
+	for _, s := range []string{"prequal", "c3"} {
+		r := simulate(t, yaml, s)
+		t.Logf("%s failed %d, round robin %d", s, r.Failed, rr.Failed)
+		if r.Failed*10 > rr.Failed {
+			t.Errorf("%s failed %d requests, round robin %d: it should avoid the crashed server", s, r.Failed, rr.Failed)
+		}
+	}
+}

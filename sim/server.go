@@ -266,8 +266,16 @@ func (m *model) psDone(now time.Duration, si int) {
 }
 
 // signal is what server ep reports about itself: its true state now.
+//
+// A crashed server answers nothing — a probe or a piggybacked report
+// fails — which a balancer sees as the worst possible load. Answers held
+// back by a slow failure's latency count as in flight, and the latency is
+// part of the service time, as a server's own latency histogram would show.
 func (m *model) signal(ep int) strategies.Signal {
 	s := &m.srv[ep]
+	if s.down > 0 || s.inactive {
+		return strategies.Signal{InFlight: math.MaxInt32, Utilization: 1, ServiceTime: time.Duration(math.MaxInt64 / 4)}
+	}
 	sig := strategies.Signal{}
 	if s.ps {
 		n := s.jobs.len()
@@ -277,8 +285,9 @@ func (m *model) signal(ep int) strategies.Signal {
 		sig.InFlight = s.busy + s.fifo.len()
 		sig.Utilization = float64(s.busy) / float64(s.conc)
 	}
+	sig.InFlight += len(s.delivering)
 	if r := s.rate(); r > 0 {
-		sig.ServiceTime = time.Duration(m.meanDemand[s.group] / r)
+		sig.ServiceTime = time.Duration(m.meanDemand[s.group]/r) + s.latency
 	} else {
 		sig.ServiceTime = time.Duration(math.MaxInt64 / 4)
 	}

@@ -224,10 +224,10 @@ func TestParamsAreChecked(t *testing.T) {
 	}
 }
 
-// Sticky sessions by client: with affinity, each client's requests stay on
-// one server while it is healthy, so the number of distinct (client,
-// server) pairs equals the number of clients; a crash moves only the
-// crashed server's clients.
+// Sticky sessions by client run end to end through the simulator: 50
+// clients pinned over 5 servers reach every server and nothing fails.
+// (That each client stays on one server is checked on the pool itself,
+// strategies.TestAffinityPinsAndFallsBack.)
 func TestAffinityKeepsClientsOnOneServer(t *testing.T) {
 	yaml := `
 name: sticky

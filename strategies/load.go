@@ -10,7 +10,7 @@ import (
 // loadCatalogue registers the load- and latency-aware family: weighted-random, first, peak-ewma, least-time, jiq.
 var loadCatalogue = []Info{
 	{Name: "weighted-random", Summary: "random endpoint with probability proportional to its weight",
-		Source: "NGINX random (ngx_http_upstream_random_module: cumulative weight ranges, binary search); HAProxy balance random (weights respected)",
+		Source: "NGINX random (ngx_http_upstream_random_module: cumulative weight ranges, binary search); HAProxy balance random(1) (one weighted draw)",
 		New:    func(r *rand.Rand, _ Params) Balancer { return &WeightedRandom{R: r} }},
 	{Name: "first", Summary: "first candidate below maxconn in flight, else the least loaded: bin packing",
 		Source: "HAProxy balance first",
@@ -48,7 +48,7 @@ func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Se
 // to its effective weight, as NGINX's random method does
 // (ngx_http_upstream_random_module.c: a table of cumulative weight "ranges",
 // a uniform draw below the total, a binary search) and as HAProxy's
-// `balance random` respects weights. Envoy's RANDOM, by contrast, ignores
+// `balance random(1)` respects weights. Envoy's RANDOM, by contrast, ignores
 // endpoint weights.
 //
 // The cumulative table is cached with the candidates and weights it was built

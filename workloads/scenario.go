@@ -110,7 +110,7 @@ type Balancer struct {
 	// StaleLoad instead of live ones (a load bulletin board; 0 = live).
 	StaleLoad Duration `yaml:"stale_load"`
 	// Params holds strategies' parameters by strategy name:
-	// {p2c: {choices: 3}, ring-hash: {vnodes: 160}}.
+	// {ring-hash: {vnodes: 160}, peak-ewma: {decay: 5}}.
 	Params map[string]map[string]float64 `yaml:"params"`
 }
 

@@ -159,7 +159,7 @@ func newStrategiesCmd(stdout io.Writer) *cobra.Command {
 		Use:   "strategies",
 		Short: "List the balancing strategies and their parameters",
 		Long: `List every balancing strategy with a one-line summary, its source, and
-the parameters it takes in balancer.params (e.g. params: {p2c: {choices: 3}}).`,
+the parameters it takes in balancer.params (e.g. params: {ring-hash: {vnodes: 160}, peak-ewma: {decay: 5}}).`,
 		Args: func(c *cobra.Command, args []string) error {
 			if err := cobra.NoArgs(c, args); err != nil {
 				return usageError{err}
