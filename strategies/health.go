@@ -369,9 +369,10 @@ func (p *Pool) observe(now time.Duration, i int, o Outcome) {
 		return
 	}
 	// Envoy's rule: eject if no host is ejected, or if with this one the
-	// ejected share stays within max_ejection_percent. When refused, the
+	// ejected share of the pool's members (an autoscaler's spare slots do
+	// not count) stays within max_ejection_percent. When refused, the
 	// count stays at the threshold, so the next failure tries again.
-	if p.nEjected > 0 && float64(p.nEjected+1)*100 > p.outlier.MaxEjectionPercent*float64(len(p.eps)) {
+	if p.nEjected > 0 && float64(p.nEjected+1)*100 > p.outlier.MaxEjectionPercent*float64(len(p.eps)-p.removed) {
 		return
 	}
 	p.eject(now, i)
