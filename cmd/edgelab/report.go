@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edgelab/edgelab/reports"
+)
+
+func newReportCmd(stdout io.Writer) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "report RESULTS.json",
+		Short: "Re-render a results.json: the text table and CSV exports",
+		Long: `Read a results.json written by run (or one element of a sweep), print its
+table, and write CSV exports next to it (or into --out):
+  summary.csv    one row per strategy: counts, rates, availability, percentiles
+  series.csv     per strategy and time bucket: offered, outcomes, p50/p99, healthy
+  instances.csv  per strategy, instance and bucket: in-flight and utilization`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{fmt.Errorf("report takes one results.json, got %d arguments", len(args))}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			return runReport(args[0], out, stdout)
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "directory for the CSV files (default: beside RESULTS.json)")
+	return cmd
+}
+
+func runReport(path, out string, stdout io.Writer) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return usageError{fmt.Errorf("%s: cannot read: %w", path, err)}
+	}
+	var res reports.Results
+	if err := json.Unmarshal(data, &res); err != nil {
+		return usageError{fmt.Errorf("%s: not a results.json: %v", path, err)}
+	}
+	if res.Scenario == "" || len(res.Runs) == 0 {
+		return usageError{fmt.Errorf("%s: not a results.json: no scenario or runs", path)}
+	}
+	if out == "" {
+		out = filepath.Dir(path)
+	}
+	files := []struct {
+		name  string
+		write func(io.Writer, *reports.Results) error
+	}{
+		{"summary.csv", reports.WriteSummaryCSV},
+		{"series.csv", reports.WriteSeriesCSV},
+		{"instances.csv", reports.WriteInstanceSeriesCSV},
+	}
+	// Render everything first, so that nothing is written if any fails.
+	rendered := make([][]byte, len(files))
+	for i, f := range files {
+		var b bytes.Buffer
+		if err := f.write(&b, &res); err != nil {
+			return err
+		}
+		rendered[i] = b.Bytes()
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+	if err := reports.WriteText(stdout, &res); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	for i, f := range files {
+		p := filepath.Join(out, f.name)
+		if err := reports.WriteFileAtomic(p, rendered[i]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", p)
+	}
+	return nil
+}
