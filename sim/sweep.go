@@ -329,6 +329,9 @@ type CapacityAnswer struct {
 	// smaller probed value met it; the answer then comes from a linear
 	// scan of every value.
 	Monotonic bool `json:"monotonic"`
+	// Tolerate records N+k planning: the SLO was required with this many
+	// instances of the group crashed for the whole run (0 = none).
+	Tolerate int `json:"tolerate_crash,omitempty"`
 }
 
 // probe evaluates value v's results against the SLO. A run with no ok

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,5 +65,47 @@ func TestReportBadInput(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("bad input wrote files: %v", entries)
+	}
+}
+
+// N+k planning: with k instances of the varied group down for the whole
+// run (and health checks routing around them), the smallest fleet meeting
+// the SLO grows by exactly k in a homogeneous group.
+func TestCapacityTolerateCrash(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "np.yaml")
+	os.WriteFile(file, []byte(`
+name: nplus
+seed: 3
+duration: 60s
+warmup: 5s
+clients:
+  arrival: {process: poisson, rate: 300}
+balancer:
+  strategy: least-request
+  health:
+    active: {interval: 200ms, timeout: 50ms, unhealthy: 1, healthy: 1}
+    panic_threshold: 0
+servers:
+  - {name: s, count: 4, service: {dist: exponential, mean: 10ms}}
+`), 0o644)
+	answer := func(extra ...string) float64 {
+		var stdout, stderr strings.Builder
+		args := append([]string{"capacity", file, "--vary", "servers[0].count=1..12", "--slo", "mean=20ms", "--json", "--out", dir}, extra...)
+		if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, stderr.String())
+		}
+		var ans struct {
+			Answer   *float64 `json:"answer"`
+			Tolerate int      `json:"tolerate_crash"`
+		}
+		if err := json.Unmarshal([]byte(stdout.String()), &ans); err != nil || ans.Answer == nil {
+			t.Fatalf("%v: %v %s", args, err, stdout.String())
+		}
+		return *ans.Answer
+	}
+	base, n2 := answer(), answer("--tolerate", "crash=2")
+	if n2 != base+2 {
+		t.Errorf("N+2 answer %v, want %v + 2", n2, base)
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -25,6 +27,7 @@ type sweepFlags struct {
 	runFlags
 	vary     string
 	slo      string
+	tolerate string
 	parallel int
 }
 
@@ -231,7 +234,49 @@ Exit status is 0 when the search ran, whether or not a value meets the SLO
 	}
 	addCommonFlags(cmd, &f)
 	cmd.Flags().StringVar(&f.slo, "slo", "", "the objective: p99=200ms,mean=50ms,availability=99.9 (required)")
+	cmd.Flags().StringVar(&f.tolerate, "tolerate", "", "N+k planning: crash=k keeps k instances of the varied group down for the whole run")
 	return cmd
+}
+
+var groupIndexRE = regexp.MustCompile(`^servers\[(\d+)\]`)
+
+// parseTolerate reads --tolerate crash=k.
+func parseTolerate(s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	k, v, ok := strings.Cut(s, "=")
+	n, err := strconv.Atoi(v)
+	if !ok || k != "crash" || err != nil || n < 1 || n > 10000 {
+		return 0, fmt.Errorf("--tolerate: want crash=k with k ≥ 1 instances, got %q", s)
+	}
+	return n, nil
+}
+
+// tolerating wraps a loader so that the first k instances of the group
+// named by key (servers[i]...; the first group otherwise) crash at time
+// zero and stay down: the SLO must then hold on the remaining instances,
+// as N+k capacity planning requires.
+func tolerating(load sim.Loader, key string, k int) sim.Loader {
+	if k == 0 {
+		return load
+	}
+	g := 0
+	if m := groupIndexRE.FindStringSubmatch(key); m != nil {
+		g, _ = strconv.Atoi(m[1])
+	}
+	return func(sets []string) (*workloads.Scenario, error) {
+		sc, err := load(sets)
+		if err != nil || g >= len(sc.Servers) {
+			return sc, err
+		}
+		down := make([]int, k)
+		for i := range down {
+			down[i] = i
+		}
+		sc.Servers[g].Failures = append(sc.Servers[g].Failures, workloads.Failure{Kind: workloads.FailCrash, Instances: down})
+		return sc, nil
+	}
 }
 
 func runCapacity(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer) error {
@@ -249,11 +294,16 @@ func runCapacity(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer
 	if err != nil {
 		return usageError{err}
 	}
+	k, err := parseTolerate(f.tolerate)
+	if err != nil {
+		return usageError{err}
+	}
 	load, sc, names, err := prepare(args, f, r)
 	if err != nil {
 		return err
 	}
-	ans, err := sim.Capacity(c.Context(), load, r, slo, sim.Options{Strategies: names})
+	ans, err := sim.Capacity(c.Context(), tolerating(load, r.Key, k), r, slo, sim.Options{Strategies: names})
+	ans.Tolerate = k
 	interrupted := errors.Is(err, sim.ErrInterrupted)
 	if err != nil && !interrupted {
 		if workloads.IsInputError(err) {
@@ -283,6 +333,9 @@ func writeCapacityText(w io.Writer, r sim.Range, ans sim.CapacityAnswer, interru
 		fmt.Fprintf(w, "no %s in %s..%s meets %s\n", ans.Key, sim.FormatValue(r.From), sim.FormatValue(r.To), ans.SLO)
 	default:
 		fmt.Fprintf(w, "smallest %s meeting %s: %s\n", ans.Key, ans.SLO, sim.FormatValue(*ans.Answer))
+	}
+	if ans.Tolerate > 0 {
+		fmt.Fprintf(w, "with %d instance(s) of the group down for the whole run (N+%d)\n", ans.Tolerate, ans.Tolerate)
 	}
 	if !ans.Monotonic {
 		fmt.Fprintf(w, "warning: not monotonic (a larger value failed where a smaller one met the SLO); answer from a linear scan\n")
