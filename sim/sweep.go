@@ -332,6 +332,9 @@ type CapacityAnswer struct {
 	// Tolerate records N+k planning: the SLO was required with this many
 	// instances of the group crashed for the whole run (0 = none).
 	Tolerate int `json:"tolerate_crash,omitempty"`
+	// MonthlyCost prices the fleet at the answer with the scenario's
+	// cost block (instances × per_instance_hour × 730 h); 0 without one.
+	MonthlyCost float64 `json:"monthly_cost,omitempty"`
 }
 
 // probe evaluates value v's results against the SLO. A run with no ok

@@ -28,6 +28,8 @@ type Scenario struct {
 	Clients Clients `yaml:"clients"`
 	// Balancer chooses a server instance for each attempt.
 	Balancer Balancer `yaml:"balancer"`
+	// Cost prices the fleet for capacity planning.
+	Cost *Cost `yaml:"cost"`
 	// Gateway, when present, puts API-gateway instances behind an L4
 	// balancer between the clients and the servers.
 	Gateway *Gateway `yaml:"gateway"`
@@ -304,4 +306,31 @@ func (s *Scenario) Strategies() []string {
 		}
 	}
 	return out
+}
+
+// Cost prices instances for capacity planning.
+type Cost struct {
+	// PerInstanceHour is the price of one server or gateway instance for
+	// one hour.
+	PerInstanceHour float64 `yaml:"per_instance_hour"`
+}
+
+// HoursPerMonth is the average month (365 × 24 / 12).
+const HoursPerMonth = 730
+
+// MonthlyCost is the price of the scenario's fleet (every server instance
+// at its initial count, and every gateway instance) for a month; 0 without
+// a cost block.
+func (s *Scenario) MonthlyCost() float64 {
+	if s.Cost == nil {
+		return 0
+	}
+	n := 0
+	for _, g := range s.Servers {
+		n += g.Count
+	}
+	if s.Gateway != nil {
+		n += s.Gateway.Instances
+	}
+	return float64(n) * s.Cost.PerInstanceHour * HoursPerMonth
 }

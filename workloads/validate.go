@@ -124,6 +124,9 @@ func (s *Scenario) validate() error {
 	if err := validatePaths(s.Clients.Paths); err != nil {
 		return err
 	}
+	if c := s.Cost; c != nil && (!finite(c.PerInstanceHour) || c.PerInstanceHour < 0 || c.PerInstanceHour > 1e6) {
+		return bad("cost.per_instance_hour", "must be a price between 0 and 1e6 (got %g)", c.PerInstanceHour)
+	}
 	if s.Balancer.StaleLoad < 0 {
 		return bad("balancer.stale_load", "must not be negative")
 	}

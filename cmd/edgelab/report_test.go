@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"encoding/csv"
 	"encoding/json"
 	"os"
@@ -88,6 +89,7 @@ balancer:
     panic_threshold: 0
 servers:
   - {name: s, count: 4, service: {dist: exponential, mean: 10ms}}
+cost: {per_instance_hour: 0.12}
 `), 0o644)
 	answer := func(extra ...string) float64 {
 		var stdout, stderr strings.Builder
@@ -98,9 +100,14 @@ servers:
 		var ans struct {
 			Answer   *float64 `json:"answer"`
 			Tolerate int      `json:"tolerate_crash"`
+			Cost     float64  `json:"monthly_cost"`
 		}
 		if err := json.Unmarshal([]byte(stdout.String()), &ans); err != nil || ans.Answer == nil {
 			t.Fatalf("%v: %v %s", args, err, stdout.String())
+		}
+		// The fleet at the answer, priced: instances × 0.12 × 730 h.
+		if want := *ans.Answer * 0.12 * 730; math.Abs(ans.Cost-want) > 0.01 {
+			t.Errorf("monthly cost %v, want %v", ans.Cost, want)
 		}
 		return *ans.Answer
 	}

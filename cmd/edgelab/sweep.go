@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -304,6 +305,11 @@ func runCapacity(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer
 	}
 	ans, err := sim.Capacity(c.Context(), tolerating(load, r.Key, k), r, slo, sim.Options{Strategies: names})
 	ans.Tolerate = k
+	if ans.Answer != nil {
+		if at, err := load([]string{r.Set(*ans.Answer)}); err == nil {
+			ans.MonthlyCost = math.Round(at.MonthlyCost()*100) / 100
+		}
+	}
 	interrupted := errors.Is(err, sim.ErrInterrupted)
 	if err != nil && !interrupted {
 		if workloads.IsInputError(err) {
@@ -333,6 +339,9 @@ func writeCapacityText(w io.Writer, r sim.Range, ans sim.CapacityAnswer, interru
 		fmt.Fprintf(w, "no %s in %s..%s meets %s\n", ans.Key, sim.FormatValue(r.From), sim.FormatValue(r.To), ans.SLO)
 	default:
 		fmt.Fprintf(w, "smallest %s meeting %s: %s\n", ans.Key, ans.SLO, sim.FormatValue(*ans.Answer))
+	}
+	if ans.MonthlyCost > 0 {
+		fmt.Fprintf(w, "monthly cost of that fleet: %.2f (instances × per_instance_hour × 730 h)\n", ans.MonthlyCost)
 	}
 	if ans.Tolerate > 0 {
 		fmt.Fprintf(w, "with %d instance(s) of the group down for the whole run (N+%d)\n", ans.Tolerate, ans.Tolerate)
