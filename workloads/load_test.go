@@ -93,7 +93,7 @@ var badCases = []badCase{
 	{name: "unknown key in flow mapping", yaml: edit("{process: poisson, rate: 100}", "{process: poisson, rat: 100}"),
 		line: 5, field: "clients.arrival.rat", want: []string{`did you mean "rate"?`}},
 	{name: "unknown key far from any", yaml: validYAML + "autoscaler: {instances: 2}\n", line: 10, field: "autoscaler",
-		want: []string{"unknown key", "(known: balancer, clients, duration, gateway, name, replications, seed, servers, warmup)"}},
+		want: []string{"unknown key", "(known: balancer, clients, cost, duration, gateway, name, replications, seed, servers, warmup)"}},
 	{name: "repeated key", yaml: validYAML + "duration: 20s\n", line: 10, field: "duration",
 		want: []string{"key repeated (first at line 2)"}},
 	{name: "repeated key in flow mapping", yaml: edit("rate: 100}", "rate: 100, rate: 200}"), line: 5,

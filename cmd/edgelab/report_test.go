@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"math"
 	"encoding/csv"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
