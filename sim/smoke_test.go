@@ -75,7 +75,8 @@ func TestFeatureCombinationsSmoke(t *testing.T) {
 			data, _ := res.JSON()
 			return data
 		}
-		if string(run()) != string(run()) {
+		first, second := run(), run()
+		if string(first) != string(second) {
 			t.Fatalf("combination %d is not deterministic\n%s", n, yaml)
 		}
 	}
