@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/edgelab
 FUZZTIME ?= 60s
 
-.PHONY: all build test test-short vet fuzz bench bench-cli demo clean
+.PHONY: all build test test-short vet lint fuzz bench bench-cli demo clean
 
 all: build
 
@@ -13,6 +13,10 @@ build:
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed on:"; gofmt -l .; exit 1; }
+
+# staticcheck, pinned (run by CI after the tests).
+lint:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # The README's test command: vet, unit and theory tests, every example.
 test: vet
