@@ -12,21 +12,7 @@ import (
 // fewer requests than p2c, which times out fewer than round robin
 // (Linkerd blog, "Beyond Round Robin: Load Balancing for Latency", 2016).
 func TestLinkerdPeakEWMABeatsP2C(t *testing.T) {
-	yaml := `
-name: linkerd
-seed: 11
-duration: 60s
-clients:
-  arrival: {process: poisson, rate: 1000}
-  timeout: 1s
-servers:
-  - name: s
-    count: 11
-    concurrency: 1000
-    service: {dist: exponential, mean: 167ms}
-    failures:
-      - {kind: slow, at: 15s, for: 30s, latency: 2s, instances: [3]}
-`
+	yaml := linkerdYAML
 	frac := map[string]float64{}
 	for _, s := range []string{"round-robin", "p2c", "peak-ewma"} {
 		r := simulate(t, yaml, s)

@@ -156,8 +156,8 @@ servers:
 // for 30 of 60 s, a 1 s timeout. Round robin sends 1/11 of requests to the
 // slow host, so (1/11)·(30/60) of all requests time out; p2c sees the slow
 // host's in-flight requests pile up and avoids it.
-func TestLinkerdSlowHost(t *testing.T) {
-	yaml := `
+// linkerdYAML is Linkerd's slow-host experiment (see TestLinkerdSlowHost).
+const linkerdYAML = `
 name: linkerd
 seed: 11
 duration: 60s
@@ -172,6 +172,9 @@ servers:
     failures:
       - {kind: slow, at: 15s, for: 30s, latency: 2s, instances: [3]}
 `
+
+func TestLinkerdSlowHost(t *testing.T) {
+	yaml := linkerdYAML
 	var rr, p2c float64
 	for _, s := range []string{"round-robin", "p2c"} {
 		r := simulate(t, yaml, s)
