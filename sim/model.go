@@ -113,7 +113,7 @@ type model struct {
 	end      time.Duration // end of measurement
 	open     bool          // arrivals still allowed
 
-	interarrival workloads.Sampler
+	arrivals     *workloads.ArrivalClock
 	think        workloads.Sampler
 	demand       []workloads.Sampler  // per group: first attempts
 	extraDemand  []workloads.Sampler  // per group: retries and hedges
@@ -176,7 +176,7 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 	if a.Process == workloads.ProcessClosed {
 		m.think = a.ThinkSampler(engine.Source(seed, rep, "think"))
 	} else {
-		m.interarrival = a.Interarrival(engine.Source(seed, rep, "arrivals"))
+		m.arrivals = a.Clock(engine.Source(seed, rep, "arrivals"))
 	}
 	for gi := range sc.Servers {
 		g := &sc.Servers[gi]
@@ -290,7 +290,7 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 		}
 		// The next arrival first: it is near-term, so it takes this
 		// event's place at the root of the queue cheaply.
-		m.eng.Schedule(now+dur(m.interarrival.Sample()), m.h, evArrival, 0)
+		m.eng.Schedule(m.arrivals.Next(), m.h, evArrival, 0)
 		client := int32(0)
 		if m.clientR != nil {
 			client = int32(m.clientR.IntN(m.sc.Clients.Count))
@@ -399,15 +399,7 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 	}
 }
 
-func dur(ns float64) time.Duration {
-	if !(ns > 0) { // also catches NaN
-		return 0
-	}
-	if ns > float64(math.MaxInt64/4) {
-		return math.MaxInt64 / 4
-	}
-	return time.Duration(ns + 0.5)
-}
+func dur(ns float64) time.Duration { return workloads.Nanos(ns) }
 
 func (m *model) snapshotServers(now time.Duration) {
 	for i := range m.srv {

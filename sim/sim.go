@@ -169,7 +169,7 @@ func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 			m.eng.Schedule(dur(m.think.Sample()), m.h, evThinkDone, int64(u))
 		}
 	} else {
-		m.eng.Schedule(dur(m.interarrival.Sample()), m.h, evArrival, 0)
+		m.eng.Schedule(m.arrivals.Next(), m.h, evArrival, 0)
 	}
 	// Run in slices of virtual time so that cancellation is noticed.
 	step := max(time.Millisecond, (m.end+99)/100)
