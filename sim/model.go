@@ -113,20 +113,20 @@ type model struct {
 	end      time.Duration // end of measurement
 	open     bool          // arrivals still allowed
 
-	arrivals     *workloads.ArrivalClock
-	think        workloads.Sampler
-	demand       []workloads.Sampler  // per group: first attempts
-	extraDemand  []workloads.Sampler  // per group: retries and hedges
-	meanDemand   []float64            // per group, ns at speed 1 (for signals)
-	keys         workloads.KeySampler // nil when nothing reads keys
-	clientR      *rand.Rand           // nil when nothing reads client identities
-	errKey       uint64
-	retryR       *rand.Rand
-	timeout      time.Duration
-	retry        workloads.Retries
-	hedge        workloads.Hedge
-	budget       *strategies.RetryBudget // nil: retries are not budgeted
-	serial       uint64
+	arrivals    *workloads.ArrivalClock
+	think       workloads.Sampler
+	demand      []workloads.Sampler  // per group: first attempts
+	extraDemand []workloads.Sampler  // per group: retries and hedges
+	meanDemand  []float64            // per group, ns at speed 1 (for signals)
+	keys        workloads.KeySampler // nil when nothing reads keys
+	clientR     *rand.Rand           // nil when nothing reads client identities
+	errKey      uint64
+	retryR      *rand.Rand
+	timeout     time.Duration
+	retry       workloads.Retries
+	hedge       workloads.Hedge
+	budget      *strategies.RetryBudget // nil: retries are not budgeted
+	serial      uint64
 
 	fails   []failure
 	windows []reports.FailureWindow
