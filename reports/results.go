@@ -25,6 +25,9 @@ type Results struct {
 	// Failures lists the failure windows of the run (the same for every
 	// strategy), for charts.
 	Failures []FailureWindow `json:"failures,omitempty"`
+	// Compare holds the simulation of the same scenario when a live run
+	// was asked to compare itself with it (edgelab live --compare).
+	Compare *Results `json:"compare,omitempty"`
 }
 
 // FailureWindow is one failure of one server instance.
@@ -54,6 +57,8 @@ type Run struct {
 	Outcomes Outcomes           `json:"outcomes"`
 	Servers  []Server           `json:"servers"`
 	Sim      *SimStats          `json:"sim,omitempty"`
+	// Live describes the load generation of a live run.
+	Live *LiveStats `json:"live,omitempty"`
 	// Gateway describes the gateway tier, when the scenario has one.
 	Gateway *Gateway `json:"gateway,omitempty"`
 	// Series is the first replication's time series.
@@ -149,6 +154,19 @@ type Server struct {
 // SimStats describes the simulation itself.
 type SimStats struct {
 	Events uint64  `json:"events"`
+	WallS  float64 `json:"wall_s"`
+}
+
+// LiveStats describes a live run's load generation: the rate vegeta
+// achieved and how late requests left compared with their schedule (the
+// send lag; latencies are measured from the scheduled time, correcting for
+// coordinated omission).
+type LiveStats struct {
+	TargetRPS   float64 `json:"target_rps"`
+	AchievedRPS float64 `json:"achieved_rps"`
+	SendLagMS   Latency `json:"send_lag_ms"`
+	// Target is the URL the load was sent to.
+	Target string `json:"target"`
 	WallS  float64 `json:"wall_s"`
 }
 
