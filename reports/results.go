@@ -166,7 +166,7 @@ type LiveStats struct {
 	AchievedRPS float64 `json:"achieved_rps"`
 	SendLagMS   Latency `json:"send_lag_ms"`
 	// Target is the URL the load was sent to.
-	Target string `json:"target"`
+	Target string  `json:"target"`
 	WallS  float64 `json:"wall_s"`
 }
 
