@@ -63,14 +63,28 @@ const (
 	ProcessPoisson  = "poisson"
 	ProcessConstant = "constant"
 	ProcessClosed   = "closed"
+	ProcessSine     = "sine"
+	ProcessRamp     = "ramp"
 )
 
 // Arrival is the arrival process of requests.
 type Arrival struct {
-	// Process is poisson, constant or closed.
+	// Process is poisson, constant, sine, ramp or closed. Sine and ramp
+	// are Poisson processes whose rate varies over time.
 	Process string `yaml:"process"`
-	// Rate is requests per second for open-loop processes.
+	// Rate is requests per second for open-loop processes: the mean rate
+	// of a sine, the starting rate of a ramp.
 	Rate float64 `yaml:"rate"`
+	// Amplitude is a sine's swing around Rate, in requests per second
+	// (rate(t) = Rate + Amplitude·sin(2πt/Period), 0 < Amplitude ≤ Rate).
+	Amplitude float64 `yaml:"amplitude"`
+	// Period is a sine's period (default 60s).
+	Period Duration `yaml:"period"`
+	// To is a ramp's final rate, reached linearly at time Over.
+	To float64 `yaml:"to"`
+	// Over is how long a ramp takes, from the start of the run (default:
+	// the whole run, warm-up included); the rate stays at To after it.
+	Over Duration `yaml:"over"`
 	// Users is the number of closed-loop users.
 	Users int `yaml:"users"`
 	// Think is a closed-loop user's mean think time (exponential) between

@@ -35,6 +35,12 @@ func (s *Scenario) setDefaults() {
 	if a.Process == "" {
 		a.Process = ProcessPoisson
 	}
+	if a.Process == ProcessSine && a.Period == 0 {
+		a.Period = Duration(time.Minute)
+	}
+	if a.Process == ProcessRamp && a.Over == 0 {
+		a.Over = s.Warmup + s.Duration
+	}
 	if s.Clients.Count == 0 {
 		s.Clients.Count = 1000
 	}
@@ -166,7 +172,7 @@ func (s *Scenario) validate() error {
 
 func (c *Clients) validate() error {
 	a := &c.Arrival
-	if err := oneOf("clients.arrival.process", a.Process, ProcessPoisson, ProcessConstant, ProcessClosed); err != nil {
+	if err := oneOf("clients.arrival.process", a.Process, ProcessPoisson, ProcessConstant, ProcessSine, ProcessRamp, ProcessClosed); err != nil {
 		return err
 	}
 	switch a.Process {
@@ -189,6 +195,9 @@ func (c *Clients) validate() error {
 		}
 		if a.Users != 0 || a.Think != 0 {
 			return bad("clients.arrival.users", "users and think belong to process: closed")
+		}
+		if err := a.validateShape(); err != nil {
+			return err
 		}
 	}
 	if c.Count < 1 || c.Count > maxClients {
@@ -333,6 +342,44 @@ func (s *Service) validate(p string) error {
 	case DistHyperexp:
 		if !finite(s.SCV) || s.SCV < 1 || s.SCV > 1e6 {
 			return bad(p+".scv", "hyperexp needs scv ≥ 1 (got %g); use gamma below 1", s.SCV)
+		}
+	}
+	return nil
+}
+
+// validateShape checks the keys of time-varying rates: amplitude and
+// period belong to sine, to and over to ramp.
+func (a *Arrival) validateShape() error {
+	if a.Process != ProcessSine {
+		if a.Amplitude != 0 {
+			return bad("clients.arrival.amplitude", "belongs to process: sine")
+		}
+		if a.Period != 0 {
+			return bad("clients.arrival.period", "belongs to process: sine")
+		}
+	}
+	if a.Process != ProcessRamp {
+		if a.To != 0 {
+			return bad("clients.arrival.to", "belongs to process: ramp")
+		}
+		if a.Over != 0 {
+			return bad("clients.arrival.over", "belongs to process: ramp")
+		}
+	}
+	switch a.Process {
+	case ProcessSine:
+		if !finite(a.Amplitude) || a.Amplitude <= 0 || a.Amplitude > a.Rate {
+			return bad("clients.arrival.amplitude", "must be above 0 and at most the rate %g, so the rate never goes negative (got %g)", a.Rate, a.Amplitude)
+		}
+		if a.Period <= 0 {
+			return bad("clients.arrival.period", "must be a positive duration")
+		}
+	case ProcessRamp:
+		if !finite(a.To) || a.To < minRate || a.To > maxRate {
+			return bad("clients.arrival.to", "must be a rate in requests/second between %g and %g (got %g)", minRate, maxRate, a.To)
+		}
+		if a.Over <= 0 {
+			return bad("clients.arrival.over", "must be a positive duration")
 		}
 	}
 	return nil

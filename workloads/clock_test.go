@@ -1,0 +1,82 @@
+package workloads
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/edgelab/edgelab/engine"
+)
+
+// countArrivals counts a clock's arrivals in consecutive windows of width w
+// up to end.
+func countArrivals(c *ArrivalClock, w, end time.Duration) []float64 {
+	n := make([]float64, end/w)
+	for t := c.Next(); t < end; t = c.Next() {
+		n[t/w]++
+	}
+	return n
+}
+
+// Time-varying rates are non-homogeneous Poisson processes: the count in
+// [a, b) is Poisson with mean ∫ rate (Lewis & Shedler 1979; Ross,
+// Simulation, 5th ed., §5.5). Each window must hold within 4 standard
+// deviations of its expected count.
+func TestClockTimeVaryingRates(t *testing.T) {
+	sine := Arrival{Process: ProcessSine, Rate: 1000, Amplitude: 500, Period: Duration(10 * time.Second)}
+	ramp := Arrival{Process: ProcessRamp, Rate: 100, To: 1000, Over: Duration(10 * time.Second)}
+	for _, tc := range []struct {
+		name string
+		a    Arrival
+		want []float64 // expected counts per 5 s window
+	}{
+		// ∫ 1000 + 500 sin(2πt/10) over [0,5) = 5000 + 500·10/π.
+		{"sine", sine, []float64{5000 + 5000/math.Pi, 5000 - 5000/math.Pi, 5000 + 5000/math.Pi, 5000 - 5000/math.Pi}},
+		// ∫ 100 + 90 t over [0,5) = 1625, over [5,10) = 3875, then 1000/s.
+		{"ramp", ramp, []float64{1625, 3875, 5000, 5000}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.a.Clock(engine.Source(1, 0, "arrivals"))
+			got := countArrivals(c, 5*time.Second, 20*time.Second)
+			for i, want := range tc.want {
+				if d := math.Abs(got[i] - want); d > 4*math.Sqrt(want) {
+					t.Errorf("window %d: %v arrivals, want %.0f ± %.0f", i, got[i], want, 4*math.Sqrt(want))
+				}
+			}
+			if m, want := tc.a.MeanRate(0, 10*time.Second), (tc.want[0]+tc.want[1])/10; math.Abs(m-want) > 1e-6*want {
+				t.Errorf("MeanRate = %g, want %g", m, want)
+			}
+		})
+	}
+}
+
+// The clock of a homogeneous process adds rounded gaps, as the simulator
+// always has: a constant 300/s process arrives every 3333333 ns.
+func TestClockConstant(t *testing.T) {
+	a := Arrival{Process: ProcessConstant, Rate: 300}
+	c := a.Clock(engine.Source(1, 0, "arrivals"))
+	for i := 1; i <= 3; i++ {
+		if got, want := c.Next(), time.Duration(i)*3333333; got != want {
+			t.Fatalf("arrival %d at %v, want %v", i, got, want)
+		}
+	}
+}
+
+// Arrival times never go backwards, whatever the process.
+func TestClockMonotone(t *testing.T) {
+	for _, a := range []Arrival{
+		{Process: ProcessPoisson, Rate: 5000},
+		{Process: ProcessSine, Rate: 5000, Amplitude: 5000, Period: Duration(time.Second)},
+		{Process: ProcessRamp, Rate: 5000, To: 10, Over: Duration(time.Second)},
+	} {
+		c := a.Clock(engine.Source(2, 0, "arrivals"))
+		last := time.Duration(0)
+		for range 20000 {
+			n := c.Next()
+			if n < last {
+				t.Fatalf("%s: arrival at %v after one at %v", a.Process, n, last)
+			}
+			last = n
+		}
+	}
+}
