@@ -143,6 +143,10 @@ func WriteText(w io.Writer, r *Results) error {
 		return withCI(run, "availability", run.Availability*100, "%.3f")
 	})
 	row("throughput rps", func(run *Run) string { return withCI(run, "throughput_rps", run.ThroughputRPS, "%.1f") })
+	if len(r.Runs) > 0 && r.Runs[0].Live != nil {
+		row("achieved rps", func(run *Run) string { return fmt.Sprintf("%.1f", liveOf(run).AchievedRPS) })
+		row("send lag p99 ms", func(run *Run) string { return fmt.Sprintf("%.2f", liveOf(run).SendLagMS.P99) })
+	}
 	lat("mean ms", "latency_ms.mean", func(l Latency) float64 { return l.Mean })
 	lat("p50 ms", "latency_ms.p50", func(l Latency) float64 { return l.P50 })
 	lat("p90 ms", "latency_ms.p90", func(l Latency) float64 { return l.P90 })
@@ -173,6 +177,13 @@ func WriteText(w io.Writer, r *Results) error {
 		return fmt.Sprintf("%.3f", mx)
 	})
 	return tw.Flush()
+}
+
+func liveOf(r *Run) *LiveStats {
+	if r.Live == nil {
+		return &LiveStats{}
+	}
+	return r.Live
 }
 
 // summarizeGateway sums gateway counts over replications and averages

@@ -1,0 +1,144 @@
+//go:build edgelab_wip
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edgelab/edgelab/live"
+	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/sim"
+	"github.com/edgelab/edgelab/strategies"
+	"github.com/edgelab/edgelab/workloads"
+)
+
+type liveFlags struct {
+	runFlags
+	backends    []string
+	gateway     string
+	backendPort int
+	allowRemote bool
+	compare     bool
+	maxWorkers  uint64
+}
+
+func newLiveCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f liveFlags
+	cmd := &cobra.Command{
+		Use:   "live SCENARIO.yaml",
+		Short: "Run a scenario for real on loopback and measure it",
+		Long: `Run SCENARIO.yaml for real: emulated HTTP backends on 127.0.0.1 that play the
+scenario's service times and failures, edgelab's gateway proxy balancing with
+the same strategy code as the simulator, and vegeta sending the scenario's
+load (the same arrival times, keys and service demands as the simulation).
+results.json (mode "live"), vegeta's own results (vegeta-<strategy>.bin) and
+access logs go to --out (default out/<scenario-name>-live/).
+
+--compare also simulates the scenario and prints both side by side.
+--backend sends the traffic through edgelab's gateway to your own servers;
+--gateway sends it to your own gateway (nginx, haproxy, …) in front of
+edgelab's emulated backends. Only loopback addresses are used unless
+--allow-remote is given.`,
+		Example: `  edgelab live examples/live-quickstart.yaml --compare
+  edgelab live examples/live-quickstart.yaml --strategy round-robin,p2c
+  edgelab live scenario.yaml --backend http://127.0.0.1:9001 --backend http://127.0.0.1:9002
+  edgelab live scenario.yaml --gateway http://127.0.0.1:8080 --backend-port 9001`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{fmt.Errorf("live takes one scenario file, got %d arguments", len(args))}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			return runLive(c, args, f, stdout, stderr)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.out, "out", "o", "", "output directory (default out/<scenario-name>-live)")
+	fl.StringSliceVarP(&f.strategies, "strategy", "s", nil, "strategies to run, comma-separated (default: the scenario's)")
+	fl.StringVar(&f.seed, "seed", "", "override the scenario's seed")
+	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key, e.g. --set clients.arrival.rate=300 (repeatable)")
+	fl.BoolVar(&f.json, "json", false, "print results.json to stdout instead of the table")
+	fl.StringArrayVar(&f.backends, "backend", nil, "use this server instead of an emulated backend (repeatable, one per instance)")
+	fl.StringVar(&f.gateway, "gateway", "", "send the load to this gateway or balancer in front of the emulated backends")
+	fl.IntVar(&f.backendPort, "backend-port", 0, "first port of the emulated backends (instance i listens on port+i; default: ephemeral)")
+	fl.BoolVar(&f.allowRemote, "allow-remote", false, "allow --backend and --gateway addresses that are not on loopback")
+	fl.BoolVar(&f.compare, "compare", false, "also simulate the scenario and print sim and live side by side")
+	fl.Uint64Var(&f.maxWorkers, "max-workers", 0, "cap on vegeta's workers (default: the attacker's)")
+	return cmd
+}
+
+func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Writer) error {
+	sc, err := loadScenario(args, f.runFlags)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, s := range f.strategies {
+		if !strategies.Known(s) {
+			return usageError{fmt.Errorf("--strategy: unknown strategy %q (known: %s)", s, strings.Join(strategies.Names(), ", "))}
+		}
+		if !slices.Contains(names, s) {
+			names = append(names, s)
+		}
+	}
+	if f.backendPort < 0 || f.backendPort > 65535 {
+		return usageError{fmt.Errorf("--backend-port: want a port number, got %d", f.backendPort)}
+	}
+	opt := live.Options{Strategies: names, Backends: f.backends, Gateway: f.gateway, BackendPort: f.backendPort,
+		AllowRemote: f.allowRemote, MaxWorkers: f.maxWorkers,
+		Logf: func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }}
+	if err := live.Check(sc, opt); err != nil {
+		if workloads.IsInputError(err) {
+			return err
+		}
+		return usageError{err}
+	}
+	if err := sim.Check(sc); err != nil {
+		return err
+	}
+	outDir := f.out
+	if outDir == "" {
+		outDir = filepath.Join("out", safeName(sc.Name)+"-live")
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+	opt.OutDir = outDir
+	res, err := live.Run(c.Context(), sc, opt)
+	if err != nil {
+		return err
+	}
+	if f.compare && !res.Partial {
+		simRes, err := sim.Run(c.Context(), sc, sim.Options{Strategies: names})
+		if err != nil && !errors.Is(err, sim.ErrInterrupted) {
+			return fmt.Errorf("simulate %s: %w", sc.Name, err)
+		}
+		if simRes != nil {
+			res.Compare = simRes
+			res.Partial = res.Partial || simRes.Partial
+		}
+	}
+	data, err := res.JSON()
+	if err != nil {
+		return err
+	}
+	return publish(stdout, outDir, "results.json", data, f.json, res.Partial, func(w io.Writer) error {
+		if err := reports.WriteText(w, res); err != nil {
+			return err
+		}
+		if res.Compare != nil {
+			fmt.Fprintln(w)
+			return reports.WriteComparison(w, res, res.Compare)
+		}
+		return nil
+	})
+}

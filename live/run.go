@@ -1,0 +1,377 @@
+//go:build edgelab_wip
+
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/workloads"
+)
+
+// Options configures a live run.
+type Options struct {
+	// Strategies to run one after the other (default: the scenario's
+	// balancer.strategy, or its compare list).
+	Strategies []string
+	// Backends, when given, are the user's own servers: the load goes
+	// through edgelab's gateway to them instead of to emulated backends.
+	Backends []string
+	// Gateway, when given, is an external gateway or balancer (nginx,
+	// haproxy, …) in front of edgelab's emulated backends: the load is
+	// sent to it, and edgelab runs no proxy of its own.
+	Gateway string
+	// BackendPort, when not 0, is the first port of the emulated backends
+	// (instance i listens on BackendPort+i), so an external gateway can be
+	// configured with their addresses beforehand.
+	BackendPort int
+	// AllowRemote permits backends and gateways that are not on loopback.
+	AllowRemote bool
+	// OutDir receives vegeta's results (vegeta-<strategy>.bin) and the
+	// gateway access logs; "" writes neither.
+	OutDir string
+	// MaxWorkers caps vegeta's workers (0 = the attacker's default).
+	MaxWorkers uint64
+	// Logf receives progress messages (nil = silent).
+	Logf func(format string, args ...any)
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Logf != nil {
+		o.Logf(format, args...)
+	}
+}
+
+// Check reports why a scenario cannot run live, as an input error naming
+// the field, or nil.
+func Check(sc *workloads.Scenario, opt Options) error {
+	if sc.Clients.Arrival.Process == workloads.ProcessClosed {
+		return &workloads.Error{File: sc.File, Field: "clients.arrival.process",
+			Msg: "live mode sends open-loop load (poisson, constant, sine, ramp); a closed loop runs in the simulator only"}
+	}
+	for gi := range sc.Servers {
+		if sc.Servers[gi].Autoscale != nil {
+			return &workloads.Error{File: sc.File, Field: fmt.Sprintf("servers[%d].autoscale", gi),
+				Msg: "autoscaling runs in the simulator only; remove it for live mode"}
+		}
+	}
+	if g := sc.Gateway; g != nil && len(g.Failures) > 0 {
+		return &workloads.Error{File: sc.File, Field: "gateway.failures",
+			Msg: "gateway instance failures run in the simulator only; live mode plays server failures"}
+	}
+	if opt.Gateway != "" && len(opt.Backends) > 0 {
+		return errors.New("--gateway and --backend: give one or the other (an external gateway needs edgelab's emulated backends behind it)")
+	}
+	for _, u := range opt.Backends {
+		if err := CheckAddress(u, opt.AllowRemote); err != nil {
+			return fmt.Errorf("--backend: %w", err)
+		}
+	}
+	if opt.Gateway != "" {
+		if err := CheckAddress(opt.Gateway, opt.AllowRemote); err != nil {
+			return fmt.Errorf("--gateway: %w", err)
+		}
+	}
+	if n := len(opt.Backends); n > 0 && n != totalSlots(sc) && len(sc.Servers) > 1 {
+		return fmt.Errorf("--backend: %d URLs for %d instances in %d server groups; give one URL per instance, in scenario order", n, totalSlots(sc), len(sc.Servers))
+	}
+	return nil
+}
+
+func totalSlots(sc *workloads.Scenario) int {
+	n := 0
+	for gi := range sc.Servers {
+		n += sc.Servers[gi].Slots()
+	}
+	return n
+}
+
+// Run runs the scenario live once per strategy and reports the results
+// the way the simulator does (mode "live"). When ctx is cancelled the
+// current attack stops, in-flight requests drain, and the results so far
+// are returned marked partial.
+func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Results, error) {
+	if err := Check(sc, opt); err != nil {
+		return nil, err
+	}
+	names := opt.Strategies
+	if len(names) == 0 {
+		names = sc.Balancer.Compare
+	}
+	if len(names) == 0 {
+		names = []string{sc.Balancer.Strategy}
+	}
+	res := &reports.Results{
+		Scenario: sc.Name, Mode: "live", Seed: sc.Seed,
+		DurationS: sc.Duration.D().Seconds(), WarmupS: sc.Warmup.D().Seconds(),
+	}
+	for _, name := range names {
+		if opt.Gateway != "" && len(res.Runs) > 0 {
+			break // the external gateway balances as it is configured: one run
+		}
+		opt.logf("live: %s for %v (warm-up %v)", name, sc.Duration.D(), sc.Warmup.D())
+		run, windows, partial, err := runOne(ctx, sc, name, opt)
+		if err != nil {
+			return nil, fmt.Errorf("live %s: %w", name, err)
+		}
+		if opt.Gateway != "" {
+			run.Strategy = "external"
+		}
+		res.Runs = append(res.Runs, run)
+		if res.Failures == nil {
+			res.Failures = windows
+		}
+		if partial {
+			res.Partial = true
+			break
+		}
+	}
+	return res, nil
+}
+
+// world is one strategy's running system: backends, gateways, L4.
+type world struct {
+	fleet  *Fleet
+	gws    []*Gateway
+	stages []*Stages
+	l4     *L4
+	auth   *Auth
+	target string
+	closes []func() error
+}
+
+func (w *world) close() error {
+	var errs []error
+	for i := len(w.closes) - 1; i >= 0; i-- {
+		errs = append(errs, w.closes[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// upstreams lists the backends the gateways balance over.
+func (w *world) upstreams(sc *workloads.Scenario, external []string) []Upstream {
+	var ups []Upstream
+	if len(external) > 0 {
+		k := 0
+		for gi := range sc.Servers {
+			g := &sc.Servers[gi]
+			for i := 0; i < g.Slots() && k < len(external); i++ {
+				ups = append(ups, Upstream{ID: fmt.Sprintf("%s-%d", g.Name, i), URL: external[k], Group: gi, Weight: g.Weight.At(i, 1)})
+				k++
+			}
+		}
+		// One group: every URL given belongs to it, however many.
+		for ; k < len(external); k++ {
+			ups = append(ups, Upstream{ID: fmt.Sprintf("%s-%d", sc.Servers[0].Name, k), URL: external[k], Weight: 1})
+		}
+		return ups
+	}
+	for _, b := range w.fleet.Backends() {
+		g := &sc.Servers[b.Group()]
+		ups = append(ups, Upstream{ID: b.ID(), URL: b.URL(), Group: b.Group(), Weight: g.Weight.At(len(ups)-groupBase(sc, b.Group()), 1)})
+	}
+	return ups
+}
+
+func groupBase(sc *workloads.Scenario, gi int) int {
+	n := 0
+	for i := 0; i < gi; i++ {
+		n += sc.Servers[i].Slots()
+	}
+	return n
+}
+
+// build starts one strategy's world. start is the run's time origin.
+func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time) (w *world, err error) {
+	w = &world{}
+	defer func() {
+		if err != nil {
+			_ = w.close()
+		}
+	}()
+	if len(opt.Backends) == 0 {
+		w.fleet, err = StartFleet(sc, FleetOptions{BasePort: opt.BackendPort, Logf: opt.Logf})
+		if err != nil {
+			return w, fmt.Errorf("start backends: %w", err)
+		}
+		w.closes = append(w.closes, w.fleet.Close)
+	}
+	if opt.Gateway != "" {
+		w.target = opt.Gateway
+		return w, nil
+	}
+	g := sc.Gateway
+	if g != nil {
+		for _, st := range g.Stages {
+			if st.Type == workloads.StageAuth {
+				w.auth, err = NewAuth(st.Alg, sc.Seed, 0, st.Reject)
+				if err != nil {
+					return w, fmt.Errorf("auth keys: %w", err)
+				}
+				break
+			}
+		}
+	}
+	instances := 1
+	if g != nil {
+		instances = g.Instances
+	}
+	ups := w.upstreams(sc, opt.Backends)
+	var addrs []string
+	for i := 0; i < instances; i++ {
+		so := StageOptions{Instance: i, Seed: sc.Seed, Start: start, Auth: w.auth}
+		if opt.OutDir != "" && g != nil && hasStage(g, workloads.StageLog) {
+			so.AccessLog = filepath.Join(opt.OutDir, fmt.Sprintf("access-%s-%d.log", strategy, i))
+		}
+		st, err := NewStages(g, so)
+		if err != nil {
+			return w, fmt.Errorf("gateway %d stages: %w", i, err)
+		}
+		w.stages = append(w.stages, st)
+		w.closes = append(w.closes, st.Close)
+		gw, err := StartGateway(GatewayConfig{Scenario: sc, Strategy: strategy, Instance: i, Upstreams: ups,
+			Start: start, Middleware: st.Wrap, Logf: opt.Logf})
+		if err != nil {
+			return w, fmt.Errorf("start gateway %d: %w", i, err)
+		}
+		w.gws = append(w.gws, gw)
+		w.closes = append(w.closes, gw.Close)
+		addrs = append(addrs, gw.Addr())
+	}
+	w.target = w.gws[0].URL()
+	if instances > 1 {
+		w.l4, err = StartL4(L4Config{Mode: g.L4, Backends: addrs, Health: g.Health, Start: start, Seed: sc.Seed})
+		if err != nil {
+			return w, fmt.Errorf("start L4 balancer: %w", err)
+		}
+		w.closes = append(w.closes, w.l4.Close)
+		w.target = w.l4.URL()
+	}
+	return w, nil
+}
+
+func hasStage(g *workloads.Gateway, typ string) bool {
+	for _, st := range g.Stages {
+		if st.Type == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// runOne runs one strategy live.
+func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Options) (reports.Run, []reports.FailureWindow, bool, error) {
+	// The time origin is a little ahead, so that everything is listening
+	// before the first request and the first failure.
+	start := time.Now().Add(200 * time.Millisecond)
+	w, err := build(sc, strategy, opt, start)
+	if err != nil {
+		return reports.Run{}, nil, false, err
+	}
+	defer w.close()
+	warm, end := sc.Warmup.D(), sc.Warmup.D()+sc.Duration.D()
+	if opt.Gateway != "" {
+		opt.logf("live: configure %s with these upstreams:", opt.Gateway)
+		for _, b := range w.fleet.Backends() {
+			opt.logf("  %s  %s", b.ID(), b.URL())
+		}
+	}
+	if w.fleet != nil {
+		w.fleet.Play(start, end)
+	}
+
+	// Sample the servers' and gateways' state at every bucket's end, and
+	// the servers' counters at the ends of warm-up and of the run.
+	iv := reports.SeriesInterval(end, maxBuckets)
+	buckets := int((end + iv - 1) / iv)
+	smp := newSampler(w, buckets)
+	sctx, stopSampling := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		smp.run(sctx, start, iv, warm, end)
+	}()
+
+	var vout io.Writer
+	if opt.OutDir != "" {
+		f, err := os.Create(filepath.Join(opt.OutDir, "vegeta-"+strategy+".bin"))
+		if err != nil {
+			stopSampling()
+			wg.Wait()
+			return reports.Run{}, nil, false, fmt.Errorf("vegeta results file: %w", err)
+		}
+		defer f.Close()
+		vout = f
+	}
+	cfg := AttackConfig{Scenario: sc, Target: w.target, Start: start, VegetaOut: vout, MaxWorkers: opt.MaxWorkers}
+	if w.auth != nil {
+		cfg.Tokens = w.auth.Token
+	}
+	ar, err := Attack(ctx, cfg)
+	stopSampling()
+	wg.Wait()
+	if err != nil {
+		return reports.Run{}, nil, false, err
+	}
+	rep := ar.Rep
+	rep.Servers = smp.servers(w, end-warm)
+	smp.fill(rep.Series)
+	rep.Gateway = gatewayStats(w, rep.Latency)
+	run := reports.Summarize(strategy, []reports.Replication{rep}, sc.Duration.D().Seconds())
+	run.Sim = nil
+	live := ar.Live
+	run.Live = &live
+	var windows []reports.FailureWindow
+	if w.fleet != nil {
+		windows = w.fleet.Windows()
+	}
+	return run, windows, ar.Partial, nil
+}
+
+// maxBuckets bounds the time series' length, as in the simulator.
+const maxBuckets = 600
+
+// gatewayStats summarizes the gateway tier (nil without one).
+func gatewayStats(w *world, lat *reports.LatencyRecorder) *reports.Gateway {
+	if len(w.stages) == 0 || len(w.gws) == 0 {
+		return nil
+	}
+	out := &reports.Gateway{}
+	var stages []reports.Stage
+	for i, st := range w.stages {
+		ps := w.gws[i].Stats()
+		out.Instances = append(out.Instances, reports.Server{ID: fmt.Sprintf("gateway-%d", i), Requests: ps.Requests})
+		h, m := st.CacheStats()
+		out.CacheHits += h
+		out.CacheMisses += m
+		for si, s := range st.Stats() {
+			if si >= len(stages) {
+				stages = append(stages, reports.Stage{Type: s.Type})
+			}
+			// Weighted mean cost over instances.
+			total := stages[si].CostMS*float64(stages[si].Requests) + s.CostMS*float64(s.Requests)
+			stages[si].Requests += s.Requests
+			if stages[si].Requests > 0 {
+				stages[si].CostMS = total / float64(stages[si].Requests)
+			}
+		}
+	}
+	if mean := lat.Mean(); mean > 0 {
+		for i := range stages {
+			stages[i].LatencyShare = stages[i].CostMS / (float64(mean) / 1e6)
+		}
+	}
+	out.Stages = stages
+	if n := out.CacheHits + out.CacheMisses; n > 0 {
+		out.CacheHitRatio = float64(out.CacheHits) / float64(n)
+	}
+	return out
+}

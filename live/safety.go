@@ -1,0 +1,52 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// CheckAddress refuses a backend or gateway URL that is not on loopback,
+// unless allowRemote: live mode attacks only this machine by default.
+// A host name must resolve to loopback addresses only.
+func CheckAddress(raw string, allowRemote bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q: want an http:// or https:// URL", raw)
+	}
+	host := u.Hostname()
+	if host == "" {
+		return fmt.Errorf("%q has no host", raw)
+	}
+	if allowRemote {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if !ip.IsLoopback() {
+			return fmt.Errorf("%s is not a loopback address; live mode sends load to this machine only unless --allow-remote is given", host)
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", host, err)
+	}
+	for _, a := range addrs {
+		if !a.Unmap().IsLoopback() {
+			return fmt.Errorf("%s resolves to %s, not a loopback address; live mode sends load to this machine only unless --allow-remote is given", host, a)
+		}
+	}
+	if len(addrs) == 0 {
+		return fmt.Errorf("%s resolves to no address", strings.TrimSpace(host))
+	}
+	return nil
+}

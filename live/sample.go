@@ -1,0 +1,167 @@
+//go:build edgelab_wip
+
+package live
+
+import (
+	"context"
+	"time"
+
+	"github.com/edgelab/edgelab/reports"
+)
+
+// sampler reads the world's state at the end of every series bucket (the
+// servers' utilization, the balancers' in-flight counts, healthy
+// endpoints) and the servers' counters at the ends of warm-up and of the
+// run, from one goroutine.
+type sampler struct {
+	buckets int
+	// per bucket
+	healthy, instances []int
+	inFlight, util     [][]float64 // [server][bucket]
+	// the servers' counters at the end of warm-up and of the run
+	warm, end []BackendStats
+	last      []BackendStats // at the previous bucket's end
+	w         *world
+}
+
+func newSampler(w *world, buckets int) *sampler {
+	n := 0
+	if w.fleet != nil {
+		n = len(w.fleet.Backends())
+	}
+	s := &sampler{buckets: buckets, healthy: make([]int, buckets), instances: make([]int, buckets),
+		inFlight: make([][]float64, n), util: make([][]float64, n)}
+	for i := range n {
+		s.inFlight[i] = make([]float64, buckets)
+		s.util[i] = make([]float64, buckets)
+	}
+	s.w = w
+	return s
+}
+
+func (s *sampler) backends() []BackendStats {
+	if s.w.fleet == nil {
+		return nil
+	}
+	bs := s.w.fleet.Backends()
+	out := make([]BackendStats, len(bs))
+	for i, b := range bs {
+		out[i] = b.Stats()
+	}
+	return out
+}
+
+// run samples until ctx ends: bucket k ends at start + (k+1)·iv.
+func (s *sampler) run(ctx context.Context, start time.Time, iv, warm, end time.Duration) {
+	s.last = s.backends()
+	tookWarm := warm == 0
+	if tookWarm {
+		s.warm = s.last
+	}
+	for k := 0; k < s.buckets; k++ {
+		at := start.Add(time.Duration(k+1) * iv)
+		if !tookWarm && time.Duration(k+1)*iv > warm {
+			// The end of warm-up falls inside this bucket.
+			if !sleepUntil(ctx, start.Add(warm)) {
+				return
+			}
+			s.warm = s.backends()
+			tookWarm = true
+		}
+		if time.Duration(k+1)*iv >= end {
+			at = start.Add(end)
+		}
+		if !sleepUntil(ctx, at) {
+			return
+		}
+		s.sample(k, iv)
+	}
+	s.end = s.last
+}
+
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+func (s *sampler) sample(k int, iv time.Duration) {
+	now := s.backends()
+	for i := range now {
+		if c := now[i].Concurrency; c > 0 {
+			dt := now[i].At.Sub(s.last[i].At).Seconds()
+			if dt > 0 {
+				s.util[i][k] = round3((now[i].Busy - s.last[i].Busy) / (float64(c) * dt))
+			}
+		}
+	}
+	s.last = now
+	for _, gw := range s.w.gws {
+		st := gw.Stats()
+		s.healthy[k] += st.Healthy
+		s.instances[k] += st.Endpoints
+		for i, n := range st.InFlight {
+			if i < len(s.inFlight) {
+				s.inFlight[i][k] += float64(n)
+			}
+		}
+	}
+}
+
+func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
+
+// servers turns the counters sampled at the ends of warm-up and of the run
+// into per-server results over the measured time.
+func (s *sampler) servers(w *world, measured time.Duration) []reports.Server {
+	if w.fleet == nil {
+		return nil
+	}
+	end := s.end
+	if end == nil { // interrupted: up to now
+		end = s.backends()
+	}
+	warm := s.warm
+	if warm == nil {
+		warm = make([]BackendStats, len(end))
+	}
+	var out []reports.Server
+	for i, b := range w.fleet.Backends() {
+		e, st := end[i], warm[i]
+		srv := reports.Server{ID: b.ID(), Requests: e.Requests - st.Requests}
+		if dt := e.At.Sub(st.At).Seconds(); dt > 0 && !st.At.IsZero() {
+			if e.Concurrency > 0 {
+				srv.Utilization = round6((e.Busy - st.Busy) / (float64(e.Concurrency) * dt))
+			}
+			srv.MeanQueue = round6((e.Queue - st.Queue) / dt)
+		}
+		out = append(out, srv)
+	}
+	return out
+}
+
+func round6(x float64) float64 { return float64(int64(x*1e6+0.5)) / 1e6 }
+
+// fill copies the sampled gauges into the attacker's series.
+func (s *sampler) fill(sr *reports.Series) {
+	if sr == nil {
+		return
+	}
+	n := min(len(sr.Healthy), s.buckets)
+	copy(sr.Healthy, s.healthy[:n])
+	copy(sr.Instances, s.instances[:n])
+	for i := range s.util {
+		if i < len(sr.Utilization) {
+			copy(sr.Utilization[i], s.util[i][:n])
+			copy(sr.InFlight[i], s.inFlight[i][:n])
+		}
+	}
+}
