@@ -1,10 +1,8 @@
 package sim
 
 import (
-	"fmt"
 	"time"
 
-	"github.com/edgelab/edgelab/engine"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/workloads"
 )
@@ -33,7 +31,7 @@ func (m *model) planFailures(rep int) {
 		g := &m.sc.Servers[gi]
 		for fi := range g.Failures {
 			for i := 0; i < g.Slots(); i++ {
-				stream := fmt.Sprintf("random-crash/%s/%d/%d", g.Name, fi, i)
+				stream := workloads.FailureStream(g.Name, fi, i)
 				m.planFailure(rep, &g.Failures[fi], i, failure{ep: base + i}, stream)
 			}
 		}
@@ -42,7 +40,7 @@ func (m *model) planFailures(rep int) {
 	if g := m.sc.Gateway; g != nil {
 		for fi := range g.Failures {
 			for i := 0; i < g.Instances; i++ {
-				stream := fmt.Sprintf("random-crash/gateway/%d/%d", fi, i)
+				stream := workloads.FailureStream("gateway", fi, i)
 				m.planFailure(rep, &g.Failures[fi], i, failure{gw: true, ep: i}, stream)
 			}
 		}
@@ -62,35 +60,21 @@ func (m *model) planFailures(rep int) {
 }
 
 // planFailure expands failure f for instance i of its group (or gateway
-// tier) into timed failures of target. A random crash alternates
-// exponential up and down times, drawn from the named stream, until the
-// run ends.
+// tier) into timed failures of target (workloads.Failure.Windows: a random
+// crash alternates exponential up and down times, drawn from the named
+// stream, until the run ends).
 func (m *model) planFailure(rep int, f *workloads.Failure, i int, target failure, stream string) {
 	if !f.Affects(i) {
 		return
 	}
-	if f.Kind == workloads.FailRandomCrash {
-		r := engine.Stream(m.sc.Seed, rep, stream)
-		for t := time.Duration(0); ; {
-			t += dur(r.ExpFloat64() * float64(f.MTBF))
-			if t >= m.end {
-				return
-			}
-			d := dur(r.ExpFloat64() * float64(f.MTTR))
-			c := target
-			c.kind, c.start, c.end = workloads.FailCrash, t, t+d
-			m.addFailure(c, workloads.FailRandomCrash)
-			t += d
+	for _, w := range f.Windows(m.sc.Seed, rep, stream, m.end) {
+		c := target
+		c.kind, c.start, c.end = w.Kind, w.Start, w.End
+		if f.Kind != workloads.FailRandomCrash {
+			c.factor, c.latency, c.rate = f.Factor, f.Latency.D(), f.Rate
 		}
+		m.addFailure(c, w.Label)
 	}
-	end := time.Duration(-1)
-	if f.For > 0 {
-		end = f.At.D() + f.For.D()
-	}
-	c := target
-	c.kind, c.start, c.end = f.Kind, f.At.D(), end
-	c.factor, c.latency, c.rate = f.Factor, f.Latency.D(), f.Rate
-	m.addFailure(c, f.Kind)
 }
 
 func (m *model) addFailure(f failure, label string) {
