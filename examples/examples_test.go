@@ -6,10 +6,15 @@ package examples_test
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/edgelab/edgelab/sim"
 	"github.com/edgelab/edgelab/workloads"
@@ -32,6 +37,9 @@ var keepTimeline = map[string][]string{
 // exercise the confidence-interval path.
 const maxReplications = 2
 
+// exampleFiles lists the scenarios: examples/*.yaml, not the
+// subdirectories (k8s/ holds Kubernetes manifests, checked by
+// TestK8sManifests).
 func exampleFiles(t *testing.T) []string {
 	t.Helper()
 	files, err := filepath.Glob("*.yaml")
@@ -117,5 +125,87 @@ func TestExamplesHaveHeaderComment(t *testing.T) {
 		if !strings.HasPrefix(string(data), "# ") {
 			t.Errorf("%s: does not start with a '# ' comment describing the example", file)
 		}
+	}
+}
+
+// varyRE finds the --vary flags of a manifest's shell commands, once
+// commentRE has removed its comments.
+var (
+	varyRE    = regexp.MustCompile(`--vary '([^']+)'`)
+	commentRE = regexp.MustCompile(`(?m)^\s*#.*$`)
+)
+
+// The Kubernetes manifests in k8s/ parse, every document names its kind,
+// the scenario a ConfigMap embeds loads, and the sweep it runs is valid
+// for that scenario: its --vary flags parse and every point of the grid
+// loads.
+func TestK8sManifests(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("k8s", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no examples/k8s/*.yaml found")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			dec := yaml.NewDecoder(f)
+			var scenario []byte
+			var kinds []string
+			for {
+				var doc struct {
+					APIVersion string                `yaml:"apiVersion"`
+					Kind       string                `yaml:"kind"`
+					Metadata   struct{ Name string } `yaml:"metadata"`
+					Data       map[string]string     `yaml:"data"`
+				}
+				if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+					break
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				if doc.APIVersion == "" || doc.Kind == "" || doc.Metadata.Name == "" {
+					t.Errorf("a document without apiVersion, kind or metadata.name: %+v", doc)
+				}
+				kinds = append(kinds, doc.Kind)
+				if s, ok := doc.Data["scenario.yaml"]; ok {
+					scenario = []byte(s)
+				}
+			}
+			if !strings.Contains(strings.Join(kinds, ","), "Job") || scenario == nil {
+				t.Fatalf("kinds %v, scenario %v: want Jobs and a ConfigMap with scenario.yaml", kinds, scenario != nil)
+			}
+			if _, err := workloads.Parse(scenario, file+": scenario.yaml", nil); err != nil {
+				t.Fatal(err)
+			}
+			text, _ := os.ReadFile(file)
+			for _, want := range []string{"JOB_COMPLETION_INDEX", "--shard", "edgelab merge"} {
+				if !strings.Contains(string(text), want) {
+					t.Errorf("no %q in %s", want, file)
+				}
+			}
+			var ranges []sim.Range
+			for _, m := range varyRE.FindAllStringSubmatch(commentRE.ReplaceAllString(string(text), ""), -1) {
+				r, err := sim.ParseVary(m[1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				ranges = append(ranges, r)
+			}
+			g, err := sim.NewGrid(ranges...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range g.Points() {
+				if _, err := workloads.Parse(scenario, file+": scenario.yaml", g.Sets(p)); err != nil {
+					t.Fatalf("point %v: %v", p, err)
+				}
+			}
+		})
 	}
 }

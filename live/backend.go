@@ -98,6 +98,7 @@ type Fleet struct {
 	rep      int
 	logf     func(format string, args ...any)
 	quit     chan struct{} // closed by Close: stops the failure schedule
+	skew     skew          // the timers' learned overshoot
 
 	mu      sync.Mutex
 	played  bool

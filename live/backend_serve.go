@@ -368,8 +368,9 @@ func (b *Backend) startService(now time.Duration, j *job) {
 // current rate, re-planning when the rate changes (slow factor, hang);
 // false when the backend crashed meanwhile.
 //
-// Go timers fire at or after their deadline, usually within tens of
-// microseconds on Linux; a departure is booked when the timer fires.
+// Go timers fire at or after their deadline, by up to a millisecond on
+// Linux; the timer aims early by the fleet's learned overshoot (skew), and
+// a departure is booked when it fires.
 func (b *Backend) fifoService(j *job) bool {
 	var t *time.Timer
 	defer func() {
@@ -403,16 +404,20 @@ func (b *Backend) fifoService(j *job) bool {
 		b.mu.Unlock()
 		fired = false
 		var timeout <-chan time.Time
+		var aimed time.Duration
+		var set time.Time
 		if wait >= 0 {
+			aimed, set = b.fleet.skew.aim(wait), time.Now()
 			if t == nil {
-				t = time.NewTimer(wait)
+				t = time.NewTimer(aimed)
 			} else {
-				t.Reset(wait)
+				t.Reset(aimed)
 			}
 			timeout = t.C
 		}
 		select {
 		case <-timeout:
+			b.fleet.skew.observe(aimed, time.Since(set))
 			fired = true
 		case <-change:
 		case <-j.crash:

@@ -1,5 +1,3 @@
-//go:build edgelab_wip
-
 package live
 
 import (
@@ -53,18 +51,18 @@ func (o *Options) logf(format string, args ...any) {
 // the field, or nil.
 func Check(sc *workloads.Scenario, opt Options) error {
 	if sc.Clients.Arrival.Process == workloads.ProcessClosed {
-		return &workloads.Error{File: sc.File, Field: "clients.arrival.process",
-			Msg: "live mode sends open-loop load (poisson, constant, sine, ramp); a closed loop runs in the simulator only"}
+		return sc.FieldError("clients.arrival.process",
+			"live mode sends open-loop load (poisson, constant, sine, ramp); a closed loop runs in the simulator only")
 	}
 	for gi := range sc.Servers {
 		if sc.Servers[gi].Autoscale != nil {
-			return &workloads.Error{File: sc.File, Field: fmt.Sprintf("servers[%d].autoscale", gi),
-				Msg: "autoscaling runs in the simulator only; remove it for live mode"}
+			return sc.FieldError(fmt.Sprintf("servers[%d].autoscale", gi),
+				"autoscaling runs in the simulator only; remove it for live mode")
 		}
 	}
 	if g := sc.Gateway; g != nil && len(g.Failures) > 0 {
-		return &workloads.Error{File: sc.File, Field: "gateway.failures",
-			Msg: "gateway instance failures run in the simulator only; live mode plays server failures"}
+		return sc.FieldError("gateway.failures",
+			"gateway instance failures run in the simulator only; live mode plays server failures")
 	}
 	if opt.Gateway != "" && len(opt.Backends) > 0 {
 		return errors.New("--gateway and --backend: give one or the other (an external gateway needs edgelab's emulated backends behind it)")
@@ -224,9 +222,14 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 		instances = g.Instances
 	}
 	ups := w.upstreams(sc, opt.Backends)
+	// One set of rate limiters for the whole tier, as in the simulator.
+	limits, err := NewRateLimits(g, start)
+	if err != nil {
+		return w, fmt.Errorf("rate limits: %w", err)
+	}
 	var addrs []string
 	for i := 0; i < instances; i++ {
-		so := StageOptions{Instance: i, Seed: sc.Seed, Start: start, Auth: w.auth}
+		so := StageOptions{Instance: i, Seed: sc.Seed, Start: start, Warmup: sc.Warmup.D(), Auth: w.auth, Limits: limits}
 		if opt.OutDir != "" && g != nil && hasStage(g, workloads.StageLog) {
 			so.AccessLog = filepath.Join(opt.OutDir, fmt.Sprintf("access-%s-%d.log", strategy, i))
 		}
@@ -324,7 +327,7 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 	rep := ar.Rep
 	rep.Servers = smp.servers(w, end-warm)
 	smp.fill(rep.Series)
-	rep.Gateway = gatewayStats(w, rep.Latency)
+	rep.Gateway = gatewayStats(w, smp, rep.Latency)
 	run := reports.Summarize(strategy, []reports.Replication{rep}, sc.Duration.D().Seconds())
 	run.Sim = nil
 	live := ar.Live
@@ -340,15 +343,14 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 const maxBuckets = 600
 
 // gatewayStats summarizes the gateway tier (nil without one).
-func gatewayStats(w *world, lat *reports.LatencyRecorder) *reports.Gateway {
+func gatewayStats(w *world, smp *sampler, lat *reports.LatencyRecorder) *reports.Gateway {
 	if len(w.stages) == 0 || len(w.gws) == 0 {
 		return nil
 	}
 	out := &reports.Gateway{}
 	var stages []reports.Stage
 	for i, st := range w.stages {
-		ps := w.gws[i].Stats()
-		out.Instances = append(out.Instances, reports.Server{ID: fmt.Sprintf("gateway-%d", i), Requests: ps.Requests})
+		out.Instances = append(out.Instances, reports.Server{ID: fmt.Sprintf("gateway-%d", i), Requests: smp.gatewayRequests(i)})
 		h, m := st.CacheStats()
 		out.CacheHits += h
 		out.CacheMisses += m

@@ -1,5 +1,3 @@
-//go:build edgelab_wip
-
 package live
 
 import (
@@ -20,6 +18,9 @@ type sampler struct {
 	inFlight, util     [][]float64 // [server][bucket]
 	// the servers' counters at the end of warm-up and of the run
 	warm, end []BackendStats
+	// gwWarm is each gateway instance's request count at the end of
+	// warm-up.
+	gwWarm []int64
 	last      []BackendStats // at the previous bucket's end
 	w         *world
 }
@@ -56,7 +57,7 @@ func (s *sampler) run(ctx context.Context, start time.Time, iv, warm, end time.D
 	s.last = s.backends()
 	tookWarm := warm == 0
 	if tookWarm {
-		s.warm = s.last
+		s.takeWarm()
 	}
 	for k := 0; k < s.buckets; k++ {
 		at := start.Add(time.Duration(k+1) * iv)
@@ -65,7 +66,7 @@ func (s *sampler) run(ctx context.Context, start time.Time, iv, warm, end time.D
 			if !sleepUntil(ctx, start.Add(warm)) {
 				return
 			}
-			s.warm = s.backends()
+			s.takeWarm()
 			tookWarm = true
 		}
 		if time.Duration(k+1)*iv >= end {
@@ -77,6 +78,23 @@ func (s *sampler) run(ctx context.Context, start time.Time, iv, warm, end time.D
 		s.sample(k, iv)
 	}
 	s.end = s.last
+}
+
+func (s *sampler) takeWarm() {
+	s.warm = s.backends()
+	s.gwWarm = make([]int64, len(s.w.gws))
+	for i, gw := range s.w.gws {
+		s.gwWarm[i] = gw.Stats().Requests
+	}
+}
+
+// gatewayRequests is gateway instance i's requests since warm-up.
+func (s *sampler) gatewayRequests(i int) int64 {
+	n := s.w.gws[i].Stats().Requests
+	if i < len(s.gwWarm) {
+		n -= s.gwWarm[i]
+	}
+	return n
 }
 
 func sleepUntil(ctx context.Context, t time.Time) bool {

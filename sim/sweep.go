@@ -1,7 +1,8 @@
 package sim
 
 // Sweeps and capacity searches: run one scenario at several values of one
-// numeric key (applied as "--set key=value"), and find the smallest value
+// or more numeric keys (applied as "--set key=value"), possibly split into
+// shards run on different machines, and find the smallest value of a key
 // that meets a service-level objective.
 
 import (
@@ -22,6 +23,10 @@ import (
 
 // MaxPoints bounds the values of one Range.
 const MaxPoints = 1000
+
+// MaxGridPoints bounds the points of a Grid, the product of its ranges'
+// sizes.
+const MaxGridPoints = 10000
 
 // DefaultPoints is the number of values of a sweep range given without a
 // step.
@@ -135,6 +140,13 @@ func (r Range) Integer() bool { return isInt(r.From) && isInt(r.To) && isInt(r.S
 // without a decimal point, so that integer keys (counts) accept them.
 func (r Range) Set(v float64) string { return r.Key + "=" + FormatValue(v) }
 
+// String renders the range as a --vary flag with its step made explicit,
+// "key=from..to:step"; ParseVary and ParseCapacityVary both read it back
+// to the same range.
+func (r Range) String() string {
+	return r.Key + "=" + FormatValue(r.From) + ".." + FormatValue(r.To) + ":" + FormatValue(r.Step)
+}
+
 // FormatValue writes v as --set and the reports show it: "7", "0.25".
 func FormatValue(v float64) string {
 	if isInt(v) {
@@ -157,43 +169,178 @@ func round12(v float64) float64 {
 // after the user's own (see workloads.Load).
 type Loader func(sets []string) (*workloads.Scenario, error)
 
-// SweepPoint is the results of one value of a sweep.
+// Grid is the cartesian product of ranges: a sweep runs one point per
+// combination of their values. Points are in lexicographic order of their
+// values, the first range outermost (it changes slowest) and the last
+// innermost, so a one-range grid is that range in increasing order.
+type Grid []Range
+
+// NewGrid checks that the ranges vary distinct keys and that the grid has
+// at most MaxGridPoints points. Errors name the --vary flag.
+func NewGrid(ranges ...Range) (Grid, error) {
+	if len(ranges) == 0 {
+		return nil, errors.New("--vary: want at least one key=from..to[:step]")
+	}
+	n := 1
+	for i, r := range ranges {
+		for _, prev := range ranges[:i] {
+			if prev.Key == r.Key {
+				return nil, fmt.Errorf("--vary: key %s is varied twice", r.Key)
+			}
+		}
+		n *= len(r.Points())
+		if n > MaxGridPoints {
+			return nil, fmt.Errorf("--vary: the grid of %s has more than %d points (use larger steps or fewer keys)",
+				strings.Join(Grid(ranges[:i+1]).Keys(), " × "), MaxGridPoints)
+		}
+	}
+	return Grid(ranges), nil
+}
+
+// Keys returns the varied keys, outermost first.
+func (g Grid) Keys() []string {
+	keys := make([]string, len(g))
+	for i, r := range g {
+		keys[i] = r.Key
+	}
+	return keys
+}
+
+// Points returns every point's values, one per range in the grid's order,
+// points in the grid's order.
+func (g Grid) Points() [][]float64 {
+	if len(g) == 0 {
+		return nil
+	}
+	axes := make([][]float64, len(g))
+	n := 1
+	for i, r := range g {
+		axes[i] = r.Points()
+		n *= len(axes[i])
+	}
+	out := make([][]float64, n)
+	for p := range out {
+		vals := make([]float64, len(g))
+		rest := p
+		for i := len(g) - 1; i >= 0; i-- {
+			vals[i] = axes[i][rest%len(axes[i])]
+			rest /= len(axes[i])
+		}
+		out[p] = vals
+	}
+	return out
+}
+
+// Sets returns the --set overrides of a point's values.
+func (g Grid) Sets(values []float64) []string {
+	sets := make([]string, len(g))
+	for i, r := range g {
+		sets[i] = r.Set(values[i])
+	}
+	return sets
+}
+
+// Shard selects a deterministic share of the points of a sweep (or of the
+// values of a capacity range) so that Count machines can each run one
+// share: shard Index (1-based) of Count owns point i (0-based) when
+// i mod Count = Index − 1. Dealing points round-robin rather than in
+// blocks spreads cheap and expensive points (few and many instances,
+// low and high load) evenly over the shards. The zero Shard owns every
+// point.
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+}
+
+// ParseShard parses the --shard flag "k/N", 1 ≤ k ≤ N.
+func ParseShard(s string) (Shard, error) {
+	k, n, ok := strings.Cut(s, "/")
+	ki, err1 := strconv.Atoi(strings.TrimSpace(k))
+	ni, err2 := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || err1 != nil || err2 != nil {
+		return Shard{}, fmt.Errorf("--shard %q: want k/N, e.g. --shard 2/3 for the second of three shards", s)
+	}
+	if ni < 1 || ki < 1 || ki > ni {
+		return Shard{}, fmt.Errorf("--shard %q: want 1 ≤ k ≤ N", s)
+	}
+	if ni > MaxGridPoints {
+		return Shard{}, fmt.Errorf("--shard %q: at most %d shards", s, MaxGridPoints)
+	}
+	return Shard{Index: ki, Count: ni}, nil
+}
+
+// Whole reports whether s is the zero Shard, which owns every point.
+func (s Shard) Whole() bool { return s.Count == 0 }
+
+// Owns reports whether point i belongs to the shard.
+func (s Shard) Owns(i int) bool { return s.Whole() || i%s.Count == s.Index-1 }
+
+// Size returns how many of n points the shard owns.
+func (s Shard) Size(n int) int {
+	if s.Whole() {
+		return n
+	}
+	if s.Index > n {
+		return 0
+	}
+	return (n-s.Index)/s.Count + 1
+}
+
+// String renders the shard as "k/N" ("" for the zero Shard).
+func (s Shard) String() string {
+	if s.Whole() {
+		return ""
+	}
+	return strconv.Itoa(s.Index) + "/" + strconv.Itoa(s.Count)
+}
+
+// SweepOptions tune how the points of a sweep (or of a sharded capacity
+// range) are run. Results do not depend on Parallel or Progress.
+type SweepOptions struct {
+	// Parallel bounds the points simulated at once (0 = GOMAXPROCS: one
+	// per CPU the process may use, which in a container is its CPU
+	// limit).
+	Parallel int
+	// Shard restricts the run to its share of the points (zero = all).
+	Shard Shard
+	// Progress, when not nil, is called each time a point finishes, from
+	// the goroutine that ran it: it must be safe for concurrent use.
+	Progress func()
+}
+
+// SweepPoint is the results of one point of a sweep.
 type SweepPoint struct {
-	Value   float64          `json:"value"`
+	// Index is the point's position in the grid (0-based), which says
+	// which shard owns it. It is not part of sweep.json.
+	Index int `json:"-"`
+	// Value is the point's value of the first (outermost) key.
+	Value float64 `json:"value"`
+	// Values are the point's values of every key, in the grid's order;
+	// only set (and written) when more than one key is varied.
+	Values  []float64        `json:"values,omitempty"`
 	Results *reports.Results `json:"results"`
 }
 
-// Sweep runs the scenario once per value of r, with r.Set(value) applied,
-// up to parallel at once (0 = one per CPU), and returns the points in
-// value order whatever order they finished in. Every scenario is loaded
-// before any simulation starts, so bad input fails fast. Results do not
-// depend on parallel. When ctx is cancelled, Sweep stops and returns the
-// points that ran to their end, with an error wrapping ErrInterrupted.
-func Sweep(ctx context.Context, load Loader, r Range, opt Options, parallel int) ([]SweepPoint, error) {
-	values := r.Points()
-	scs := make([]*workloads.Scenario, len(values))
-	for i, v := range values {
-		sc, err := load([]string{r.Set(v)})
-		if err != nil {
-			return nil, err
-		}
-		scs[i] = sc
-	}
+// forEach calls run(ctx, i) for every index below n that so.Shard owns, in
+// index order, up to so.Parallel at once, and so.Progress after each
+// success. The first error cancels the runs still going and is returned
+// (an error wrapping ErrInterrupted only when no other occurred);
+// cancellation of ctx stops dispatching.
+func forEach(ctx context.Context, n int, so SweepOptions, run func(ctx context.Context, i int) error) error {
+	parallel := so.Parallel
 	if parallel <= 0 {
-		parallel = runtime.NumCPU()
-	}
-	if opt.Parallel == 0 {
-		// Share the CPUs between points rather than oversubscribe them.
-		opt.Parallel = max(1, runtime.NumCPU()/parallel)
+		parallel = runtime.GOMAXPROCS(0)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	out := make([]*reports.Results, len(values))
-	errs := make([]error, len(values))
+	errs := make([]error, n)
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 dispatch:
-	for i := range values {
+	for i := range n {
+		if !so.Shard.Owns(i) {
+			continue
+		}
 		if runCtx.Err() != nil {
 			break
 		}
@@ -206,31 +353,94 @@ dispatch:
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			res, err := Run(runCtx, scs[i], opt)
-			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", r.Set(values[i]), err)
-				cancel() // a failing run stops the sweep
+			if err := run(runCtx, i); err != nil {
+				errs[i] = err
+				cancel() // a failing run stops the others
 				return
 			}
-			out[i] = res
+			if so.Progress != nil {
+				so.Progress()
+			}
 		}(i)
 	}
 	wg.Wait()
+	// A run stopped by another's failure reports an interruption: return
+	// the failure that caused it.
+	var first error
 	for _, err := range errs {
+		if err != nil && !errors.Is(err, ErrInterrupted) {
+			return err
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// pointOptions shares the CPUs between points run at once rather than
+// oversubscribing them, unless opt.Parallel is set.
+func pointOptions(opt Options, so SweepOptions, n int) Options {
+	parallel := so.Parallel
+	if parallel <= 0 {
+		parallel = runtime.GOMAXPROCS(0)
+	}
+	if opt.Parallel == 0 {
+		opt.Parallel = max(1, runtime.GOMAXPROCS(0)/max(1, min(parallel, n)))
+	}
+	return opt
+}
+
+// Sweep runs the scenario once per point of g that so.Shard owns, with
+// the point's overrides applied, up to so.Parallel at once, and returns
+// the points in grid order whatever order they finished in. Every
+// scenario is loaded before any simulation starts, so bad input fails
+// fast. Results do not depend on so.Parallel. When ctx is cancelled,
+// Sweep stops and returns the points that ran to their end, with an error
+// wrapping ErrInterrupted.
+func Sweep(ctx context.Context, load Loader, g Grid, opt Options, so SweepOptions) ([]SweepPoint, error) {
+	if len(g) == 0 {
+		return nil, errors.New("sweep: no range to vary")
+	}
+	points := g.Points()
+	scs := make([]*workloads.Scenario, len(points))
+	for i, vals := range points {
+		if !so.Shard.Owns(i) {
+			continue
+		}
+		sc, err := load(g.Sets(vals))
 		if err != nil {
 			return nil, err
 		}
+		scs[i] = sc
 	}
-	var points []SweepPoint
+	opt = pointOptions(opt, so, so.Shard.Size(len(points)))
+	out := make([]*reports.Results, len(points))
+	err := forEach(ctx, len(points), so, func(ctx context.Context, i int) error {
+		res, err := Run(ctx, scs[i], opt)
+		if err != nil {
+			return fmt.Errorf("%s: %w", strings.Join(g.Sets(points[i]), " "), err)
+		}
+		out[i] = res
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var done []SweepPoint
 	for i, res := range out {
 		if res != nil && !res.Partial {
-			points = append(points, SweepPoint{Value: values[i], Results: res})
+			p := SweepPoint{Index: i, Value: points[i][0], Results: res}
+			if len(g) > 1 {
+				p.Values = points[i]
+			}
+			done = append(done, p)
 		}
 	}
-	if ctx.Err() != nil || len(points) < len(values) {
-		return points, fmt.Errorf("sweep of %s: %d of %d points finished: %w", r.Key, len(points), len(values), ErrInterrupted)
+	if want := so.Shard.Size(len(points)); ctx.Err() != nil || len(done) < want {
+		return done, fmt.Errorf("sweep of %s: %d of %d points finished: %w", strings.Join(g.Keys(), " × "), len(done), want, ErrInterrupted)
 	}
-	return points, nil
+	return done, nil
 }
 
 // SLO is a service-level objective; zero fields are not checked.
@@ -309,6 +519,9 @@ func (s SLO) String() string {
 // Probe is one evaluated value of a capacity search: the worst of the
 // strategies run (highest p99 and mean, lowest availability).
 type Probe struct {
+	// Index is the value's position in the range (0-based), which says
+	// which shard owns it. It is not part of capacity.json.
+	Index  int     `json:"-"`
 	Value  float64 `json:"value"`
 	P99MS  float64 `json:"p99_ms"`
 	MeanMS float64 `json:"mean_ms"`
@@ -358,7 +571,8 @@ func (s SLO) probe(v float64, res *reports.Results) Probe {
 // Capacity finds the smallest value of r whose run meets the SLO. The
 // SLO must hold for every strategy in opt.Strategies; when that is empty,
 // only the scenario's own strategy (balancer.strategy, not its compare
-// list) is run, as the one being planned for.
+// list) is run, as the one being planned for. progress, when not nil, is
+// called after each probe.
 //
 // The search assumes that more of the key never hurts (monotonicity): it
 // probes the smallest and largest values, binary-searches the values
@@ -366,10 +580,55 @@ func (s SLO) probe(v float64, res *reports.Results) Probe {
 // value failed while a smaller probed value met the SLO, the answer has
 // Monotonic false and comes from a linear scan down from the largest
 // value: the smallest value such that it and every larger value meet the
-// SLO (more capacity must not break it). When
-// ctx is cancelled, Capacity returns the probes made so far, no answer,
-// and an error wrapping ErrInterrupted.
-func Capacity(ctx context.Context, load Loader, r Range, slo SLO, opt Options) (CapacityAnswer, error) {
+// SLO (more capacity must not break it). When ctx is cancelled, Capacity
+// returns the probes made so far, no answer, and an error wrapping
+// ErrInterrupted.
+func Capacity(ctx context.Context, load Loader, r Range, slo SLO, opt Options, progress func()) (CapacityAnswer, error) {
+	values := r.Points()
+	return CapacitySearch(r, slo, func(i int) (Probe, error) {
+		p, err := capacityProbe(ctx, load, r.Set(values[i]), r.Key, slo, opt)
+		if err != nil {
+			return p, err
+		}
+		p.Index, p.Value = i, values[i]
+		if progress != nil {
+			progress()
+		}
+		return p, nil
+	})
+}
+
+// capacityProbe runs the scenario with set applied, as Capacity does, and
+// evaluates it against the SLO (the probe's Value is left to the caller).
+func capacityProbe(ctx context.Context, load Loader, set, key string, slo SLO, opt Options) (Probe, error) {
+	sc, err := load([]string{set})
+	if err != nil {
+		return Probe{}, err
+	}
+	if len(opt.Strategies) == 0 {
+		if err := Check(sc); err != nil {
+			return Probe{}, err
+		}
+		opt.Strategies = sc.Strategies()[:1]
+	}
+	res, err := Run(ctx, sc, opt)
+	if err != nil {
+		return Probe{}, fmt.Errorf("%s: %w", set, err)
+	}
+	if res.Partial || ctx.Err() != nil {
+		return Probe{}, fmt.Errorf("capacity search of %s: %w", key, ErrInterrupted)
+	}
+	return slo.probe(0, res), nil
+}
+
+// CapacitySearch makes the decisions of Capacity's search over the values
+// of r, getting the probe of values[i] from eval (called at most once per
+// index, in the search's order). Capacity calls it with one simulation
+// per probe; merging the shards of a capacity run calls it with probes of
+// every value made in advance, and so gives the same answer and the same
+// probe list as the unsharded search. An error from eval ends the search:
+// the answer then has the probes made so far and no value.
+func CapacitySearch(r Range, slo SLO, eval func(i int) (Probe, error)) (CapacityAnswer, error) {
 	ans := CapacityAnswer{Key: r.Key, SLO: slo, Monotonic: true}
 	values := r.Points()
 	probes := map[int]Probe{}
@@ -384,42 +643,29 @@ func Capacity(ctx context.Context, load Loader, r Range, slo SLO, opt Options) (
 		}
 		return ans, err
 	}
-	eval := func(i int) (bool, error) {
+	meets := func(i int) (bool, error) {
 		if p, ok := probes[i]; ok {
 			return p.Meets, nil
 		}
-		sc, err := load([]string{r.Set(values[i])})
+		p, err := eval(i)
 		if err != nil {
 			return false, err
 		}
-		o := opt
-		if len(o.Strategies) == 0 {
-			if err := Check(sc); err != nil {
-				return false, err
-			}
-			o.Strategies = sc.Strategies()[:1]
-		}
-		res, err := Run(ctx, sc, o)
-		if err != nil {
-			return false, fmt.Errorf("%s: %w", r.Set(values[i]), err)
-		}
-		if res.Partial || ctx.Err() != nil {
-			return false, fmt.Errorf("capacity search of %s: %w", r.Key, ErrInterrupted)
-		}
-		probes[i] = slo.probe(values[i], res)
-		return probes[i].Meets, nil
+		p.Index = i
+		probes[i] = p
+		return p.Meets, nil
 	}
 	n := len(values)
 	// Invariant: values below lo fail, hi is the smallest known to meet (n
 	// when none is known).
 	lo, hi := 0, n
-	ok, err := eval(n - 1)
+	ok, err := meets(n - 1)
 	if err != nil {
 		return finish(err)
 	}
 	if ok {
 		hi = n - 1
-		if ok, err = eval(0); err != nil {
+		if ok, err = meets(0); err != nil {
 			return finish(err)
 		} else if ok {
 			hi = 0
@@ -431,7 +677,7 @@ func Capacity(ctx context.Context, load Loader, r Range, slo SLO, opt Options) (
 	}
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		ok, err := eval(mid)
+		ok, err := meets(mid)
 		if err != nil {
 			return finish(err)
 		}
@@ -442,7 +688,7 @@ func Capacity(ctx context.Context, load Loader, r Range, slo SLO, opt Options) (
 		}
 	}
 	if hi+1 < n {
-		if _, err := eval(hi + 1); err != nil { // check the neighbour above
+		if _, err := meets(hi + 1); err != nil { // check the neighbour above
 			return finish(err)
 		}
 	}
@@ -450,7 +696,7 @@ func Capacity(ctx context.Context, load Loader, r Range, slo SLO, opt Options) (
 		ans.Monotonic = false
 		hi = n
 		for i := n - 1; i >= 0; i-- {
-			ok, err := eval(i)
+			ok, err := meets(i)
 			if err != nil {
 				return finish(err)
 			}
@@ -465,6 +711,42 @@ func Capacity(ctx context.Context, load Loader, r Range, slo SLO, opt Options) (
 		ans.Answer = &v
 	}
 	return finish(nil)
+}
+
+// CapacityProbes evaluates every value of r that so.Shard owns, as
+// Capacity would probe it (same loader, strategies and SLO), up to
+// so.Parallel values at once, and returns the probes in value order, each
+// with its Index in r.Points(). It is the work of one shard of a capacity
+// search: with the probes of every value, CapacitySearch reproduces
+// Capacity's answer without running anything. When ctx is cancelled it
+// returns the probes that finished, with an error wrapping
+// ErrInterrupted.
+func CapacityProbes(ctx context.Context, load Loader, r Range, slo SLO, opt Options, so SweepOptions) ([]Probe, error) {
+	values := r.Points()
+	opt = pointOptions(opt, so, so.Shard.Size(len(values)))
+	out := make([]*Probe, len(values))
+	err := forEach(ctx, len(values), so, func(ctx context.Context, i int) error {
+		p, err := capacityProbe(ctx, load, r.Set(values[i]), r.Key, slo, opt)
+		if err != nil {
+			return err
+		}
+		p.Index, p.Value = i, values[i]
+		out[i] = &p
+		return nil
+	})
+	var probes []Probe
+	for _, p := range out {
+		if p != nil {
+			probes = append(probes, *p)
+		}
+	}
+	if err != nil && !errors.Is(err, ErrInterrupted) {
+		return nil, err
+	}
+	if want := so.Shard.Size(len(values)); err != nil || ctx.Err() != nil || len(probes) < want {
+		return probes, fmt.Errorf("capacity probes of %s: %d of %d values finished: %w", r.Key, len(probes), want, ErrInterrupted)
+	}
+	return probes, nil
 }
 
 // monotonic reports whether no probe fails above a probe that meets.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/edgelab/edgelab/sim"
@@ -41,7 +42,7 @@ func TestSweepMM1FollowsTheory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	points, err := sim.Sweep(context.Background(), loader(t, mm1), r, sim.Options{}, 2)
+	points, err := sim.Sweep(context.Background(), loader(t, mm1), sim.Grid{r}, sim.Options{}, sim.SweepOptions{Parallel: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestCapacityMMcErlangC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ans, err := sim.Capacity(context.Background(), loader(t, mmc), r, slo, sim.Options{})
+	ans, err := sim.Capacity(context.Background(), loader(t, mmc), r, slo, sim.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestCapacityNotMonotonic(t *testing.T) {
 	}
 	r, _ := sim.ParseCapacityVary("servers[0].concurrency=1..10")
 	slo, _ := sim.ParseSLO("mean=13ms")
-	ans, err := sim.Capacity(context.Background(), load, r, slo, sim.Options{})
+	ans, err := sim.Capacity(context.Background(), load, r, slo, sim.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestCapacityNotMonotonic(t *testing.T) {
 func TestCapacityNoAnswer(t *testing.T) {
 	r, _ := sim.ParseCapacityVary("servers[0].concurrency=1..3")
 	slo, _ := sim.ParseSLO("p99=50ms")
-	ans, err := sim.Capacity(context.Background(), loader(t, strings.Replace(mmc, "300s", "20s", 1)), r, slo, sim.Options{})
+	ans, err := sim.Capacity(context.Background(), loader(t, strings.Replace(mmc, "300s", "20s", 1)), r, slo, sim.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +320,7 @@ servers:
 func sweepJSON(t *testing.T, parallel int) []byte {
 	t.Helper()
 	r, _ := sim.ParseVary("servers[0].count=1..6:1")
-	points, err := sim.Sweep(context.Background(), loader(t, quick), r, sim.Options{}, parallel)
+	points, err := sim.Sweep(context.Background(), loader(t, quick), sim.Grid{r}, sim.Options{}, sim.SweepOptions{Parallel: parallel})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,15 +354,213 @@ func TestSweepOrderAndDeterminism(t *testing.T) {
 func TestSweepBadValueAndCancel(t *testing.T) {
 	// A non-integer count is bad input, reported before anything runs.
 	r, _ := sim.ParseVary("servers[0].count=1..2:0.5")
-	_, err := sim.Sweep(context.Background(), loader(t, quick), r, sim.Options{}, 2)
+	_, err := sim.Sweep(context.Background(), loader(t, quick), sim.Grid{r}, sim.Options{}, sim.SweepOptions{Parallel: 2})
 	if !workloads.IsInputError(err) {
 		t.Errorf("error %v, want a workloads input error", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	r, _ = sim.ParseVary("servers[0].count=1..3:1")
-	points, err := sim.Sweep(ctx, loader(t, quick), r, sim.Options{}, 1)
+	points, err := sim.Sweep(ctx, loader(t, quick), sim.Grid{r}, sim.Options{}, sim.SweepOptions{Parallel: 1})
 	if !errors.Is(err, sim.ErrInterrupted) || len(points) != 0 {
 		t.Errorf("cancelled sweep: %d points, error %v", len(points), err)
+	}
+}
+
+// A grid is the cartesian product of its ranges, the first outermost, and
+// each point runs with every key's override applied.
+func TestSweepGrid(t *testing.T) {
+	count, _ := sim.ParseVary("servers[0].count=1..2:1")
+	rate, _ := sim.ParseVary("clients.arrival.rate=50..150:50")
+	g, err := sim.NewGrid(count, rate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]float64{{1, 50}, {1, 100}, {1, 150}, {2, 50}, {2, 100}, {2, 150}}
+	if got := g.Points(); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("Points() = %v, want %v", got, want)
+	}
+	if s := g.Sets(want[4]); !slices.Equal(s, []string{"servers[0].count=2", "clients.arrival.rate=100"}) {
+		t.Errorf("Sets = %v", s)
+	}
+	var ticks atomic.Int32
+	points, err := sim.Sweep(context.Background(), loader(t, quick), g, sim.Options{Strategies: []string{"round-robin"}},
+		sim.SweepOptions{Parallel: 2, Progress: func() { ticks.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(points) != len(want) || ticks.Load() != int32(len(want)) {
+		t.Fatalf("%d points, %d progress calls; want %d", len(points), ticks.Load(), len(want))
+	}
+	for i, p := range points {
+		if p.Index != i || p.Value != want[i][0] || !slices.Equal(p.Values, want[i]) {
+			t.Errorf("point %d: index %d value %g values %v, want %v", i, p.Index, p.Value, p.Values, want[i])
+		}
+		run := p.Results.Runs[0]
+		if len(run.Servers) != int(want[i][0]) {
+			t.Errorf("point %v ran %d servers", want[i], len(run.Servers))
+		}
+		// Offered load follows the rate: ±25% over 4 s of Poisson arrivals.
+		if rel := math.Abs(run.ThroughputRPS-want[i][1]) / want[i][1]; rel > 0.25 {
+			t.Errorf("point %v: throughput %.1f rps", want[i], run.ThroughputRPS)
+		}
+	}
+	// One range: no Values, as sweep.json always had.
+	points, err = sim.Sweep(context.Background(), loader(t, quick), sim.Grid{count}, sim.Options{}, sim.SweepOptions{})
+	if err != nil || len(points) != 2 || points[0].Values != nil {
+		t.Errorf("one-key sweep: %d points, values %v, error %v", len(points), points[0].Values, err)
+	}
+	if _, err := sim.NewGrid(count, count); err == nil || !strings.Contains(err.Error(), "varied twice") {
+		t.Errorf("repeated key: %v", err)
+	}
+	big, _ := sim.ParseVary("x=1..1000:1")
+	wide, _ := sim.ParseVary("y=1..20:1")
+	if _, err := sim.NewGrid(count, big, wide); err == nil || !strings.HasPrefix(err.Error(), "--vary") || !strings.Contains(err.Error(), "10000") {
+		t.Errorf("oversized grid: %v", err)
+	}
+}
+
+func TestParseShard(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want sim.Shard
+	}{{"1/1", sim.Shard{Index: 1, Count: 1}}, {"2/3", sim.Shard{Index: 2, Count: 3}}, {" 3 / 3 ", sim.Shard{Index: 3, Count: 3}}} {
+		if got, err := sim.ParseShard(c.in); err != nil || got != c.want {
+			t.Errorf("ParseShard(%q) = %+v, %v", c.in, got, err)
+		}
+	}
+	for _, in := range []string{"", "3", "0/3", "4/3", "-1/3", "1/0", "a/b", "1/3/4", "1.5/3"} {
+		if _, err := sim.ParseShard(in); err == nil || !strings.HasPrefix(err.Error(), "--shard") {
+			t.Errorf("ParseShard(%q) error %v, want one starting --shard", in, err)
+		}
+	}
+	// Every point belongs to exactly one shard, and Size counts them.
+	for n := 0; n <= 7; n++ {
+		for count := 1; count <= 4; count++ {
+			owners := make([]int, n)
+			for k := 1; k <= count; k++ {
+				s := sim.Shard{Index: k, Count: count}
+				size := 0
+				for i := range n {
+					if s.Owns(i) {
+						owners[i]++
+						size++
+					}
+				}
+				if s.Size(n) != size {
+					t.Errorf("shard %s of %d points: Size %d, owns %d", s, n, s.Size(n), size)
+				}
+			}
+			for i, o := range owners {
+				if o != 1 {
+					t.Errorf("%d points in %d shards: point %d has %d owners", n, count, i, o)
+				}
+			}
+		}
+	}
+	if (sim.Shard{}).Size(5) != 5 || !(sim.Shard{}).Owns(4) {
+		t.Error("the zero Shard does not own everything")
+	}
+}
+
+// Range.String is a --vary flag that parses back to the same range.
+func TestRangeString(t *testing.T) {
+	for _, in := range []string{"x=0..1", "servers[0].count=1..20", "x=0.1..0.7:0.2", "x=-3..3:1.5", "x=5..5"} {
+		r, _ := sim.ParseVary(in)
+		back, err := sim.ParseCapacityVary(r.String())
+		if err != nil || back != r || !slices.Equal(back.Points(), r.Points()) {
+			t.Errorf("%q → %q → %+v, %v; want %+v", in, r.String(), back, err, r)
+		}
+	}
+}
+
+// The shards of a sweep together run exactly the points of the whole one,
+// with the same results.
+func TestSweepShardsCoverTheGrid(t *testing.T) {
+	r, _ := sim.ParseVary("servers[0].count=1..5:1")
+	whole, err := sim.Sweep(context.Background(), loader(t, quick), sim.Grid{r}, sim.Options{}, sim.SweepOptions{Parallel: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var union []sim.SweepPoint
+	for k := 1; k <= 3; k++ {
+		part, err := sim.Sweep(context.Background(), loader(t, quick), sim.Grid{r}, sim.Options{}, sim.SweepOptions{Shard: sim.Shard{Index: k, Count: 3}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range part {
+			if p.Index%3 != k-1 {
+				t.Errorf("shard %d/3 ran point %d", k, p.Index)
+			}
+		}
+		union = append(union, part...)
+	}
+	slices.SortFunc(union, func(a, b sim.SweepPoint) int { return a.Index - b.Index })
+	zeroWall(whole)
+	zeroWall(union)
+	a, _ := json.Marshal(whole)
+	b, _ := json.Marshal(union)
+	if !bytes.Equal(a, b) {
+		t.Errorf("the shards' points differ from the whole sweep's:\n%s\n%s", a, b)
+	}
+}
+
+func zeroWall(points []sim.SweepPoint) {
+	for _, p := range points {
+		for _, run := range p.Results.Runs {
+			run.Sim.WallS = 0
+		}
+	}
+}
+
+// CapacitySearch over probes of every value, made in shards, gives the
+// answer and probe list of Capacity, monotonic or not.
+func TestCapacitySearchReplaysShards(t *testing.T) {
+	base := loader(t, strings.Replace(mmc, "300s", "30s", 1))
+	for _, broken := range []bool{false, true} {
+		load := base
+		if broken { // as in TestCapacityNotMonotonic
+			load = func(sets []string) (*workloads.Scenario, error) {
+				if slices.Contains(sets, "servers[0].concurrency=7") {
+					sets = append(sets, "clients.arrival.rate=1000")
+				}
+				return base(sets)
+			}
+		}
+		r, _ := sim.ParseCapacityVary("servers[0].concurrency=1..10")
+		slo, _ := sim.ParseSLO("mean=13ms")
+		calls := 0
+		want, err := sim.Capacity(context.Background(), load, r, slo, sim.Options{}, func() { calls++ })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if calls != len(want.Probes) {
+			t.Errorf("%d progress calls for %d probes", calls, len(want.Probes))
+		}
+		all := map[int]sim.Probe{}
+		for k := 1; k <= 3; k++ {
+			probes, err := sim.CapacityProbes(context.Background(), load, r, slo, sim.Options{}, sim.SweepOptions{Shard: sim.Shard{Index: k, Count: 3}, Parallel: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (sim.Shard{Index: k, Count: 3}).Size(10); len(probes) != want {
+				t.Fatalf("shard %d/3: %d probes", k, len(probes))
+			}
+			for _, p := range probes {
+				all[p.Index] = p
+			}
+		}
+		got, err := sim.CapacitySearch(r, slo, func(i int) (sim.Probe, error) { return all[i], nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(want)
+		b, _ := json.Marshal(got)
+		if !bytes.Equal(a, b) {
+			t.Errorf("broken=%v: search over the shards' probes differs from Capacity:\n%s\n%s", broken, a, b)
+		}
+		if got.Monotonic == broken {
+			t.Errorf("broken=%v: monotonic %v", broken, got.Monotonic)
+		}
 	}
 }

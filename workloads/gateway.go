@@ -32,6 +32,15 @@ const (
 	StageLog       = "log"
 )
 
+// JWT signing algorithms an auth stage accepts (Stage.Alg).
+const (
+	AuthHS256 = "HS256"
+	AuthRS256 = "RS256"
+)
+
+// maxHeaderRules bounds each list of a transform stage's header rules.
+const maxHeaderRules = 64
+
 // Gateway is a tier of API-gateway instances behind an L4 balancer.
 type Gateway struct {
 	// Instances is the number of gateway instances (default 1).
@@ -80,6 +89,25 @@ type Stage struct {
 	TTL Duration `yaml:"ttl"`
 	// Size is the number of responses the cache holds per instance.
 	Size int `yaml:"size"`
+	// Alg is the auth stage's JWT signing algorithm, HS256 (default) or
+	// RS256. Live mode verifies tokens with exactly this algorithm.
+	Alg string `yaml:"alg"`
+	// Headers are a transform stage's request header rewrites (live mode).
+	// A pointer, so that Stage stays comparable.
+	Headers *HeaderRules `yaml:"headers"`
+}
+
+// HeaderRules are the request header rewrites of a transform stage, applied
+// in this order before the request is forwarded: Rename, Remove, Set.
+type HeaderRules struct {
+	// Rename moves each header's values to a new name (old: new),
+	// replacing the new name's values.
+	Rename map[string]string `yaml:"rename"`
+	// Remove lists headers deleted from the request.
+	Remove []string `yaml:"remove"`
+	// Set gives headers set on the request (name: value), replacing any
+	// value it had.
+	Set map[string]string `yaml:"set"`
 }
 
 // Route sends requests whose path starts with Prefix to a server group.
@@ -121,6 +149,9 @@ func (g *Gateway) setDefaults() {
 			if st.Per == "" {
 				st.Per = "global"
 			}
+		}
+		if st.Type == StageAuth && st.Alg == "" {
+			st.Alg = AuthHS256
 		}
 	}
 	if h := g.Health; h != nil {
@@ -212,13 +243,15 @@ func (st *Stage) validate(p string) error {
 		return bad(p+".cost", "must be between 0 and 1h")
 	}
 	given := map[string]bool{"reject": st.Reject != 0, "algorithm": st.Algorithm != "", "rate": st.Rate != 0,
-		"burst": st.Burst != 0, "window": st.Window != 0, "per": st.Per != "", "ttl": st.TTL != 0, "size": st.Size != 0}
+		"burst": st.Burst != 0, "window": st.Window != 0, "per": st.Per != "", "ttl": st.TTL != 0, "size": st.Size != 0,
+		"alg": st.Alg != "", "headers": st.Headers != nil}
 	takes := map[string][]string{
-		StageAuth:      {"reject"},
+		StageAuth:      {"reject", "alg"},
 		StageRateLimit: {"algorithm", "rate", "burst", "window", "per"},
 		StageCache:     {"ttl", "size"},
+		StageTransform: {"headers"},
 	}[st.Type]
-	for _, k := range []string{"reject", "algorithm", "rate", "burst", "window", "per", "ttl", "size"} {
+	for _, k := range []string{"reject", "alg", "algorithm", "rate", "burst", "window", "per", "ttl", "size", "headers"} {
 		ok := false
 		for _, t := range takes {
 			ok = ok || t == k
@@ -231,6 +264,9 @@ func (st *Stage) validate(p string) error {
 	case StageAuth:
 		if !finite(st.Reject) || st.Reject < 0 || st.Reject > 1 {
 			return bad(p+".reject", "is a fraction between 0 and 1 (got %g)", st.Reject)
+		}
+		if err := oneOf(p+".alg", st.Alg, AuthHS256, AuthRS256); err != nil {
+			return err
 		}
 	case StageRateLimit:
 		if err := oneOf(p+".algorithm", st.Algorithm, "token-bucket", "sliding-window", "fixed-window"); err != nil {
@@ -255,8 +291,80 @@ func (st *Stage) validate(p string) error {
 		if st.TTL < 0 {
 			return bad(p+".ttl", "must not be negative (0 = never expires)")
 		}
+	case StageTransform:
+		if st.Headers != nil {
+			return st.Headers.validate(p + ".headers")
+		}
 	}
 	return nil
+}
+
+// validate checks a transform stage's header rules: valid header names,
+// values without line breaks, and no header the lab or HTTP framing
+// depends on.
+func (h *HeaderRules) validate(p string) error {
+	if len(h.Rename) > maxHeaderRules || len(h.Remove) > maxHeaderRules || len(h.Set) > maxHeaderRules {
+		return bad(p, "at most %d entries in each of rename, remove and set", maxHeaderRules)
+	}
+	// Errors about a mapping's entries name the mapping: header names are
+	// not valid key-path segments ("X-Api-Key").
+	for _, k := range sortedKeys(h.Rename) {
+		if err := checkHeaderName(p+".rename", k); err != nil {
+			return err
+		}
+		if err := checkHeaderName(p+".rename", h.Rename[k]); err != nil {
+			return err
+		}
+	}
+	for i, k := range h.Remove {
+		if err := checkHeaderName(fmt.Sprintf("%s.remove[%d]", p, i), k); err != nil {
+			return err
+		}
+	}
+	for _, k := range sortedKeys(h.Set) {
+		if err := checkHeaderName(p+".set", k); err != nil {
+			return err
+		}
+		if v := h.Set[k]; strings.ContainsAny(v, "\r\n\x00") || len(v) > 4096 {
+			return bad(p+".set", "the value of %s must be one line of at most 4096 bytes", k)
+		}
+	}
+	return nil
+}
+
+// checkHeaderName reports whether name is a valid HTTP field name (an RFC
+// 9110 token) that a transform stage may rewrite: not one of HTTP framing
+// and routing, nor an X-Edgelab-* header, which carry the lab's request
+// identity.
+func checkHeaderName(field, name string) error {
+	if name == "" || len(name) > 256 {
+		return bad(field, "a header name has 1 to 256 characters (got %q)", name)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+		if !ok {
+			return bad(field, "%q is not a valid header name (letters, digits and !#$%%&'*+-.^_`|~)", name)
+		}
+	}
+	lower := strings.ToLower(name)
+	if strings.HasPrefix(lower, "x-edgelab-") {
+		return bad(field, "%s carries the lab's request identity and cannot be rewritten", name)
+	}
+	switch lower {
+	case "connection", "content-length", "host", "te", "trailer", "transfer-encoding", "upgrade":
+		return bad(field, "%s is part of HTTP framing and cannot be rewritten", name)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	return keys
 }
 
 func validatePaths(paths []PathWeight) error {

@@ -1,5 +1,3 @@
-//go:build edgelab_wip
-
 package main
 
 import (

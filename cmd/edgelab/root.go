@@ -35,7 +35,8 @@ latency percentiles, availability and per-server load for each strategy.`,
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.AddCommand(newRunCmd(stdout, stderr), newStrategiesCmd(stdout), newSweepCmd(stdout), newCapacityCmd(stdout),
-		newReportCmd(stdout))
+		newReportCmd(stdout), newLiveCmd(stdout, stderr))
+	root.AddCommand(newMergeCmd(stdout))
 	return root
 }
 

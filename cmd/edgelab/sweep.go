@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,15 +27,20 @@ import (
 // sweepFlags are the flags of sweep and capacity.
 type sweepFlags struct {
 	runFlags
-	vary     string
+	vary     []string
 	slo      string
 	tolerate string
+	shard    string
 	parallel int
 }
 
-// SweepOutput is the content of sweep.json.
+// SweepOutput is the content of sweep.json. Key is the first (outermost)
+// varied key; Keys lists every varied key and is only written when there
+// are several (a grid), in which case each point's Values holds its value
+// of each key in the same order (Value stays the first key's).
 type SweepOutput struct {
 	Key     string           `json:"key"`
+	Keys    []string         `json:"keys,omitempty"`
 	Partial bool             `json:"partial,omitempty"`
 	Points  []sim.SweepPoint `json:"points"`
 }
@@ -48,12 +54,14 @@ func oneScenario(c *cobra.Command, args []string) error {
 
 func addCommonFlags(cmd *cobra.Command, f *sweepFlags) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.vary, "vary", "", "the key and values to vary: key=from..to[:step] (required)")
+	fl.StringArrayVar(&f.vary, "vary", nil, "the key and values to vary: key=from..to[:step] (required)")
 	fl.StringVarP(&f.out, "out", "o", "", "output directory")
 	fl.StringSliceVarP(&f.strategies, "strategy", "s", nil, "strategies, comma-separated (default: the scenario's)")
 	fl.StringVar(&f.seed, "seed", "", "override the scenario's seed")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key, e.g. --set clients.arrival.rate=900 (repeatable)")
 	fl.BoolVar(&f.json, "json", false, "print JSON to stdout instead of the table")
+	fl.StringVar(&f.shard, "shard", "", "run only shard k of N (k/N) and write a shard file for 'edgelab merge'")
+	fl.IntVar(&f.parallel, "parallel", 0, "points simulated at once (default one per CPU)")
 }
 
 // checkStrategies validates --strategy and drops duplicates.
@@ -71,65 +79,117 @@ func checkStrategies(list []string) ([]string, error) {
 }
 
 // prepare validates the flags shared by sweep and capacity and loads the
-// scenario at the range's first value (to fail fast on bad input and to
+// scenario at the grid's first point (to fail fast on bad input and to
 // learn its name). It returns the loader of the scenario with extra sets.
-func prepare(args []string, f sweepFlags, r sim.Range) (sim.Loader, *workloads.Scenario, []string, error) {
+func prepare(args []string, f sweepFlags, g sim.Grid) (sim.Loader, *workloads.Scenario, []string, error) {
 	names, err := checkStrategies(f.strategies)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if f.parallel < 0 {
+		return nil, nil, nil, usageError{fmt.Errorf("--parallel: want a positive number, got %d", f.parallel)}
 	}
 	load := func(extra []string) (*workloads.Scenario, error) {
 		rf := f.runFlags
 		rf.sets = append(append([]string(nil), f.sets...), extra...)
 		return loadScenario(args, rf)
 	}
-	sc, err := load([]string{r.Set(r.From)})
+	sc, err := load(g.Sets(g.Points()[0]))
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return load, sc, names, nil
 }
 
+// parseShard reads --shard ("" = the whole run).
+func parseShard(s string) (sim.Shard, error) {
+	if s == "" {
+		return sim.Shard{}, nil
+	}
+	sh, err := sim.ParseShard(s)
+	if err != nil {
+		return sh, usageError{err}
+	}
+	return sh, nil
+}
+
+// parseGrid reads the --vary flags of a sweep.
+func parseGrid(varies []string) (sim.Grid, error) {
+	if len(varies) == 0 {
+		return nil, usageError{errors.New("--vary is required, e.g. --vary clients.arrival.rate=100..1000:100")}
+	}
+	ranges := make([]sim.Range, len(varies))
+	for i, v := range varies {
+		r, err := sim.ParseVary(v)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		ranges[i] = r
+	}
+	g, err := sim.NewGrid(ranges...)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return g, nil
+}
+
 func newSweepCmd(stdout io.Writer) *cobra.Command {
 	var f sweepFlags
 	cmd := &cobra.Command{
-		Use:   "sweep SCENARIO.yaml --vary key=from..to[:step]",
-		Short: "Run a scenario over a range of values of one key",
+		Use:   "sweep SCENARIO.yaml --vary key=from..to[:step]...",
+		Short: "Run a scenario over a range (or a grid) of values of numeric keys",
 		Long: `Simulate SCENARIO.yaml once per value of one numeric key (applied like
 --set key=value) and print, per value and strategy, p50, p99, availability
 and throughput. Without a step the range has 10 evenly spaced values; give
-a step for integer keys (servers[0].count=2..20:2). Points run in parallel
-(--parallel, default one per CPU); results do not depend on it.
-sweep.json ({"key", "points": [{"value", "results"}]}) is written to --out
-(default out/<scenario-name>-sweep/).`,
+a step for integer keys (servers[0].count=2..20:2). Repeat --vary to sweep
+the grid of every combination, the first --vary outermost. Points run in
+parallel (--parallel, default one per CPU); results do not depend on it.
+sweep.json ({"key", "points": [{"value", "results"}]}, plus "keys" and per
+point "values" for a grid) is written to --out (default
+out/<scenario-name>-sweep/).
+
+--shard k/N runs only the points i with i mod N = k-1 and writes
+sweep.shard-k-of-N.json instead; 'edgelab merge' combines the N shard files
+into the sweep.json the whole sweep writes. A progress bar goes to stderr
+when it is a terminal.`,
 		Example: `  edgelab sweep examples/mm1.yaml --vary clients.arrival.rate=10..90:10
-  edgelab sweep examples/mm1.yaml --vary servers[0].count=2..8:1 --strategy round-robin,p2c --json`,
+  edgelab sweep examples/mm1.yaml --vary servers[0].count=2..8:1 --strategy round-robin,p2c --json
+  edgelab sweep examples/mm1.yaml --vary servers[0].count=1..4:1 --vary clients.arrival.rate=50..150:50
+  edgelab sweep examples/mm1.yaml --vary clients.arrival.rate=10..90:10 --shard 2/3 --out shards/`,
 		Args: oneScenario,
 		RunE: func(c *cobra.Command, args []string) error {
 			return runSweep(c, args, f, stdout)
 		},
 	}
 	addCommonFlags(cmd, &f)
-	cmd.Flags().IntVar(&f.parallel, "parallel", 0, "points simulated at once (default one per CPU)")
+	cmd.Flags().Lookup("vary").Usage = "a key and its values: key=from..to[:step] (required; repeat for a grid, the first outermost)"
 	return cmd
 }
 
 func runSweep(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer) error {
-	if f.vary == "" {
-		return usageError{errors.New("--vary is required, e.g. --vary clients.arrival.rate=100..1000:100")}
-	}
-	r, err := sim.ParseVary(f.vary)
-	if err != nil {
-		return usageError{err}
-	}
-	if f.parallel < 0 {
-		return usageError{fmt.Errorf("--parallel: want a positive number, got %d", f.parallel)}
-	}
-	load, sc, names, err := prepare(args, f, r)
+	g, err := parseGrid(f.vary)
 	if err != nil {
 		return err
 	}
-	points, err := sim.Sweep(c.Context(), load, r, sim.Options{Strategies: names}, f.parallel)
+	shard, err := parseShard(f.shard)
+	if err != nil {
+		return err
+	}
+	load, sc, names, err := prepare(args, f, g)
+	if err != nil {
+		return err
+	}
+	var run *shardRun
+	if !shard.Whole() {
+		if run, err = newShardRun("sweep", args, f, sc, names, g); err != nil {
+			return err
+		}
+	}
+	total := len(g.Points())
+	bar := newProgress(c.ErrOrStderr(), progressLabel("sweep", sc.Name, shard), "points", shard.Size(total))
+	points, err := sim.Sweep(c.Context(), load, g, sim.Options{Strategies: names},
+		sim.SweepOptions{Parallel: f.parallel, Shard: shard, Progress: bar.tick})
+	bar.finish(err == nil)
 	interrupted := errors.Is(err, sim.ErrInterrupted)
 	if err != nil && !interrupted {
 		if workloads.IsInputError(err) {
@@ -141,12 +201,28 @@ func runSweep(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer) e
 	if outDir == "" {
 		outDir = filepath.Join("out", safeName(sc.Name)+"-sweep")
 	}
-	data, err := indentJSON(SweepOutput{Key: r.Key, Partial: interrupted, Points: points})
+	keys := g.Keys()
+	if run != nil {
+		data, err := sweepShardJSON(run, shard, interrupted, points)
+		if err != nil {
+			return err
+		}
+		return publish(stdout, outDir, shardFileName("sweep", shard), data, f.json, interrupted, func(w io.Writer) error {
+			writeSweepText(w, keys, points)
+			fmt.Fprintf(w, "\nshard %s: %d of the %d points; combine every shard's file with 'edgelab merge'\n", shard, len(points), total)
+			return nil
+		})
+	}
+	out := SweepOutput{Key: keys[0], Partial: interrupted, Points: points}
+	if len(keys) > 1 {
+		out.Keys = keys
+	}
+	data, err := indentJSON(out)
 	if err != nil {
 		return err
 	}
 	return publish(stdout, outDir, "sweep.json", data, f.json, interrupted, func(w io.Writer) error {
-		writeSweepText(w, r.Key, points)
+		writeSweepText(w, keys, points)
 		return nil
 	})
 }
@@ -194,16 +270,25 @@ func publish(stdout io.Writer, dir, name string, data []byte, asJSON, interrupte
 	return nil
 }
 
-func writeSweepText(w io.Writer, key string, points []sim.SweepPoint) {
+// writeSweepText prints one line per point and strategy, with a column
+// per varied key.
+func writeSweepText(w io.Writer, keys []string, points []sim.SweepPoint) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%s\tstrategy\tp50 ms\tp99 ms\tavailability %%\tthroughput rps\t\n", key)
+	fmt.Fprintf(tw, "%s\tstrategy\tp50 ms\tp99 ms\tavailability %%\tthroughput rps\t\n", strings.Join(keys, "\t"))
 	for _, p := range points {
+		vals := p.Values
+		if len(vals) == 0 {
+			vals = []float64{p.Value}
+		}
+		cells := make([]string, len(vals))
 		for i, run := range p.Results.Runs {
-			v := sim.FormatValue(p.Value)
-			if i > 0 {
-				v = ""
+			for j, v := range vals {
+				cells[j] = ""
+				if i == 0 {
+					cells[j] = sim.FormatValue(v)
+				}
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.3f\t%.1f\t\n", v, run.Strategy,
+			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.3f\t%.1f\t\n", strings.Join(cells, "\t"), run.Strategy,
 				run.LatencyMS.P50, run.LatencyMS.P99, 100*run.Availability, run.ThroughputRPS)
 		}
 	}
@@ -226,9 +311,17 @@ availability is in percent.
 
 Exit status is 0 when the search ran, whether or not a value meets the SLO
 (the output then says "no value meets"); capacity.json is written to --out
-(default out/<scenario-name>-capacity/).`,
-		Example: `  edgelab capacity examples/mm1.yaml --slo p99=200ms,availability=99.9 --vary servers[0].count=1..20`,
-		Args:    oneScenario,
+(default out/<scenario-name>-capacity/).
+
+--shard k/N evaluates every value i of the range with i mod N = k-1 (a
+search cannot be split, so the shards evaluate the whole range between
+them, --parallel at once) and writes capacity.shard-k-of-N.json; 'edgelab
+merge' then replays the search on the shards' evaluations and writes the
+capacity.json the unsharded search writes. A progress bar goes to stderr
+when it is a terminal.`,
+		Example: `  edgelab capacity examples/mm1.yaml --slo p99=200ms,availability=99.9 --vary servers[0].count=1..20
+  edgelab capacity examples/mm1.yaml --slo p99=200ms --vary servers[0].count=1..20 --shard 1/4 --out shards/`,
+		Args: oneScenario,
 		RunE: func(c *cobra.Command, args []string) error {
 			return runCapacity(c, args, f, stdout)
 		},
@@ -236,6 +329,7 @@ Exit status is 0 when the search ran, whether or not a value meets the SLO
 	addCommonFlags(cmd, &f)
 	cmd.Flags().StringVar(&f.slo, "slo", "", "the objective: p99=200ms,mean=50ms,availability=99.9 (required)")
 	cmd.Flags().StringVar(&f.tolerate, "tolerate", "", "N+k planning: crash=k keeps k instances of the varied group down for the whole run")
+	cmd.Flags().Lookup("parallel").Usage = "with --shard, values simulated at once (default one per CPU); the search itself is sequential"
 	return cmd
 }
 
@@ -288,10 +382,13 @@ func runCapacity(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer
 	if err != nil {
 		return usageError{err}
 	}
-	if f.vary == "" {
+	if len(f.vary) == 0 {
 		return usageError{errors.New("--vary is required, e.g. --vary servers[0].count=1..20")}
 	}
-	r, err := sim.ParseCapacityVary(f.vary)
+	if len(f.vary) > 1 {
+		return usageError{fmt.Errorf("--vary: capacity searches one key, got %d --vary flags", len(f.vary))}
+	}
+	r, err := sim.ParseCapacityVary(f.vary[0])
 	if err != nil {
 		return usageError{err}
 	}
@@ -299,16 +396,24 @@ func runCapacity(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer
 	if err != nil {
 		return usageError{err}
 	}
-	load, sc, names, err := prepare(args, f, r)
+	shard, err := parseShard(f.shard)
 	if err != nil {
 		return err
 	}
-	ans, err := sim.Capacity(c.Context(), tolerating(load, r.Key, k), r, slo, sim.Options{Strategies: names})
+	load, sc, names, err := prepare(args, f, sim.Grid{r})
+	if err != nil {
+		return err
+	}
+	if !shard.Whole() {
+		return runCapacityShard(c, args, f, stdout, sc, names, load, r, slo, k, shard)
+	}
+	n := len(r.Points())
+	bar := newProgress(c.ErrOrStderr(), progressLabel("capacity", sc.Name, shard), "probes", searchProbes(n)).estimate()
+	ans, err := sim.Capacity(c.Context(), tolerating(load, r.Key, k), r, slo, sim.Options{Strategies: names}, bar.tick)
+	bar.finish(err == nil)
 	ans.Tolerate = k
 	if ans.Answer != nil {
-		if at, err := load([]string{r.Set(*ans.Answer)}); err == nil {
-			ans.MonthlyCost = math.Round(at.MonthlyCost()*100) / 100
-		}
+		ans.MonthlyCost = monthlyCost(load, r, *ans.Answer)
 	}
 	interrupted := errors.Is(err, sim.ErrInterrupted)
 	if err != nil && !interrupted {
@@ -327,6 +432,63 @@ func runCapacity(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer
 	}
 	return publish(stdout, outDir, "capacity.json", data, f.json, interrupted, func(w io.Writer) error {
 		writeCapacityText(w, r, ans, interrupted)
+		return nil
+	})
+}
+
+// monthlyCost prices the fleet at value v of r with the scenario's cost
+// block, rounded to cents (0 without one).
+func monthlyCost(load sim.Loader, r sim.Range, v float64) float64 {
+	at, err := load([]string{r.Set(v)})
+	if err != nil {
+		return 0
+	}
+	return math.Round(at.MonthlyCost()*100) / 100
+}
+
+// searchProbes is the number of probes a monotonic capacity search over n
+// values makes at most (the ends, the bisection, the neighbour above):
+// the progress bar's total, completed early or extended as the search
+// goes.
+func searchProbes(n int) int {
+	if n <= 2 {
+		return n
+	}
+	return min(n, 3+bits.Len(uint(n-2)))
+}
+
+// runCapacityShard evaluates the shard's values of r and writes them to
+// capacity.shard-k-of-N.json for 'edgelab merge'.
+func runCapacityShard(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer, sc *workloads.Scenario, names []string,
+	load sim.Loader, r sim.Range, slo sim.SLO, k int, shard sim.Shard) error {
+	run, err := newShardRun("capacity", args, f, sc, names, sim.Grid{r})
+	if err != nil {
+		return err
+	}
+	run.SLO, run.Tolerate = &slo, k
+	total := len(r.Points())
+	bar := newProgress(c.ErrOrStderr(), progressLabel("capacity", sc.Name, shard), "values", shard.Size(total))
+	probes, err := sim.CapacityProbes(c.Context(), tolerating(load, r.Key, k), r, slo, sim.Options{Strategies: names},
+		sim.SweepOptions{Parallel: f.parallel, Shard: shard, Progress: bar.tick})
+	bar.finish(err == nil)
+	interrupted := errors.Is(err, sim.ErrInterrupted)
+	if err != nil && !interrupted {
+		if workloads.IsInputError(err) {
+			return err
+		}
+		return fmt.Errorf("capacity %s: %w", sc.Name, err)
+	}
+	outDir := f.out
+	if outDir == "" {
+		outDir = filepath.Join("out", safeName(sc.Name)+"-capacity")
+	}
+	data, err := capacityShardJSON(run, shard, interrupted, probes, func(v float64) float64 { return monthlyCost(load, r, v) })
+	if err != nil {
+		return err
+	}
+	return publish(stdout, outDir, shardFileName("capacity", shard), data, f.json, interrupted, func(w io.Writer) error {
+		writeProbes(w, r.Key, probes)
+		fmt.Fprintf(w, "\nshard %s: %d of the %d values of %s; combine every shard's file with 'edgelab merge'\n", shard, len(probes), total, r.Key)
 		return nil
 	})
 }
@@ -350,9 +512,14 @@ func writeCapacityText(w io.Writer, r sim.Range, ans sim.CapacityAnswer, interru
 		fmt.Fprintf(w, "warning: not monotonic (a larger value failed where a smaller one met the SLO); answer from a linear scan\n")
 	}
 	fmt.Fprintln(w)
+	writeProbes(w, ans.Key, ans.Probes)
+}
+
+// writeProbes prints one line per probe.
+func writeProbes(w io.Writer, key string, probes []sim.Probe) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%s\tp99 ms\tmean ms\tavailability %%\tmeets\t\n", ans.Key)
-	for _, p := range ans.Probes {
+	fmt.Fprintf(tw, "%s\tp99 ms\tmean ms\tavailability %%\tmeets\t\n", key)
+	for _, p := range probes {
 		meets := "no"
 		if p.Meets {
 			meets = "yes"

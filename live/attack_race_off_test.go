@@ -1,0 +1,6 @@
+//go:build !race
+
+package live
+
+// atkRace is true when the race detector is on.
+const atkRace = false

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Live benchmark: edgelab's gateway proxy against nginx (Debian package) as
+# the gateway in front of the same emulated backends, under the same vegeta
+# load, in one run on this machine (docs/performance.md, "Live mode").
+#
+# For each gateway the rate climbs through RATES; a step is sustained when
+# vegeta achieved at least 95% of the target rate with fewer than 1% of
+# requests failed. The added latency of a gateway is its p50/p99 minus the
+# simulator's for the same requests (the simulator has no network, no proxy
+# and exact timers, and sees the very same arrival times and demands), at
+# the lowest rate.
+#
+# Usage: scripts/bench-live.sh [bin/edgelab]   (needs nginx: apt-get install nginx-light)
+set -euo pipefail
+bin=${1:-bin/edgelab}
+rates=${RATES:-"500 1000 2000 3000 4000 6000 8000 12000"}
+dur=${DUR:-6s}
+port=${BACKEND_PORT:-19101}
+gwport=${GATEWAY_PORT:-19088}
+scenario=examples/bench-live.yaml
+command -v nginx >/dev/null || { echo "bench-live: nginx not found (apt-get install nginx-light)" >&2; exit 1; }
+work=$(mktemp -d)
+nginx_pid=
+cleanup() { [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+n=$(awk '/count:/ {print $2; exit}' "$scenario")
+mkdir -p "$work/nginx/logs"
+{
+	echo "worker_processes auto; pid $work/nginx/nginx.pid; error_log $work/nginx/logs/error.log warn;"
+	echo "events { worker_connections 16384; }"
+	echo "http {"
+	echo "  access_log off;"
+	echo "  upstream backends {"
+	for i in $(seq 0 $((n - 1))); do echo "    server 127.0.0.1:$((port + i)) max_fails=0;"; done
+	echo "    keepalive 256;"
+	echo "  }"
+	echo "  server {"
+	echo "    listen 127.0.0.1:$gwport;"
+	echo "    location / { proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection \"\"; }"
+	echo "  }"
+	echo "}"
+} >"$work/nginx/nginx.conf"
+nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+nginx_pid=$!
+sleep 0.5
+
+# step GATEWAY RATE → "rate achieved failed_fraction p50 p99 sim_p50 sim_p99"
+step() {
+	local gw=$1 rate=$2 args=()
+	if [ "$gw" = nginx ]; then
+		args=(--gateway "http://127.0.0.1:$gwport" --backend-port "$port")
+	fi
+	"$bin" live "$scenario" "${args[@]}" --compare --json --out "$work/out-$gw-$rate" \
+		--set "clients.arrival.rate=$rate" --set "duration=$dur" 2>"$work/err-$gw-$rate" >"$work/$gw-$rate.json"
+	python3 - "$work/$gw-$rate.json" "$rate" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); run = r["runs"][0]; sim = r["compare"]["runs"][0]
+failed = run["failed"] / max(run["requests"], 1)
+print(sys.argv[2], run["live"]["achieved_rps"], round(failed, 5), run["latency_ms"]["p50"], run["latency_ms"]["p99"],
+      sim["latency_ms"]["p50"], sim["latency_ms"]["p99"])
+PY
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nginx -v 2>&1)"
+printf '%-8s %8s %10s %9s %9s %9s %12s %12s\n' gateway rate achieved failed% p50_ms p99_ms added_p50 added_p99
+for gw in edgelab nginx; do
+	best=0
+	for rate in $rates; do
+		read -r r ach failed p50 p99 sp50 sp99 < <(step "$gw" "$rate")
+		printf '%-8s %8s %10.0f %9.3f %9.2f %9.2f %12.2f %12.2f\n' "$gw" "$r" "$ach" \
+			"$(echo "$failed*100" | bc -l)" "$p50" "$p99" "$(echo "$p50-$sp50" | bc -l)" "$(echo "$p99-$sp99" | bc -l)"
+		if awk -v a="$ach" -v t="$rate" -v f="$failed" 'BEGIN { exit !(a >= 0.95 * t && f < 0.01) }'; then
+			best=$rate
+		else
+			break
+		fi
+	done
+	echo "$gw: highest sustained rate $best req/s (< 1% failed, ≥ 95% of the target achieved)"
+done
