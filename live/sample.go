@@ -21,8 +21,8 @@ type sampler struct {
 	// gwWarm is each gateway instance's request count at the end of
 	// warm-up.
 	gwWarm []int64
-	last      []BackendStats // at the previous bucket's end
-	w         *world
+	last   []BackendStats // at the previous bucket's end
+	w      *world
 }
 
 func newSampler(w *world, buckets int) *sampler {

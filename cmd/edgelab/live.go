@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 
@@ -71,6 +72,8 @@ edgelab's emulated backends. Only loopback addresses are used unless
 	fl.BoolVar(&f.allowRemote, "allow-remote", false, "allow --backend and --gateway addresses that are not on loopback")
 	fl.BoolVar(&f.compare, "compare", false, "also simulate the scenario and print sim and live side by side")
 	fl.Uint64Var(&f.maxWorkers, "max-workers", 0, "cap on vegeta's workers (default: the attacker's)")
+	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a Go CPU profile of the run to this file")
+	_ = fl.MarkHidden("cpuprofile")
 	return cmd
 }
 
@@ -111,7 +114,12 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 		return fmt.Errorf("create output directory: %w", err)
 	}
 	opt.OutDir = outDir
+	stop, err := startCPUProfile(f.cpuprofile)
+	if err != nil {
+		return err
+	}
 	res, err := live.Run(c.Context(), sc, opt)
+	stop()
 	if err != nil {
 		return err
 	}
@@ -139,4 +147,24 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 		}
 		return nil
 	})
+}
+
+// startCPUProfile starts a Go CPU profile into path ("" = none) and
+// returns the function that stops it.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	pf, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(pf); err != nil {
+		pf.Close()
+		return nil, fmt.Errorf("cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		pf.Close()
+	}, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,9 +18,13 @@ func newReportCmd(stdout io.Writer) *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
 		Use:   "report RESULTS.json",
-		Short: "Re-render a results.json: the text table and CSV exports",
+		Short: "Re-render a results.json: the text table, the HTML report and CSV exports",
 		Long: `Read a results.json written by run (or one element of a sweep), print its
-table, and write CSV exports next to it (or into --out):
+table, and write next to it (or into --out):
+  report.html    the self-contained HTML report: summary, latency percentiles
+                 and CDF, latency, throughput, errors and instances over time
+                 with failure windows, load per instance, gateway stages
+                 (charts by Apache ECharts, inlined: it opens offline)
   summary.csv    one row per strategy: counts, rates, availability, percentiles
   series.csv     per strategy and time bucket: offered, outcomes, p50/p99, healthy
   instances.csv  per strategy, instance and bucket: in-flight and utilization`,
@@ -30,14 +35,14 @@ table, and write CSV exports next to it (or into --out):
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			return runReport(args[0], out, stdout)
+			return runReport(args[0], out, stdout, c.ErrOrStderr())
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", "directory for the CSV files (default: beside RESULTS.json)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "directory for report.html and the CSV files (default: beside RESULTS.json)")
 	return cmd
 }
 
-func runReport(path, out string, stdout io.Writer) error {
+func runReport(path, out string, stdout, stderr io.Writer) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return usageError{fmt.Errorf("%s: cannot read: %w", path, err)}
@@ -56,6 +61,7 @@ func runReport(path, out string, stdout io.Writer) error {
 		name  string
 		write func(io.Writer, *reports.Results) error
 	}{
+		{"report.html", writeHTML},
 		{"summary.csv", reports.WriteSummaryCSV},
 		{"series.csv", reports.WriteSeriesCSV},
 		{"instances.csv", reports.WriteInstanceSeriesCSV},
@@ -65,6 +71,10 @@ func runReport(path, out string, stdout io.Writer) error {
 	for i, f := range files {
 		var b bytes.Buffer
 		if err := f.write(&b, &res); err != nil {
+			if errors.Is(err, reports.ErrNoECharts) {
+				fmt.Fprintf(stderr, "edgelab: warning: %s not written: %v\n", f.name, err)
+				continue
+			}
 			return err
 		}
 		rendered[i] = b.Bytes()
@@ -77,6 +87,9 @@ func runReport(path, out string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	for i, f := range files {
+		if rendered[i] == nil {
+			continue
+		}
 		p := filepath.Join(out, f.name)
 		if err := reports.WriteFileAtomic(p, rendered[i]); err != nil {
 			return err
@@ -84,4 +97,39 @@ func runReport(path, out string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "wrote %s\n", p)
 	}
 	return nil
+}
+
+// writeHTML renders the HTML report of a results.json with the default
+// options (no SLO).
+func writeHTML(w io.Writer, r *reports.Results) error {
+	return reports.WriteHTML(w, r, reports.HTMLOptions{})
+}
+
+// writeReportHTML renders res's report.html in memory and writes it
+// atomically to dir, returning its path. A binary built without ECharts
+// (no make assets) still runs: it warns on stderr and returns "" so that
+// the results are not lost for want of a chart library.
+func writeReportHTML(dir string, res *reports.Results, stderr io.Writer) (string, error) {
+	var b bytes.Buffer
+	if err := writeHTML(&b, res); err != nil {
+		if errors.Is(err, reports.ErrNoECharts) {
+			fmt.Fprintf(stderr, "edgelab: warning: report.html not written: %v\n", err)
+			return "", nil
+		}
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create output directory: %w", err)
+	}
+	path := filepath.Join(dir, "report.html")
+	if err := reports.WriteFileAtomic(path, b.Bytes()); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// fileHolds reports whether the file at path holds exactly data.
+func fileHolds(path string, data []byte) bool {
+	got, err := os.ReadFile(path)
+	return err == nil && bytes.Equal(got, data)
 }

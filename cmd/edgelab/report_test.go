@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/edgelab/edgelab/reports"
 )
 
 // report re-renders a results.json: the table on stdout, and CSV exports
@@ -25,7 +28,8 @@ func TestReportWritesCSV(t *testing.T) {
 	if code := run(context.Background(), []string{"report", filepath.Join(dir, "results.json")}, &stdout, &stderr); code != 0 {
 		t.Fatalf("report: exit %d %s", code, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "p99 ms") || !strings.Contains(stdout.String(), "summary.csv") {
+	if !strings.Contains(stdout.String(), "p99 ms") || !strings.Contains(stdout.String(), "summary.csv") ||
+		!strings.Contains(stdout.String(), "report.html") {
 		t.Fatalf("stdout:\n%s", stdout.String())
 	}
 	read := func(name string) [][]string {
@@ -51,6 +55,82 @@ func TestReportWritesCSV(t *testing.T) {
 	// 8 instances × 6 buckets × 2 strategies.
 	if inst := read("instances.csv"); len(inst) != 1+8*6*2 {
 		t.Fatalf("instances.csv has %d rows", len(inst))
+	}
+}
+
+// Every run writes report.html next to results.json, and report
+// re-renders exactly the same page from results.json.
+func TestRunWritesReportHTML(t *testing.T) {
+	if err := reports.HTMLAvailable(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "run")
+	args := []string{"run", "examples/failing-server.yaml", "--out", out, "--set", "duration=30s", "--strategy", "round-robin,p2c"}
+	args[1] = filepath.Join("..", "..", args[1])
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("run: exit %d %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "wrote "+filepath.Join(out, "report.html")) {
+		t.Errorf("stdout does not say where the report went:\n%s", stdout.String())
+	}
+	page, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<!DOCTYPE html>", "failing-server", `id="latency-p99-time"`, `data-charts="`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	// --json: stdout is results.json alone, and the report is still written.
+	jsonOut := filepath.Join(dir, "json")
+	stdout.Reset()
+	if code := run(context.Background(), append(args[:3:3], jsonOut, "--set", "duration=30s", "--strategy", "round-robin,p2c", "--json"),
+		&stdout, &stderr); code != 0 {
+		t.Fatalf("run --json: exit %d %s", code, stderr.String())
+	}
+	if !json.Valid([]byte(stdout.String())) || !exists(filepath.Join(jsonOut, "report.html")) {
+		t.Errorf("--json: stdout is not only JSON or no report.html")
+	}
+	again := filepath.Join(dir, "again")
+	if code := run(context.Background(), []string{"report", filepath.Join(out, "results.json"), "--out", again}, &stdout, &stderr); code != 0 {
+		t.Fatalf("report: exit %d %s", code, stderr.String())
+	}
+	rerendered, err := os.ReadFile(filepath.Join(again, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(page, rerendered) {
+		t.Error("report re-rendered a different report.html than run wrote")
+	}
+}
+
+// When report.html cannot be written, the run fails without writing
+// results.json: the directory never holds one without the other.
+func TestRunReportFailureWritesNothing(t *testing.T) {
+	if err := reports.HTMLAvailable(); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	// A non-empty directory named report.html cannot be renamed over.
+	if err := os.MkdirAll(filepath.Join(out, "report.html", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	code := run(context.Background(), []string{"run", "--out", out, "--set", "duration=2s", "--set", "warmup=1s"}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "report.html") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+	if exists(filepath.Join(out, "results.json")) {
+		t.Error("results.json written without its report")
+	}
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("temporary file left behind: %s", e.Name())
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -132,9 +133,29 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	return publish(stdout, outDir, "results.json", data, f.json, res.Partial, func(w io.Writer) error {
+	// report.html goes first: rendered in memory (a failure writes
+	// nothing), then written atomically, then results.json is published.
+	// If publishing fails before results.json is on disk, the new report
+	// is removed again, so that the directory never holds a report
+	// without its results.
+	htmlPath, err := writeReportHTML(outDir, res, stderr)
+	if err != nil {
+		return err
+	}
+	err = publish(stdout, outDir, "results.json", data, f.json, res.Partial, func(w io.Writer) error {
 		return reports.WriteText(w, res)
 	})
+	var interrupted errInterrupted
+	if err != nil && !errors.As(err, &interrupted) {
+		if htmlPath != "" && !fileHolds(filepath.Join(outDir, "results.json"), data) {
+			os.Remove(htmlPath)
+		}
+		return err
+	}
+	if htmlPath != "" && !f.json {
+		fmt.Fprintf(stdout, "wrote %s\n", htmlPath)
+	}
+	return err
 }
 
 // errInterrupted reports a run stopped by a signal after it wrote its

@@ -1,0 +1,195 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/strategies"
+	"github.com/edgelab/edgelab/workloads"
+)
+
+func parse(t *testing.T, yaml string, sets ...string) *workloads.Scenario {
+	t.Helper()
+	sc, err := workloads.Parse([]byte(yaml), t.Name()+".yaml", sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func conserved(t *testing.T, r reports.Run) {
+	t.Helper()
+	if r.OK+r.Failed+r.Rejected != r.Requests || r.Requests == 0 {
+		t.Errorf("%s: ok %d + failed %d + rejected %d != requests %d", r.Strategy, r.OK, r.Failed, r.Rejected, r.Requests)
+	}
+}
+
+// Every strategy of the catalogue runs unchanged in the real proxy, in
+// front of emulated backends that report their load (so prequal, c3 and
+// orca-wrr have signals to read): every request succeeds and every
+// backend serves some.
+func TestEveryStrategyLive(t *testing.T) {
+	sc := parse(t, `
+name: every-strategy
+duration: 600ms
+warmup: 200ms
+clients:
+  arrival: {process: poisson, rate: 150}
+  keys: {dist: uniform, n: 1000}
+  timeout: 2s
+servers:
+  - {name: web, count: 3, concurrency: 2, service: {dist: exponential, mean: 2ms}}
+`)
+	names := strategies.Names()
+	res, err := Run(context.Background(), sc, Options{Strategies: names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Runs) != len(names) || res.Mode != "live" {
+		t.Fatalf("%d runs in mode %q for %d strategies", len(res.Runs), res.Mode, len(names))
+	}
+	for _, r := range res.Runs {
+		conserved(t, r)
+		if r.OK != r.Requests {
+			t.Errorf("%s: %d of %d ok (%+v)", r.Strategy, r.OK, r.Requests, r.Outcomes)
+		}
+		served := 0
+		for _, s := range r.Servers {
+			if s.Requests > 0 {
+				served++
+			}
+		}
+		// first (HAProxy's bin packing) fills the first server before the
+		// next; every other strategy spreads the load.
+		if r.Strategy != "first" && served < 2 {
+			t.Errorf("%s: only %d of 3 backends served: %+v", r.Strategy, served, r.Servers)
+		}
+		if r.Live == nil || r.Live.AchievedRPS <= 0 {
+			t.Errorf("%s: no live stats", r.Strategy)
+		}
+	}
+}
+
+// A gateway tier for real: two instances behind the L4 balancer, JWT
+// auth rejecting a tenth of the requests, a rate limit, a cache, an access
+// log and path routes to two groups.
+func TestRunGatewayTier(t *testing.T) {
+	sc := parse(t, `
+name: tier
+duration: 1s
+warmup: 200ms
+clients:
+  arrival: {process: poisson, rate: 200}
+  keys: {dist: zipf, n: 50, s: 1.1}
+  timeout: 2s
+  paths: [{path: /orders/1, weight: 1}, {path: /web, weight: 3}]
+gateway:
+  instances: 2
+  l4: round-robin
+  stages:
+    - {type: auth, reject: 0.1, alg: RS256}
+    - {type: ratelimit, rate: 1000, burst: 100}
+    - {type: cache, ttl: 10s, size: 100}
+    - {type: log}
+  routes: [{prefix: /orders, to: orders}, {prefix: /, to: web}]
+servers:
+  - {name: web, count: 2, concurrency: 4, service: {dist: constant, mean: 2ms}}
+  - {name: orders, count: 2, concurrency: 4, service: {dist: constant, mean: 3ms}}
+`)
+	dir := t.TempDir()
+	res, err := Run(context.Background(), sc, Options{OutDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Runs[0]
+	conserved(t, r)
+	if f := float64(r.Outcomes.AuthRejected) / float64(r.Requests); f < 0.03 || f > 0.2 {
+		t.Errorf("auth rejected %.3f of requests, want about 0.1", f)
+	}
+	if r.Failed != 0 {
+		t.Errorf("%d failed: %+v", r.Failed, r.Outcomes)
+	}
+	g := r.Gateway
+	if g == nil || len(g.Instances) != 2 || len(g.Stages) != 4 {
+		t.Fatalf("gateway stats: %+v", g)
+	}
+	if g.CacheHits == 0 {
+		t.Errorf("no cache hits on 50 zipf keys")
+	}
+	for _, inst := range g.Instances {
+		if inst.Requests == 0 {
+			t.Errorf("the L4 balancer sent nothing to %s", inst.ID)
+		}
+	}
+	for _, name := range []string{"access-round-robin-0.log", "access-round-robin-1.log", "vegeta-round-robin.bin"} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// Ctrl-C: the attack stops, in-flight requests drain, and the results so
+// far come back marked partial, still conserving requests.
+func TestRunInterrupted(t *testing.T) {
+	sc := parse(t, `
+name: interrupted
+duration: 20s
+clients:
+  arrival: {process: constant, rate: 100}
+  timeout: 1s
+servers:
+  - {name: web, count: 2, service: {dist: constant, mean: 2ms}}
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	res, err := Run(ctx, sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Partial {
+		t.Error("not marked partial")
+	}
+	if time.Since(t0) > 10*time.Second {
+		t.Errorf("took %v to stop", time.Since(t0))
+	}
+	conserved(t, res.Runs[0])
+}
+
+func TestCheckRefuses(t *testing.T) {
+	closed := parse(t, `
+name: closed
+duration: 1s
+clients: {arrival: {process: closed, users: 5}}
+servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
+`)
+	err := Check(closed, Options{})
+	if !workloads.IsInputError(err) || !strings.Contains(err.Error(), "clients.arrival.process") {
+		t.Errorf("closed loop: %v", err)
+	}
+	open := parse(t, `
+name: open
+duration: 1s
+clients: {arrival: {process: poisson, rate: 10}}
+servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
+`)
+	for _, opt := range []Options{
+		{Backends: []string{"http://192.0.2.1:80"}},
+		{Gateway: "http://192.0.2.1:80"},
+		{Gateway: "http://127.0.0.1:1", Backends: []string{"http://127.0.0.1:2"}},
+	} {
+		if err := Check(open, opt); err == nil {
+			t.Errorf("%+v: accepted", opt)
+		}
+	}
+	// Nothing was sent: Run refuses before starting anything.
+	if _, err := Run(context.Background(), open, Options{Backends: []string{"http://192.0.2.1:80"}}); err == nil || errors.Is(err, context.Canceled) {
+		t.Errorf("Run with a remote backend: %v", err)
+	}
+}
