@@ -443,14 +443,9 @@ func Sweep(ctx context.Context, load Loader, g Grid, opt Options, so SweepOption
 	return done, nil
 }
 
-// SLO is a service-level objective; zero fields are not checked.
-type SLO struct {
-	// P99MS and MeanMS bound the response time of ok requests.
-	P99MS  float64 `json:"p99_ms,omitempty"`
-	MeanMS float64 `json:"mean_ms,omitempty"`
-	// Availability is the least ok / (ok + failed), in percent (99.9).
-	Availability float64 `json:"availability,omitempty"`
-}
+// SLO is a service-level objective (reports.SLO, which renders and checks
+// it).
+type SLO = reports.SLO
 
 // ParseSLO parses the --slo flag "p99=200ms,mean=50ms,availability=99.9":
 // comma-separated terms, at least one, each at most once; latencies are
@@ -500,22 +495,6 @@ func ParseSLO(s string) (SLO, error) {
 	return slo, nil
 }
 
-// String renders the SLO as "p99 ≤ 200ms, availability ≥ 99.9%".
-func (s SLO) String() string {
-	var parts []string
-	ms := func(v float64) string { return time.Duration(v * float64(time.Millisecond)).String() }
-	if s.P99MS > 0 {
-		parts = append(parts, "p99 ≤ "+ms(s.P99MS))
-	}
-	if s.MeanMS > 0 {
-		parts = append(parts, "mean ≤ "+ms(s.MeanMS))
-	}
-	if s.Availability > 0 {
-		parts = append(parts, fmt.Sprintf("availability ≥ %g%%", s.Availability))
-	}
-	return strings.Join(parts, ", ")
-}
-
 // Probe is one evaluated value of a capacity search: the worst of the
 // strategies run (highest p99 and mean, lowest availability).
 type Probe struct {
@@ -550,20 +529,16 @@ type CapacityAnswer struct {
 	MonthlyCost float64 `json:"monthly_cost,omitempty"`
 }
 
-// probe evaluates value v's results against the SLO. A run with no ok
-// request meets no objective.
-func (s SLO) probe(v float64, res *reports.Results) Probe {
+// probe evaluates value v's results against the SLO: the worst of the
+// strategies' figures, meeting it only if every strategy does.
+func probe(s SLO, v float64, res *reports.Results) Probe {
 	p := Probe{Value: v, Availability: 100, Meets: len(res.Runs) > 0}
-	for _, run := range res.Runs {
+	for i := range res.Runs {
+		run := &res.Runs[i]
 		p.P99MS = math.Max(p.P99MS, run.LatencyMS.P99)
 		p.MeanMS = math.Max(p.MeanMS, run.LatencyMS.Mean)
 		p.Availability = math.Min(p.Availability, 100*run.Availability)
-		if run.OK == 0 ||
-			(s.P99MS > 0 && run.LatencyMS.P99 > s.P99MS) ||
-			(s.MeanMS > 0 && run.LatencyMS.Mean > s.MeanMS) ||
-			(s.Availability > 0 && 100*run.Availability < s.Availability) {
-			p.Meets = false
-		}
+		p.Meets = p.Meets && s.Meets(run)
 	}
 	return p
 }
@@ -618,7 +593,7 @@ func capacityProbe(ctx context.Context, load Loader, set, key string, slo SLO, o
 	if res.Partial || ctx.Err() != nil {
 		return Probe{}, fmt.Errorf("capacity search of %s: %w", key, ErrInterrupted)
 	}
-	return slo.probe(0, res), nil
+	return probe(slo, 0, res), nil
 }
 
 // CapacitySearch makes the decisions of Capacity's search over the values

@@ -281,7 +281,7 @@ func TestParseSLO(t *testing.T) {
 			t.Errorf("ParseSLO(%q) = %+v, %v; want %+v", c.in, got, err, c.want)
 		}
 	}
-	if s := (sim.SLO{P99MS: 200, Availability: 99.9}).String(); s != "p99 ≤ 200ms, availability ≥ 99.9%" {
+	if s := (sim.SLO{P99MS: 200, Availability: 99.9}).String(); s != "p99 ≤ 200 ms, availability ≥ 99.9%" {
 		t.Errorf("String() = %q", s)
 	}
 	bad := []struct{ in, want string }{

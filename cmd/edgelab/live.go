@@ -137,7 +137,7 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	return publish(stdout, outDir, "results.json", data, f.json, res.Partial, func(w io.Writer) error {
+	return publishWithReport(stdout, stderr, outDir, "results.json", data, f.json, res.Partial, func(w io.Writer) error {
 		if err := reports.WriteText(w, res); err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 			return reports.WriteComparison(w, res, res.Compare)
 		}
 		return nil
-	})
+	}, resultsHTML(res))
 }
 
 // startCPUProfile starts a Go CPU profile into path ("" = none) and

@@ -170,7 +170,7 @@ out/<scenario-name>-sweep/ or -capacity/, as the unsharded run).`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			return runMerge(args, out, asJSON, stdout)
+			return runMerge(args, out, asJSON, stdout, c.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory (default that of the unsharded run)")
@@ -319,7 +319,7 @@ func collect[P any](shards []*shardFile[json.RawMessage], index func(*P) int) ([
 	return out, nil
 }
 
-func runMerge(paths []string, out string, asJSON bool, stdout io.Writer) error {
+func runMerge(paths []string, out string, asJSON bool, stdout, stderr io.Writer) error {
 	files := make([]*shardFile[json.RawMessage], len(paths))
 	for i, p := range paths {
 		f, err := readShard(p)
@@ -337,13 +337,13 @@ func runMerge(paths []string, out string, asJSON bool, stdout io.Writer) error {
 		out = filepath.Join("out", safeName(run.Scenario)+"-"+run.Command)
 	}
 	if run.Command == "sweep" {
-		return mergeSweep(shards, out, asJSON, stdout)
+		return mergeSweep(shards, out, asJSON, stdout, stderr)
 	}
-	return mergeCapacity(shards, out, asJSON, stdout)
+	return mergeCapacity(shards, out, asJSON, stdout, stderr)
 }
 
 // mergeSweep writes the sweep.json of the whole sweep.
-func mergeSweep(shards []*shardFile[json.RawMessage], out string, asJSON bool, stdout io.Writer) error {
+func mergeSweep(shards []*shardFile[json.RawMessage], out string, asJSON bool, stdout, stderr io.Writer) error {
 	run := shards[0].Run
 	var ranges []sim.Range
 	for _, v := range run.Vary {
@@ -397,15 +397,15 @@ func mergeSweep(shards []*shardFile[json.RawMessage], out string, asJSON bool, s
 	if err != nil {
 		return err
 	}
-	return publish(stdout, out, "sweep.json", data, asJSON, false, func(w io.Writer) error {
+	return publishWithReport(stdout, stderr, out, "sweep.json", data, asJSON, false, func(w io.Writer) error {
 		writeSweepText(w, g.Keys(), text)
 		return nil
-	})
+	}, sweepHTML(data))
 }
 
 // mergeCapacity replays the capacity search on the shards' probes and
 // writes the capacity.json of the unsharded search.
-func mergeCapacity(shards []*shardFile[json.RawMessage], out string, asJSON bool, stdout io.Writer) error {
+func mergeCapacity(shards []*shardFile[json.RawMessage], out string, asJSON bool, stdout, stderr io.Writer) error {
 	run := shards[0].Run
 	if len(run.Vary) != 1 || run.SLO == nil {
 		return usageError{errors.New("shard run: a capacity shard needs one vary range and an slo")}
@@ -439,8 +439,8 @@ func mergeCapacity(shards []*shardFile[json.RawMessage], out string, asJSON bool
 	if err != nil {
 		return err
 	}
-	return publish(stdout, out, "capacity.json", data, asJSON, false, func(w io.Writer) error {
+	return publishWithReport(stdout, stderr, out, "capacity.json", data, asJSON, false, func(w io.Writer) error {
 		writeCapacityText(w, r, ans, false)
 		return nil
-	})
+	}, capacityHTML(data))
 }

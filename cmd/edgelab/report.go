@@ -105,13 +105,13 @@ func writeHTML(w io.Writer, r *reports.Results) error {
 	return reports.WriteHTML(w, r, reports.HTMLOptions{})
 }
 
-// writeReportHTML renders res's report.html in memory and writes it
+// writeReportHTML renders a report.html in memory and writes it
 // atomically to dir, returning its path. A binary built without ECharts
 // (no make assets) still runs: it warns on stderr and returns "" so that
 // the results are not lost for want of a chart library.
-func writeReportHTML(dir string, res *reports.Results, stderr io.Writer) (string, error) {
+func writeReportHTML(dir string, render func(io.Writer) error, stderr io.Writer) (string, error) {
 	var b bytes.Buffer
-	if err := writeHTML(&b, res); err != nil {
+	if err := render(&b); err != nil {
 		if errors.Is(err, reports.ErrNoECharts) {
 			fmt.Fprintf(stderr, "edgelab: warning: report.html not written: %v\n", err)
 			return "", nil
@@ -126,6 +126,60 @@ func writeReportHTML(dir string, res *reports.Results, stderr io.Writer) (string
 		return "", err
 	}
 	return path, nil
+}
+
+// publishWithReport is publish with a report.html beside the data file.
+// The report goes first: rendered in memory (a failure writes nothing),
+// then written atomically, then the data file is published. If publishing
+// fails before the data file is on disk, the new report is removed again,
+// so that the directory never holds a report without its data.
+func publishWithReport(stdout, stderr io.Writer, dir, name string, data []byte, asJSON, interrupted bool,
+	text, render func(io.Writer) error) error {
+	htmlPath, err := writeReportHTML(dir, render, stderr)
+	if err != nil {
+		return err
+	}
+	err = publish(stdout, dir, name, data, asJSON, interrupted, text)
+	var stopped errInterrupted
+	if err != nil && !errors.As(err, &stopped) {
+		if htmlPath != "" && !fileHolds(filepath.Join(dir, name), data) {
+			os.Remove(htmlPath)
+		}
+		return err
+	}
+	if htmlPath != "" && !asJSON {
+		fmt.Fprintf(stdout, "wrote %s\n", htmlPath)
+	}
+	return err
+}
+
+// resultsHTML renders a results.json's report.
+func resultsHTML(res *reports.Results) func(io.Writer) error {
+	return func(w io.Writer) error { return writeHTML(w, res) }
+}
+
+// sweepHTML renders the report of a sweep.json (its bytes: the report's
+// model has the same shape).
+func sweepHTML(data []byte) func(io.Writer) error {
+	return func(w io.Writer) error {
+		var s reports.SweepReport
+		if err := json.Unmarshal(data, &s); err != nil {
+			return fmt.Errorf("sweep report: %w", err)
+		}
+		return reports.WriteSweepHTML(w, &s, reports.HTMLOptions{})
+	}
+}
+
+// capacityHTML renders the report of a capacity.json, with its SLO's
+// verdicts.
+func capacityHTML(data []byte) func(io.Writer) error {
+	return func(w io.Writer) error {
+		var c reports.CapacityReport
+		if err := json.Unmarshal(data, &c); err != nil {
+			return fmt.Errorf("capacity report: %w", err)
+		}
+		return reports.WriteCapacityHTML(w, &c, reports.HTMLOptions{SLO: &c.SLO})
+	}
 }
 
 // fileHolds reports whether the file at path holds exactly data.

@@ -196,3 +196,33 @@ cost: {per_instance_hour: 0.12}
 		t.Errorf("N+2 answer %v, want %v + 2", n2, base)
 	}
 }
+
+// Sweeps and capacity searches write their report beside their JSON, and
+// so does merge.
+func TestSweepAndCapacityWriteReportHTML(t *testing.T) {
+	if err := reports.HTMLAvailable(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	good := writeFile(t, dir, "small.yaml", small)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sweep", good, "--vary", "clients.arrival.rate=100..200:100"}, `id="sweep-`},
+		{[]string{"capacity", good, "--slo", "p99=60ms", "--vary", "servers[0].count=1..4"}, `id="capacity-`},
+	} {
+		out := filepath.Join(dir, tc.args[0])
+		code, stdout, stderr := runCLI(t, append(tc.args, "--out", out)...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d %s", tc.args[0], code, stderr)
+		}
+		page, err := os.ReadFile(filepath.Join(out, "report.html"))
+		if err != nil || !strings.Contains(stdout, "report.html") {
+			t.Fatalf("%s: %v\n%s", tc.args[0], err, stdout)
+		}
+		if !strings.Contains(string(page), tc.want) {
+			t.Errorf("%s: report.html lacks %q", tc.args[0], tc.want)
+		}
+	}
+}

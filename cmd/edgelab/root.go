@@ -1,13 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -114,17 +111,11 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	if outDir == "" {
 		outDir = filepath.Join("out", safeName(sc.Name))
 	}
-	if f.cpuprofile != "" {
-		pf, err := os.Create(f.cpuprofile)
-		if err != nil {
-			return fmt.Errorf("cpuprofile: %w", err)
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return fmt.Errorf("cpuprofile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startCPUProfile(f.cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	res, err := sim.Run(c.Context(), sc, sim.Options{Strategies: names})
 	if err != nil {
 		return fmt.Errorf("simulate %s: %w", sc.Name, err)
@@ -133,29 +124,9 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	// report.html goes first: rendered in memory (a failure writes
-	// nothing), then written atomically, then results.json is published.
-	// If publishing fails before results.json is on disk, the new report
-	// is removed again, so that the directory never holds a report
-	// without its results.
-	htmlPath, err := writeReportHTML(outDir, res, stderr)
-	if err != nil {
-		return err
-	}
-	err = publish(stdout, outDir, "results.json", data, f.json, res.Partial, func(w io.Writer) error {
+	return publishWithReport(stdout, stderr, outDir, "results.json", data, f.json, res.Partial, func(w io.Writer) error {
 		return reports.WriteText(w, res)
-	})
-	var interrupted errInterrupted
-	if err != nil && !errors.As(err, &interrupted) {
-		if htmlPath != "" && !fileHolds(filepath.Join(outDir, "results.json"), data) {
-			os.Remove(htmlPath)
-		}
-		return err
-	}
-	if htmlPath != "" && !f.json {
-		fmt.Fprintf(stdout, "wrote %s\n", htmlPath)
-	}
-	return err
+	}, resultsHTML(res))
 }
 
 // errInterrupted reports a run stopped by a signal after it wrote its

@@ -221,10 +221,10 @@ func runSweep(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	return publish(stdout, outDir, "sweep.json", data, f.json, interrupted, func(w io.Writer) error {
+	return publishWithReport(stdout, c.ErrOrStderr(), outDir, "sweep.json", data, f.json, interrupted, func(w io.Writer) error {
 		writeSweepText(w, keys, points)
 		return nil
-	})
+	}, sweepHTML(data))
 }
 
 func indentJSON(v any) ([]byte, error) {
@@ -430,10 +430,10 @@ func runCapacity(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	return publish(stdout, outDir, "capacity.json", data, f.json, interrupted, func(w io.Writer) error {
+	return publishWithReport(stdout, c.ErrOrStderr(), outDir, "capacity.json", data, f.json, interrupted, func(w io.Writer) error {
 		writeCapacityText(w, r, ans, interrupted)
 		return nil
-	})
+	}, capacityHTML(data))
 }
 
 // monthlyCost prices the fleet at value v of r with the scenario's cost

@@ -107,7 +107,7 @@ func TestCapacityCLI(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	// 200 rps of 5 ms: one server is ρ = 1 and fails a 60 ms p99.
 	code, stdout, stderr := runCLI(t, "capacity", good, "--slo", "p99=60ms,availability=99", "--vary", "servers[0].count=1..6", "--out", out)
-	if code != 0 || !strings.Contains(stdout, "smallest servers[0].count meeting p99 ≤ 60ms, availability ≥ 99%: ") {
+	if code != 0 || !strings.Contains(stdout, "smallest servers[0].count meeting p99 ≤ 60 ms, availability ≥ 99%: ") {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 	}
 	code, stdout, stderr = runCLI(t, "capacity", good, "--slo", "p99=1us", "--vary", "servers[0].count=1..3", "--json", "--out", out)
@@ -116,7 +116,7 @@ func TestCapacityCLI(t *testing.T) {
 		t.Fatalf("no-answer capacity: exit %d\n%s%s", code, stdout, stderr)
 	}
 	code, stdout, _ = runCLI(t, "capacity", good, "--slo", "p99=1us", "--vary", "servers[0].count=1..3", "--out", out)
-	if code != 0 || !strings.Contains(stdout, "no servers[0].count in 1..3 meets p99 ≤ 1µs") {
+	if code != 0 || !strings.Contains(stdout, "no servers[0].count in 1..3 meets p99 ≤ 0.001 ms") {
 		t.Errorf("no-answer text: exit %d\n%s", code, stdout)
 	}
 }
