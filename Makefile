@@ -43,10 +43,13 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # The README's test command: vet, unit and theory tests, every example,
-# live mode's loopback tests again under the race detector.
+# live mode's loopback tests again under the race detector, then live mode
+# against the simulator alone on the machine (its timing must not compete
+# with the other packages' tests).
 test: assets vet
 	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 ./live
+	EDGELAB_AGREEMENT=1 $(GO) test -count=1 -run Agrees ./live
 
 # Fuzz the scenario loader (a minute by default).
 fuzz:
