@@ -1,7 +1,6 @@
 package live
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -64,6 +63,12 @@ type AttackConfig struct {
 	// VegetaOut, when set, receives vegeta's results stream (gob, as
 	// vegeta attack writes it), readable by vegeta report.
 	VegetaOut io.Writer
+	// Vegeta, when set instead, is a results stream shared by several
+	// attacks (one file for a run of several strategies).
+	Vegeta *VegetaLog
+	// Name is the attack's name in vegeta's results (vegeta report
+	// -every… and vegeta plot group results by it): the strategy.
+	Name string
 	// MaxWorkers bounds the requests in flight at once (0 means
 	// DefaultMaxWorkers; at most MaxWorkersCap). When every worker waits
 	// for an answer, requests leave late: their latency still counts
@@ -171,7 +176,7 @@ func Attack(ctx context.Context, cfg AttackConfig) (*AttackResult, error) {
 	pacer.origin = max(0, time.Since(start))
 	pacer.done = ctx.Done()
 	pacer.skew = &skew{}
-	results := atk.Attack(tg.target, pacer, 0, "")
+	results := atk.Attack(tg.target, pacer, 0, cfg.Name)
 
 	done := ctx.Done()
 	var abort <-chan time.Time
@@ -269,8 +274,7 @@ type atkCollector struct {
 
 	ticked  int // buckets whose end has passed
 	bucketT *time.Timer
-	bw      *bufio.Writer
-	enc     vegeta.Encoder
+	vlog    *VegetaLog
 	encErr  error
 	partial bool
 	stopped time.Duration // run time of the cancellation
@@ -292,9 +296,9 @@ func newAtkCollector(cfg *AttackConfig, start time.Time) *atkCollector {
 	c.interval = reports.SeriesInterval(c.end, atkMaxBuckets)
 	buckets := int((c.end + c.interval - 1) / c.interval)
 	c.series = reports.NewSeries(c.interval, buckets, sc.Instances())
-	if cfg.VegetaOut != nil {
-		c.bw = bufio.NewWriterSize(cfg.VegetaOut, 64<<10)
-		c.enc = vegeta.NewEncoder(c.bw)
+	c.vlog = cfg.Vegeta
+	if c.vlog == nil && cfg.VegetaOut != nil {
+		c.vlog = NewVegetaLog(cfg.VegetaOut)
 	}
 	return c
 }
@@ -302,8 +306,8 @@ func newAtkCollector(cfg *AttackConfig, start time.Time) *atkCollector {
 // add measures one result.
 func (c *atkCollector) add(res *vegeta.Result) {
 	c.sent++
-	if c.enc != nil && c.encErr == nil {
-		c.encErr = c.enc.Encode(res)
+	if c.vlog != nil && c.encErr == nil {
+		c.encErr = c.vlog.enc.Encode(res)
 	}
 	sentAt := res.Timestamp.Sub(c.start)
 	_, at, ok := atkParseFragment(res.URL)
@@ -411,9 +415,9 @@ func (c *atkCollector) cancel() {
 func (c *atkCollector) finish() (*AttackResult, error) {
 	r := c.result(c.partial)
 	var err error
-	if c.bw != nil {
+	if c.vlog != nil {
 		if c.encErr == nil {
-			c.encErr = c.bw.Flush()
+			c.encErr = c.vlog.w.Flush()
 		}
 		if c.encErr != nil {
 			err = fmt.Errorf("live attack: write vegeta results: %w", c.encErr)

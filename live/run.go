@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -32,8 +31,9 @@ type Options struct {
 	BackendPort int
 	// AllowRemote permits backends and gateways that are not on loopback.
 	AllowRemote bool
-	// OutDir receives vegeta's results (vegeta-<strategy>.bin) and the
-	// gateway access logs; "" writes neither.
+	// OutDir receives vegeta's results (vegeta.bin, every strategy's
+	// attack under its name) and the gateway access logs; "" writes
+	// neither.
 	OutDir string
 	// MaxWorkers caps vegeta's workers (0 = the attacker's default).
 	MaxWorkers uint64
@@ -95,7 +95,7 @@ func totalSlots(sc *workloads.Scenario) int {
 // the way the simulator does (mode "live"). When ctx is cancelled the
 // current attack stops, in-flight requests drain, and the results so far
 // are returned marked partial.
-func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Results, error) {
+func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports.Results, err error) {
 	if err := Check(sc, opt); err != nil {
 		return nil, err
 	}
@@ -106,16 +106,40 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 	if len(names) == 0 {
 		names = []string{sc.Balancer.Strategy}
 	}
-	res := &reports.Results{
+	res = &reports.Results{
 		Scenario: sc.Name, Mode: "live", Seed: sc.Seed,
 		DurationS: sc.Duration.D().Seconds(), WarmupS: sc.Warmup.D().Seconds(),
+	}
+	var vlog *VegetaLog
+	if opt.OutDir != "" {
+		// One results file for the run, each strategy's attack under its
+		// name, written atomically like every other output.
+		path := filepath.Join(opt.OutDir, "vegeta.bin")
+		f, err := os.CreateTemp(opt.OutDir, ".vegeta-*.bin")
+		if err != nil {
+			return nil, fmt.Errorf("vegeta results file: %w", err)
+		}
+		defer func() {
+			f.Close()
+			os.Remove(f.Name()) // after the rename, nothing is there
+		}()
+		vlog = NewVegetaLog(f)
+		defer func() {
+			if err == nil {
+				if err = f.Chmod(0o644); err == nil {
+					if err = f.Sync(); err == nil {
+						err = os.Rename(f.Name(), path)
+					}
+				}
+			}
+		}()
 	}
 	for _, name := range names {
 		if opt.Gateway != "" && len(res.Runs) > 0 {
 			break // the external gateway balances as it is configured: one run
 		}
 		opt.logf("live: %s for %v (warm-up %v)", name, sc.Duration.D(), sc.Warmup.D())
-		run, windows, partial, err := runOne(ctx, sc, name, opt)
+		run, windows, partial, err := runOne(ctx, sc, name, opt, vlog)
 		if err != nil {
 			return nil, fmt.Errorf("live %s: %w", name, err)
 		}
@@ -270,7 +294,7 @@ func hasStage(g *workloads.Gateway, typ string) bool {
 }
 
 // runOne runs one strategy live.
-func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Options) (reports.Run, []reports.FailureWindow, bool, error) {
+func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Options, vlog *VegetaLog) (reports.Run, []reports.FailureWindow, bool, error) {
 	// The time origin is a little ahead, so that everything is listening
 	// before the first request and the first failure.
 	start := time.Now().Add(200 * time.Millisecond)
@@ -303,18 +327,7 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 		smp.run(sctx, start, iv, warm, end)
 	}()
 
-	var vout io.Writer
-	if opt.OutDir != "" {
-		f, err := os.Create(filepath.Join(opt.OutDir, "vegeta-"+strategy+".bin"))
-		if err != nil {
-			stopSampling()
-			wg.Wait()
-			return reports.Run{}, nil, false, fmt.Errorf("vegeta results file: %w", err)
-		}
-		defer f.Close()
-		vout = f
-	}
-	cfg := AttackConfig{Scenario: sc, Target: w.target, Start: start, VegetaOut: vout, MaxWorkers: opt.MaxWorkers}
+	cfg := AttackConfig{Scenario: sc, Target: w.target, Start: start, Vegeta: vlog, Name: strategy, MaxWorkers: opt.MaxWorkers}
 	if w.auth != nil {
 		cfg.Tokens = w.auth.Token
 	}

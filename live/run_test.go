@@ -127,7 +127,7 @@ servers:
 			t.Errorf("the L4 balancer sent nothing to %s", inst.ID)
 		}
 	}
-	for _, name := range []string{"access-round-robin-0.log", "access-round-robin-1.log", "vegeta-round-robin.bin"} {
+	for _, name := range []string{"access-round-robin-0.log", "access-round-robin-1.log", "vegeta.bin"} {
 		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", name, err)
 		}

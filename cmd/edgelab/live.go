@@ -38,7 +38,7 @@ func newLiveCmd(stdout, stderr io.Writer) *cobra.Command {
 scenario's service times and failures, edgelab's gateway proxy balancing with
 the same strategy code as the simulator, and vegeta sending the scenario's
 load (the same arrival times, keys and service demands as the simulation).
-results.json (mode "live"), vegeta's own results (vegeta-<strategy>.bin) and
+results.json (mode "live"), vegeta's own results (vegeta.bin, one attack per strategy) and
 access logs go to --out (default out/<scenario-name>-live/).
 
 --compare also simulates the scenario and prints both side by side.

@@ -77,7 +77,7 @@ func TestLiveRunCompare(t *testing.T) {
 	if r.OK+r.Failed+r.Rejected != r.Requests || r.Requests == 0 {
 		t.Errorf("conservation: %d + %d + %d != %d", r.OK, r.Failed, r.Rejected, r.Requests)
 	}
-	for _, name := range []string{"report.html", "vegeta-round-robin.bin"} {
+	for _, name := range []string{"report.html", "vegeta.bin"} {
 		if st, err := os.Stat(filepath.Join(out, name)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", name, err)
 		}
