@@ -430,6 +430,14 @@ func Sweep(ctx context.Context, load Loader, g Grid, opt Options, so SweepOption
 	var done []SweepPoint
 	for i, res := range out {
 		if res != nil && !res.Partial {
+			// A sweep's output is a function of its inputs alone, so that
+			// shards run anywhere merge into exactly the unsharded file:
+			// the points carry no wall time.
+			for r := range res.Runs {
+				if res.Runs[r].Sim != nil {
+					res.Runs[r].Sim.WallS = 0
+				}
+			}
 			p := SweepPoint{Index: i, Value: points[i][0], Results: res}
 			if len(g) > 1 {
 				p.Values = points[i]
