@@ -270,3 +270,40 @@ servers:
 	want := 10/x - 0.050
 	within(t, "mean response s", r.LatencyMS.Mean/1000, want, 0.01)
 }
+
+// Replications give a 95% confidence interval (Student t over independent
+// replications; Law, Simulation Modeling and Analysis, 5th ed., §9.4.1)
+// that covers the exact M/M/1 mean response 1/(μ−λ) = 50 ms. Over 20
+// seeds of 10 replications each, the interval must cover it at least 16
+// times (a 95% interval misses 16+ of 20 with probability ≈ 0.016) and be
+// narrow enough to mean something (under 15% of the value).
+func TestReplicationCICoversMM1Mean(t *testing.T) {
+	const lambda, mu = 80.0, 100.0 // ρ = 0.8, mean service 10 ms
+	want := 1000 / (mu - lambda)
+	covered := 0
+	for seed := 1; seed <= 20; seed++ {
+		yaml := fmt.Sprintf(`
+name: ci
+seed: %d
+duration: 300s
+warmup: 10s
+replications: 10
+clients:
+  arrival: {process: poisson, rate: %g}
+servers:
+  - {name: s, count: 1, service: {dist: exponential, mean: 10ms}}
+`, seed, lambda)
+		r := simulateYAML(t, []byte(yaml), "ci.yaml", "round-robin", nil)
+		half := r.CI95["latency_ms.mean"]
+		if half <= 0 || half > 0.15*want {
+			t.Fatalf("seed %d: CI half-width %.2f ms around %.2f ms", seed, half, r.LatencyMS.Mean)
+		}
+		if math.Abs(r.LatencyMS.Mean-want) <= half {
+			covered++
+		}
+	}
+	t.Logf("the 95%% CI covered %g ms in %d of 20 runs", want, covered)
+	if covered < 16 {
+		t.Errorf("the 95%% CI covered the exact mean %g ms in only %d of 20 runs", want, covered)
+	}
+}
