@@ -63,7 +63,7 @@ func (s *sampler) run(ctx context.Context, start time.Time, iv, warm, end time.D
 		at := start.Add(time.Duration(k+1) * iv)
 		if !tookWarm && time.Duration(k+1)*iv > warm {
 			// The end of warm-up falls inside this bucket.
-			if !sleepUntil(ctx, start.Add(warm)) {
+			if !atkSleepUntil(ctx, start.Add(warm)) {
 				return
 			}
 			s.takeWarm()
@@ -72,7 +72,7 @@ func (s *sampler) run(ctx context.Context, start time.Time, iv, warm, end time.D
 		if time.Duration(k+1)*iv >= end {
 			at = start.Add(end)
 		}
-		if !sleepUntil(ctx, at) {
+		if !atkSleepUntil(ctx, at) {
 			return
 		}
 		s.sample(k, iv)
@@ -95,21 +95,6 @@ func (s *sampler) gatewayRequests(i int) int64 {
 		n -= s.gwWarm[i]
 	}
 	return n
-}
-
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
 }
 
 func (s *sampler) sample(k int, iv time.Duration) {

@@ -7,15 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/edgelab/edgelab/live"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/sim"
-	"github.com/edgelab/edgelab/strategies"
 	"github.com/edgelab/edgelab/workloads"
 )
 
@@ -61,19 +58,13 @@ edgelab's emulated backends. Only loopback addresses are used unless
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&f.out, "out", "o", "", "output directory (default out/<scenario-name>-live)")
-	fl.StringSliceVarP(&f.strategies, "strategy", "s", nil, "strategies to run, comma-separated (default: the scenario's)")
-	fl.StringVar(&f.seed, "seed", "", "override the scenario's seed")
-	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key, e.g. --set clients.arrival.rate=300 (repeatable)")
-	fl.BoolVar(&f.json, "json", false, "print results.json to stdout instead of the table")
+	addRunFlags(fl, &f.runFlags, "out/<scenario-name>-live", "clients.arrival.rate=300")
 	fl.StringArrayVar(&f.backends, "backend", nil, "use this server instead of an emulated backend (repeatable, one per instance)")
 	fl.StringVar(&f.gateway, "gateway", "", "send the load to this gateway or balancer in front of the emulated backends")
 	fl.IntVar(&f.backendPort, "backend-port", 0, "first port of the emulated backends (instance i listens on port+i; default: ephemeral)")
 	fl.BoolVar(&f.allowRemote, "allow-remote", false, "allow --backend and --gateway addresses that are not on loopback")
 	fl.BoolVar(&f.compare, "compare", false, "also simulate the scenario and print sim and live side by side")
 	fl.Uint64Var(&f.maxWorkers, "max-workers", 0, "cap on vegeta's workers (default: the attacker's)")
-	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a Go CPU profile of the run to this file")
-	_ = fl.MarkHidden("cpuprofile")
 	return cmd
 }
 
@@ -82,14 +73,9 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	var names []string
-	for _, s := range f.strategies {
-		if !strategies.Known(s) {
-			return usageError{fmt.Errorf("--strategy: unknown strategy %q (known: %s)", s, strings.Join(strategies.Names(), ", "))}
-		}
-		if !slices.Contains(names, s) {
-			names = append(names, s)
-		}
+	names, err := checkStrategies(f.strategies)
+	if err != nil {
+		return err
 	}
 	if f.backendPort < 0 || f.backendPort > 65535 {
 		return usageError{fmt.Errorf("--backend-port: want a port number, got %d", f.backendPort)}

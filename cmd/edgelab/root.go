@@ -5,11 +5,11 @@ import (
 	"io"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/sim"
@@ -68,15 +68,19 @@ results.json is written to --out (default out/<scenario-name>/).`,
 			return runSim(c, args, f, stdout, stderr)
 		},
 	}
-	fl := cmd.Flags()
-	fl.StringVarP(&f.out, "out", "o", "", "output directory (default out/<scenario-name>)")
+	addRunFlags(cmd.Flags(), &f, "out/<scenario-name>", "clients.arrival.rate=900")
+	return cmd
+}
+
+// addRunFlags registers the flags run and live share.
+func addRunFlags(fl *pflag.FlagSet, f *runFlags, outDefault, setExample string) {
+	fl.StringVarP(&f.out, "out", "o", "", "output directory (default "+outDefault+")")
 	fl.StringSliceVarP(&f.strategies, "strategy", "s", nil, "strategies to compare, comma-separated (default: the scenario's)")
 	fl.StringVar(&f.seed, "seed", "", "override the scenario's seed")
-	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key, e.g. --set clients.arrival.rate=900 (repeatable)")
+	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key, e.g. --set "+setExample+" (repeatable)")
 	fl.BoolVar(&f.json, "json", false, "print results.json to stdout instead of the table")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a Go CPU profile of the run to this file")
 	_ = fl.MarkHidden("cpuprofile")
-	return cmd
 }
 
 func loadScenario(args []string, f runFlags) (*workloads.Scenario, error) {
@@ -98,14 +102,9 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	var names []string
-	for _, s := range f.strategies {
-		if !strategies.Known(s) {
-			return usageError{fmt.Errorf("--strategy: unknown strategy %q (known: %s)", s, strings.Join(strategies.Names(), ", "))}
-		}
-		if !slices.Contains(names, s) {
-			names = append(names, s)
-		}
+	names, err := checkStrategies(f.strategies)
+	if err != nil {
+		return err
 	}
 	outDir := f.out
 	if outDir == "" {
