@@ -45,7 +45,7 @@ nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 nginx_pid=$!
 sleep 0.5
 
-# step GATEWAY RATE → "rate achieved failed_fraction p50 p99 sim_p50 sim_p99"
+# step GATEWAY RATE → "rate achieved failed_fraction failed% p50 p99 added_p50 added_p99"
 step() {
 	local gw=$1 rate=$2 args=()
 	if [ "$gw" = nginx ]; then
@@ -57,8 +57,9 @@ step() {
 import json, sys
 r = json.load(open(sys.argv[1])); run = r["runs"][0]; sim = r["compare"]["runs"][0]
 failed = run["failed"] / max(run["requests"], 1)
-print(sys.argv[2], run["live"]["achieved_rps"], round(failed, 5), run["latency_ms"]["p50"], run["latency_ms"]["p99"],
-      sim["latency_ms"]["p50"], sim["latency_ms"]["p99"])
+l = run["latency_ms"]; sl = sim["latency_ms"]
+print(sys.argv[2], round(run["live"]["achieved_rps"]), round(failed, 5), 100 * failed, l["p50"], l["p99"],
+      round(l["p50"] - sl["p50"], 2), round(l["p99"] - sl["p99"], 2))
 PY
 }
 
@@ -67,9 +68,8 @@ printf '%-8s %8s %10s %9s %9s %9s %12s %12s\n' gateway rate achieved failed% p50
 for gw in edgelab nginx; do
 	best=0
 	for rate in $rates; do
-		read -r r ach failed p50 p99 sp50 sp99 < <(step "$gw" "$rate")
-		printf '%-8s %8s %10.0f %9.3f %9.2f %9.2f %12.2f %12.2f\n' "$gw" "$r" "$ach" \
-			"$(echo "$failed*100" | bc -l)" "$p50" "$p99" "$(echo "$p50-$sp50" | bc -l)" "$(echo "$p99-$sp99" | bc -l)"
+		read -r r ach failed pct p50 p99 ap50 ap99 < <(step "$gw" "$rate")
+		printf '%-8s %8s %10.0f %9.3f %9.2f %9.2f %12.2f %12.2f\n' "$gw" "$r" "$ach" "$pct" "$p50" "$p99" "$ap50" "$ap99"
 		if awk -v a="$ach" -v t="$rate" -v f="$failed" 'BEGIN { exit !(a >= 0.95 * t && f < 0.01) }'; then
 			best=$rate
 		else
