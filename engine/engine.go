@@ -4,12 +4,14 @@
 //
 // The package knows nothing about requests, servers or balancers. A model
 // registers Handlers and schedules events carrying two small integer
-// arguments; the queue stores events by value in a binary heap, so scheduling
-// and dispatching allocate nothing once the heap has grown to its working
-// size.
+// arguments; the queue stores events by value in a 4-ary heap (plus one
+// "lane" slot for a near-term event), so scheduling and dispatching
+// allocate nothing once the heap has grown to its working size.
 package engine
 
 import (
+	"math"
+	"math/bits"
 	"time"
 )
 
@@ -31,18 +33,26 @@ type event struct {
 	a   int32
 }
 
-func (e *event) before(o *event) bool {
-	if e.at != o.at {
-		return e.at < o.at
-	}
-	return e.seq < o.seq
+// earlier is 1 if x comes before y (earlier time, or the same time and
+// scheduled first), else 0: the borrow of the 128-bit subtraction
+// (x.at, x.seq) − (y.at, y.seq), computed without a branch. Times are never
+// negative (Schedule clamps them to now ≥ 0), so they compare as unsigned
+// numbers.
+func earlier(x, y *event) uint {
+	_, b := bits.Sub64(x.seq, y.seq, 0)
+	_, b = bits.Sub64(uint64(x.at), uint64(y.at), b)
+	return uint(b)
 }
 
 // Sim is a discrete-event simulator. The zero value is not usable; call New.
 type Sim struct {
-	now      time.Duration
-	seq      uint64
+	now time.Duration
+	seq uint64
+	// heap holds the n pending events in a 4-ary heap, followed by
+	// arity-1 sentinels (events at the end of time), so that every node
+	// with a child has four without a check.
 	heap     []event
+	n        int
 	handlers []Handler
 	events   uint64
 	stopped  bool
@@ -51,14 +61,36 @@ type Sim struct {
 	// schedules can take its place with one sift-down instead of a pop and
 	// a push (the "hold" pattern of most discrete-event models).
 	hole bool
+	// lane holds one pending event outside the heap (when full is true),
+	// and Run dispatches whichever of it and the heap's root comes first.
+	// A new event takes the lane if the lane is free and no hole is open,
+	// or if it comes before the lane's event (which then goes to the
+	// heap instead). So the lane holds a near-term event, and a stream
+	// that schedules its next event first thing in its handler (an
+	// arrival process) keeps it there: those events never touch the heap.
+	lane event
+	full bool
 }
+
+// The heap is 4-ary: an event's children are at 4i+1 … 4i+4. Half the
+// depth of a binary heap means half the levels and 32-byte moves per sift;
+// the earliest of four children is found with a branch-free tournament of
+// three comparisons.
+const arity = 4
+
+// sentinel pads the heap after its last event: it sorts after every event.
+var sentinel = event{at: math.MaxInt64, seq: math.MaxUint64}
 
 // New returns a simulator at time zero with room for capacity pending events.
 func New(capacity int) *Sim {
 	if capacity < 16 {
 		capacity = 16
 	}
-	return &Sim{heap: make([]event, 0, capacity)}
+	s := &Sim{heap: make([]event, 0, capacity+arity-1)}
+	for range arity - 1 {
+		s.heap = append(s.heap, sentinel)
+	}
+	return s
 }
 
 // Now is the current virtual time since the start of the run.
@@ -69,10 +101,14 @@ func (s *Sim) Events() uint64 { return s.events }
 
 // Pending is the number of scheduled events not yet dispatched.
 func (s *Sim) Pending() int {
+	n := s.n
 	if s.hole {
-		return len(s.heap) - 1
+		n--
 	}
-	return len(s.heap)
+	if s.full {
+		n++
+	}
+	return n
 }
 
 // Register adds a handler and returns the id to schedule its events with.
@@ -89,16 +125,26 @@ func (s *Sim) Schedule(at time.Duration, h HandlerID, a int32, b int64) {
 		at = s.now
 	}
 	s.seq++
-	e := event{at: at, seq: s.seq, h: h, a: a, b: b}
+	var e event
+	e.at, e.seq, e.h, e.a, e.b = at, s.seq, h, a, b
+	if s.full && earlier(&e, &s.lane) != 0 {
+		// The lane keeps the earlier of the two.
+		e, s.lane = s.lane, e
+	}
 	if s.hole {
 		// Every pending event is at or after now, and so is e: it can
 		// replace the dispatched root and sink to its place.
 		s.hole = false
-		s.down(e)
+		s.down(&e)
 		return
 	}
-	s.heap = append(s.heap, e)
-	s.up(len(s.heap)-1, e)
+	if !s.full {
+		s.lane, s.full = e, true
+		return
+	}
+	s.heap = append(s.heap, sentinel)
+	s.n++
+	s.up(s.n-1, &e)
 }
 
 // After schedules an event for h after delay d from now.
@@ -114,78 +160,101 @@ func (s *Sim) Stop() { s.stopped = true }
 // It returns the virtual time reached.
 func (s *Sim) Run(until time.Duration) time.Duration {
 	s.stopped = false
-	for len(s.heap) > 0 && !s.stopped {
+	for !s.stopped {
+		if s.full && (s.n == 0 || earlier(&s.lane, &s.heap[0]) != 0) {
+			at := s.lane.at
+			if until >= 0 && at > until {
+				s.now = until
+				return s.now
+			}
+			h, a, b := s.lane.h, s.lane.a, s.lane.b
+			s.full = false
+			s.now = at
+			s.events++
+			s.handlers[h].Handle(at, a, b)
+			continue
+		}
+		if s.n == 0 {
+			break
+		}
 		top := &s.heap[0]
-		if until >= 0 && top.at > until {
+		at := top.at
+		if until >= 0 && at > until {
 			s.now = until
 			return s.now
 		}
-		ev := *top
+		h, a, b := top.h, top.a, top.b
 		s.hole = true
-		s.now = ev.at
+		s.now = at
 		s.events++
-		s.handlers[ev.h].Handle(ev.at, ev.a, ev.b)
+		s.handlers[h].Handle(at, a, b)
 		if s.hole {
 			s.hole = false
 			s.pop()
 		}
 	}
-	if until >= 0 && len(s.heap) == 0 && s.now < until && !s.stopped {
+	if until >= 0 && s.n == 0 && !s.full && s.now < until && !s.stopped {
 		s.now = until
 	}
 	return s.now
 }
 
 // up places e at the hole i and lets it rise to its place.
-func (s *Sim) up(i int, e event) {
+func (s *Sim) up(i int, e *event) {
 	h := s.heap
 	for i > 0 {
-		p := (i - 1) / 2
-		if !e.before(&h[p]) {
+		p := int(uint(i-1) / arity)
+		if earlier(e, &h[p]) == 0 {
 			break
 		}
 		h[i] = h[p]
 		i = p
 	}
-	h[i] = e
+	h[i] = *e
 }
 
 // pop removes the root.
 func (s *Sim) pop() {
-	n := len(s.heap) - 1
+	s.n--
+	n := s.n
 	last := s.heap[n]
-	s.heap = s.heap[:n]
+	s.heap[n] = sentinel
+	s.heap = s.heap[:n+arity-1]
 	if n > 0 {
-		s.down(last)
+		s.down(&last)
 	}
 }
 
-// down places e at the root and sifts it to its place, bottom-up (Floyd;
-// Wegener 1993): the hole at the root first descends along the path of
-// smaller children to a leaf, one comparison per level, and e then rises
-// from there. New events mostly belong near the bottom, so this takes
-// about half the comparisons of a top-down sift.
-func (s *Sim) down(e event) {
+// down places e at the root and sifts it down to its place (top-down):
+// while the earliest child of the hole comes before e, that child moves up
+// into the hole, so a near-term event stops after a level or two.
+//
+// The earliest of four children is found with a branch-free tournament of
+// three comparisons (sentinels stand in for missing children), so the only
+// unpredictable branch per level is the comparison with e. Measured on the
+// bare model (before the lane existed) against a bottom-up sift, which
+// descends to a leaf and climbs back: 4% fewer instructions and 27% fewer
+// mispredicted branches for the whole run.
+func (s *Sim) down(e *event) {
 	h := s.heap
-	n := len(h)
-	// A near-term event (the next arrival of a stream) usually belongs at
-	// the root itself: then it costs two comparisons instead of a descent
-	// to a leaf and a climb back.
-	if n == 1 || (e.before(&h[1]) && (n == 2 || e.before(&h[2]))) {
-		h[0] = e
-		return
-	}
-	i := 0
-	for {
-		c := 2*i + 1
+	n := s.n
+	hole := &h[0]
+	for i := 0; ; {
+		c := arity*i + 1
 		if c >= n {
 			break
 		}
-		if c+1 < n && h[c+1].before(&h[c]) {
-			c++
+		q := (*[arity]event)(h[c : c+arity])
+		a := earlier(&q[1], &q[0])
+		b := 2 + earlier(&q[3], &q[2])
+		a ^= (a ^ b) & -earlier(&q[b&3], &q[a&3])
+		a &= 3
+		if earlier(e, &q[a]) != 0 {
+			break
 		}
-		h[i] = h[c]
-		i = c
+		*hole = q[a]
+		hole = &q[a]
+		i = c + int(a)
 	}
-	s.up(i, e)
+	*hole = *e
 }

@@ -74,6 +74,103 @@ func TestMatchesReferenceOrder(t *testing.T) {
 	}
 }
 
+// follower schedules 0–3 follow-ups per event, at delays (often zero, so
+// with ties) derived from the event's id alone, so that any correct event
+// queue produces the same run.
+type follower struct {
+	sim    *Sim
+	id     HandlerID
+	next   int64
+	budget int
+	seen   []int64
+}
+
+func mix(x uint64) uint64 { return splitmix(x) }
+
+func (f *follower) Handle(now time.Duration, a int32, b int64) {
+	f.seen = append(f.seen, b)
+	h := mix(uint64(b))
+	for k := 0; k < int(h%4) && f.budget > 0; k++ {
+		f.budget--
+		f.next++
+		d := time.Duration(mix(h+uint64(k)) % 40)
+		if d > 30 {
+			d = -5 // in the past: runs now
+		}
+		f.sim.Schedule(now+d, f.id, 0, f.next)
+	}
+}
+
+// reference is a plain list scan by (time, insertion order).
+type reference struct {
+	now     time.Duration
+	pending []refEvent
+	seq     int
+}
+
+type refEvent struct {
+	at  time.Duration
+	seq int
+	b   int64
+}
+
+func (r *reference) schedule(at time.Duration, b int64) {
+	r.seq++
+	r.pending = append(r.pending, refEvent{max(at, r.now), r.seq, b})
+}
+
+// The heap must agree with the reference for events scheduled up front,
+// by handlers while one is being dispatched (the hole-filling path, then
+// appends), and in the past, for queues from empty to a few hundred.
+func TestMatchesReferenceWithFollowUps(t *testing.T) {
+	for trial := 0; trial < 40; trial++ {
+		s := New(0)
+		f := &follower{sim: s, budget: 3000}
+		f.id = s.Register(f)
+		ref := &reference{}
+		initial := 1 + trial*7
+		for i := 0; i < initial; i++ {
+			at := time.Duration(mix(uint64(trial*1000+i)) % 60)
+			f.next++
+			s.Schedule(at, f.id, 0, f.next)
+			ref.schedule(at, f.next)
+		}
+		s.Run(-1)
+		// Replay with the reference queue and the same handler logic.
+		budget, next := 3000, int64(initial)
+		var want []int64
+		for len(ref.pending) > 0 {
+			k := 0
+			for j, e := range ref.pending {
+				m := ref.pending[k]
+				if e.at < m.at || (e.at == m.at && e.seq < m.seq) {
+					k = j
+				}
+			}
+			e := ref.pending[k]
+			ref.pending = append(ref.pending[:k], ref.pending[k+1:]...)
+			ref.now = e.at
+			want = append(want, e.b)
+			h := mix(uint64(e.b))
+			for j := 0; j < int(h%4) && budget > 0; j++ {
+				budget--
+				next++
+				d := time.Duration(mix(h+uint64(j)) % 40)
+				if d > 30 {
+					d = -5
+				}
+				ref.schedule(e.at+d, next)
+			}
+		}
+		if !slices.Equal(f.seen, want) {
+			t.Fatalf("trial %d: %d events dispatched, order differs from the reference (%d events)", trial, len(f.seen), len(want))
+		}
+		if s.Pending() != 0 {
+			t.Fatalf("trial %d: %d pending", trial, s.Pending())
+		}
+	}
+}
+
 func TestChainedEventsKeepTimeOrder(t *testing.T) {
 	s := New(0)
 	r := &recorder{sim: s}

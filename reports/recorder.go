@@ -2,9 +2,8 @@ package reports
 
 import (
 	"math"
+	"math/bits"
 	"time"
-
-	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Latency histograms record nanoseconds from 1µs to 1 hour with three
@@ -18,24 +17,79 @@ const (
 
 // LatencyRecorder collects response times: an HDR histogram for
 // percentiles plus an exact sum for the mean and an exact max.
+//
+// The histogram is HdrHistogram's (Tene; the layout and the percentile
+// rule of github.com/HdrHistogram/hdrhistogram-go, which the tests check
+// value for value), kept here as a bare counts array so that recording a
+// value costs a few instructions: the simulator records one or two values
+// per request.
 type LatencyRecorder struct {
-	h     *hdrhistogram.Histogram
-	sum   float64 // nanoseconds
-	count int64
-	max   int64
+	counts  []int64
+	sum     float64 // nanoseconds
+	count   int64
+	max     int64
+	halfMag uint  // log2 of half the sub-buckets per bucket
+	mask    int64 // sub-bucket mask, shifted by the unit magnitude
+}
+
+// unitMag is log2 of histMin, rounded down: values below 2^unitMag share
+// the first sub-bucket.
+const unitMag = 9
+
+// newRecorder returns an empty recorder with sig significant digits.
+func newRecorder(sig int) *LatencyRecorder {
+	// HdrHistogram keeps single-unit resolution up to 2·10^sig, in a
+	// power-of-two count of sub-buckets.
+	subMag := uint(math.Ceil(math.Log2(2 * math.Pow10(sig))))
+	half := int64(1) << (subMag - 1)
+	// Buckets double until one covers histMax.
+	buckets := int64(1)
+	for v := int64(1) << (subMag + unitMag); v <= histMax; v <<= 1 {
+		buckets++
+	}
+	return &LatencyRecorder{
+		counts:  make([]int64, (buckets+1)*half),
+		halfMag: subMag - 1,
+		mask:    (2*half - 1) << unitMag,
+	}
 }
 
 // NewLatencyRecorder returns an empty recorder with three significant
 // digits (0.1% relative precision).
-func NewLatencyRecorder() *LatencyRecorder {
-	return &LatencyRecorder{h: hdrhistogram.New(histMin, histMax, histSig)}
-}
+func NewLatencyRecorder() *LatencyRecorder { return newRecorder(histSig) }
 
 // NewCoarseLatencyRecorder returns an empty recorder with two significant
 // digits (1% relative precision): a tenth of the memory, so it stays in
 // cache, for the many short-lived percentiles of a time series.
-func NewCoarseLatencyRecorder() *LatencyRecorder {
-	return &LatencyRecorder{h: hdrhistogram.New(histMin, histMax, 2)}
+func NewCoarseLatencyRecorder() *LatencyRecorder { return newRecorder(2) }
+
+// index is the counts index of v (histMin ≤ v ≤ histMax).
+func (l *LatencyRecorder) index(v int64) int {
+	// shift = bucket index + unit magnitude.
+	shift := uint(63-bits.LeadingZeros64(uint64(v|l.mask))) - l.halfMag
+	return int((shift-unitMag)<<l.halfMag) + int(v>>shift)
+}
+
+// value is the lowest value of counts index i.
+func (l *LatencyRecorder) value(i int) int64 {
+	bucket := i>>l.halfMag - 1
+	sub := int64(i&(1<<l.halfMag-1)) + 1<<l.halfMag
+	if bucket < 0 {
+		sub -= 1 << l.halfMag
+		bucket = 0
+	}
+	return sub << (uint(bucket) + unitMag)
+}
+
+// highest is the highest value equivalent to v (in v's sub-bucket).
+func (l *LatencyRecorder) highest(v int64) int64 {
+	shift := uint(63-bits.LeadingZeros64(uint64(v|l.mask))) - l.halfMag
+	sub := v >> shift
+	size := int64(1) << shift
+	if sub >= 2<<l.halfMag {
+		size <<= 1
+	}
+	return sub<<shift + size - 1
 }
 
 // Record adds one response time.
@@ -46,12 +100,8 @@ func (l *LatencyRecorder) Record(d time.Duration) {
 	if v > l.max {
 		l.max = v
 	}
-	if v < histMin {
-		v = histMin
-	} else if v > histMax {
-		v = histMax
-	}
-	_ = l.h.RecordValue(v)
+	v = min(max(v, histMin), histMax)
+	l.counts[l.index(v)]++
 }
 
 // Count is the number of values recorded.
@@ -59,13 +109,25 @@ func (l *LatencyRecorder) Count() int64 { return l.count }
 
 // Reset forgets everything recorded.
 func (l *LatencyRecorder) Reset() {
-	l.h.Reset()
+	clear(l.counts)
 	l.sum, l.count, l.max = 0, 0, 0
 }
 
 // Merge adds another recorder's values.
 func (l *LatencyRecorder) Merge(o *LatencyRecorder) {
-	l.h.Merge(o.h)
+	if l.halfMag == o.halfMag {
+		for i, c := range o.counts {
+			l.counts[i] += c
+		}
+	} else {
+		// Different precisions: each of o's sub-buckets counts as its
+		// lowest value, as HdrHistogram merges.
+		for i, c := range o.counts {
+			if c != 0 {
+				l.counts[l.index(o.value(i))] += c
+			}
+		}
+	}
 	l.sum += o.sum
 	l.count += o.count
 	if o.max > l.max {
@@ -73,12 +135,36 @@ func (l *LatencyRecorder) Merge(o *LatencyRecorder) {
 	}
 }
 
-// Quantile returns the q-quantile (0 < q ≤ 1) as a duration.
+// Quantile returns the q-quantile (0 < q ≤ 1) as a duration: the highest
+// value equivalent to the smallest recorded one at or above rank q·count
+// (HdrHistogram's ValueAtQuantile).
 func (l *LatencyRecorder) Quantile(q float64) time.Duration {
 	if l.count == 0 {
 		return 0
 	}
-	return time.Duration(l.h.ValueAtQuantile(q * 100))
+	p := min(q*100, 100)
+	if p < 0 {
+		p = 0
+	}
+	rank := int64(1)
+	if r := p/100*float64(l.count) + 0.5; r >= float64(l.count) {
+		rank = l.count
+	} else if r >= 1 {
+		rank = int64(r)
+	}
+	v := int64(0)
+	var seen int64
+	for i, c := range l.counts {
+		seen += c
+		if seen >= rank {
+			v = l.value(i)
+			break
+		}
+	}
+	if p == 0 {
+		return time.Duration(v)
+	}
+	return time.Duration(l.highest(v))
 }
 
 // Mean is the exact mean.

@@ -75,20 +75,22 @@ type request struct {
 
 // attempt is one try of a request at one server instance.
 type attempt struct {
-	req       int32
-	reqGen    uint32
-	ep        int32  // server
-	pool      int32  // upstream pool
-	local     int32  // endpoint index in the pool
-	gen       uint32 // bumped when the slot is recycled
-	dgen      uint32 // bumped when a scheduled departure is invalidated
-	no        uint8  // attempt number within its request
-	retry     bool   // admitted by the retry budget
-	abandoned bool   // the client gave up on it; the server does not know
-	sent      time.Duration
-	work      float64       // remaining demand at speed 1, ns
-	upd       time.Duration // FIFO in service: when work was last updated
-	pos       int32         // FIFO: index in the server's inSvc, or -1
+	req    int32 // its request; in direct mode (no request record) its client
+	reqGen uint32
+	ep     int32  // server
+	pool   int32  // upstream pool
+	local  int32  // endpoint index in the pool
+	gen    uint32 // bumped when the slot is recycled
+	dgen   uint32 // bumped when a scheduled departure is invalidated
+	pos    int32  // FIFO: index in the server's inSvc, or -1
+	sent   time.Duration
+	work   float64       // remaining demand at speed 1, ns
+	upd    time.Duration // FIFO in service: when work was last updated
+	serial uint64        // its request's serial (for the error draw)
+
+	no        uint8 // attempt number within its request
+	retry     bool  // admitted by the retry budget
+	abandoned bool  // the client gave up on it; the server does not know
 }
 
 // model is one replication of one strategy.
@@ -132,6 +134,12 @@ type model struct {
 	windows []reports.FailureWindow
 	probe   *workloads.ActiveHealth
 
+	// direct is true when no feature can give a request more than one
+	// attempt or end it before its attempt does (no gateway, client
+	// timeout, retries or hedging): the attempt then stands for its
+	// request, which gets no record of its own.
+	direct  bool
+	draw    []float64 // direct mode: the new request's demand per group
 	reqs    []request
 	demands []float64 // per request and group
 	freeReq []int32
@@ -148,6 +156,10 @@ type model struct {
 	bucketLat *reports.LatencyRecorder // ok latencies of the current bucket
 	lastBusy  []float64                // busy integral at the last tick
 }
+
+// directMode enables direct mode where it applies (tests turn it off to
+// check the direct path against the general one).
+var directMode = true
 
 // maxBuckets bounds the time series' length; longer runs get wider buckets.
 const maxBuckets = 600
@@ -206,6 +218,9 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 		m.keys = sc.Clients.Keys.KeySampler(engine.Stream(seed, rep, "keys"))
 		m.clientR = engine.Stream(seed, rep, "clients")
 	}
+	m.direct = directMode && m.gw == nil && m.timeout <= 0 && m.retry.Max <= 0 && m.retry.PerTryTimeout <= 0 &&
+		m.hedge.Max <= 0 && m.budget == nil && len(m.pools) == 1
+	m.draw = make([]float64, m.nGrp)
 	m.planFailures(rep)
 	m.planAutoscale()
 	m.planSeries()
@@ -294,6 +309,10 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 		client := int32(0)
 		if m.clientR != nil {
 			client = int32(m.clientR.IntN(m.sc.Clients.Count))
+		}
+		if m.direct {
+			m.newDirect(now, client)
+			return
 		}
 		m.newRequest(now, client)
 	case evThinkDone:
@@ -419,6 +438,10 @@ func (m *model) snapshotServers(now time.Duration) {
 // newRequest creates a request: every random property is drawn here, in a
 // fixed order, so all strategies see the same requests.
 func (m *model) newRequest(now time.Duration, client int32) {
+	if m.direct {
+		m.newDirect(now, client)
+		return
+	}
 	var ri int32
 	if n := len(m.freeReq); n > 0 {
 		ri = m.freeReq[n-1]
@@ -487,6 +510,7 @@ func (m *model) send(now time.Duration, ri int32, retry bool) {
 	}
 	a := &m.atts[ai]
 	a.req, a.reqGen, a.ep, a.pool, a.local, a.sent = ri, r.gen, int32(ep), r.pool, int32(local), now
+	a.serial = r.serial
 	if r.tries == 0 {
 		a.work = m.demands[int(ri)*m.nGrp+s.group]
 	} else {
@@ -521,7 +545,7 @@ func (m *model) answer(s *server, ai int32) strategies.Outcome {
 	}
 	if p := s.errorRate(); p > 0 {
 		a := &m.atts[ai]
-		if engine.Uniform(m.errKey, m.reqs[a.req].serial, uint64(a.no)) < p {
+		if engine.Uniform(m.errKey, a.serial, uint64(a.no)) < p {
 			return strategies.Error5xx
 		}
 	}
@@ -531,6 +555,10 @@ func (m *model) answer(s *server, ai int32) strategies.Outcome {
 // attemptDone ends an attempt at the server; the client learns the outcome
 // unless it has already given up on the attempt.
 func (m *model) attemptDone(now time.Duration, ai int32, o strategies.Outcome) {
+	if m.direct {
+		m.directDone(now, ai, o)
+		return
+	}
 	a := &m.atts[ai]
 	ri, reqGen, abandoned := a.req, a.reqGen, a.abandoned
 	if !abandoned {
@@ -650,11 +678,32 @@ func fromStrategy(o strategies.Outcome) outcome {
 // finish completes request ri for the client and recycles it.
 func (m *model) finish(now time.Duration, ri int32, o outcome) {
 	r := &m.reqs[ri]
-	if r.measured {
+	m.account(now, r.created, r.measured, o)
+	if r.gwi >= 0 {
+		m.gwFinish(now, ri, o)
+	}
+	if m.budget != nil {
+		if r.pending {
+			m.budget.EndRetry()
+			r.pending = false
+		}
+		m.budget.EndRequest()
+	}
+	client := r.client
+	r.alive = false
+	r.gen++
+	m.freeReq = append(m.freeReq, ri)
+	m.thinkAgain(now, client)
+}
+
+// account counts a request's outcome, in the run's statistics if it is
+// measured and in the time series.
+func (m *model) account(now, created time.Duration, measured bool, o outcome) {
+	if measured {
 		switch o {
 		case outOK:
 			m.outcomes.OK++
-			m.lat.Record(now - r.created)
+			m.lat.Record(now - created)
 		case out5xx:
 			m.outcomes.Error5xx++
 		case outTimeout:
@@ -676,7 +725,7 @@ func (m *model) finish(now time.Duration, ri int32, o outcome) {
 		switch o {
 		case outOK:
 			s.OK[k]++
-			m.bucketLat.Record(now - r.created)
+			m.bucketLat.Record(now - created)
 		case out5xx:
 			s.Error5xx[k]++
 		case outTimeout:
@@ -693,21 +742,89 @@ func (m *model) finish(now time.Duration, ri int32, o outcome) {
 			s.RateLimited[k]++
 		}
 	}
-	if r.gwi >= 0 {
-		m.gwFinish(now, ri, o)
-	}
-	if m.budget != nil {
-		if r.pending {
-			m.budget.EndRetry()
-			r.pending = false
-		}
-		m.budget.EndRequest()
-	}
-	client := r.client
-	r.alive = false
-	r.gen++
-	m.freeReq = append(m.freeReq, ri)
+}
+
+// thinkAgain schedules a closed-loop client's next request.
+func (m *model) thinkAgain(now time.Duration, client int32) {
 	if m.think != nil && m.open {
 		m.eng.Schedule(now+dur(m.think.Sample()), m.h, evThinkDone, int64(client))
+	}
+}
+
+// newDirect is newRequest and send in direct mode: the request's only
+// attempt carries what the request would (its creation time is the
+// attempt's, its client is in req). Random draws and their order are
+// those of newRequest and send.
+func (m *model) newDirect(now time.Duration, client int32) {
+	m.serial++
+	var key uint32
+	if m.keys != nil {
+		key = m.keys.Key()
+	}
+	if m.curK < len(m.series.Offered) {
+		m.series.Offered[m.curK]++
+	}
+	if len(m.demand) == 1 {
+		m.draw[0] = m.demand[0].Sample()
+	} else {
+		for g, d := range m.demand {
+			m.draw[g] = d.Sample()
+		}
+	}
+	local, ok := m.pools[0].Pick(now, strategies.Request{Key: uint64(key), Client: uint64(client)})
+	if !ok {
+		m.account(now, now, now >= m.start, outNoUpstream)
+		m.thinkAgain(now, client)
+		return
+	}
+	measured := now >= m.start
+	if measured {
+		m.attempts++
+	}
+	ep := m.poolSrv[0][local]
+	s := &m.srv[ep]
+	var ai int32
+	if n := len(m.freeAtt); n > 0 {
+		ai = m.freeAtt[n-1]
+		m.freeAtt = m.freeAtt[:n-1]
+	} else {
+		ai = int32(len(m.atts))
+		m.atts = append(m.atts, attempt{})
+	}
+	a := &m.atts[ai]
+	a.req, a.reqGen, a.ep, a.pool, a.local, a.sent = client, 0, int32(ep), 0, int32(local), now
+	a.serial, a.work, a.pos = m.serial, m.draw[s.group], -1
+	a.no, a.retry, a.abandoned = 0, false, false
+	if measured && now < m.end {
+		s.sent++
+	}
+	m.arrive(now, ep, ai)
+}
+
+// directDone is attemptDone in direct mode: the attempt's end is its
+// request's.
+func (m *model) directDone(now time.Duration, ai int32, o strategies.Outcome) {
+	a := &m.atts[ai]
+	m.pools[0].Done(now, int(a.local), now-a.sent, o)
+	client, created := a.req, a.sent
+	a.gen++
+	a.dgen++
+	m.freeAtt = append(m.freeAtt, ai)
+	if o == strategies.OK {
+		// account's common case, inline.
+		lat := now - created
+		if created >= m.start {
+			m.outcomes.OK++
+			m.lat.Record(lat)
+		}
+		if k := m.curK; k < len(m.series.OK) {
+			m.series.OK[k]++
+			m.bucketLat.Record(lat)
+		}
+	} else {
+		m.account(now, created, created >= m.start, fromStrategy(o))
+	}
+	if m.think != nil {
+		m.thinkAgain(now, client)
 	}
 }

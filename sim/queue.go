@@ -1,7 +1,8 @@
 package sim
 
 // ring is a growable FIFO; it allocates only when it grows past its
-// largest size so far.
+// largest size so far. Its length is a power of two, so indices wrap with
+// a mask.
 type ring[T any] struct {
 	buf  []T
 	head int
@@ -14,20 +15,17 @@ func (r *ring[T]) push(v T) {
 	if r.n == len(r.buf) {
 		nb := make([]T, max(8, 2*len(r.buf)))
 		for i := 0; i < r.n; i++ {
-			nb[i] = r.buf[(r.head+i)%len(r.buf)]
+			nb[i] = r.buf[(r.head+i)&(len(r.buf)-1)]
 		}
 		r.buf, r.head = nb, 0
 	}
-	r.buf[(r.head+r.n)%len(r.buf)] = v
+	r.buf[(r.head+r.n)&(len(r.buf)-1)] = v
 	r.n++
 }
 
 func (r *ring[T]) pop() T {
 	v := r.buf[r.head]
-	r.head++
-	if r.head == len(r.buf) {
-		r.head = 0
-	}
+	r.head = (r.head + 1) & (len(r.buf) - 1)
 	r.n--
 	return v
 }

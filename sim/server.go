@@ -136,7 +136,16 @@ func (m *model) fifoDone(now time.Duration, ai int32) {
 		s.busy--
 		s.busyAvg.Set(now, float64(s.busy))
 	}
-	m.served(now, s, ai)
+	if s.latency > 0 || !m.direct {
+		m.served(now, s, ai)
+		return
+	}
+	// served and attemptDone's direct path, inline.
+	o := strategies.OK
+	if s.errors != 0 || len(s.errFail) != 0 {
+		o = m.answer(s, ai)
+	}
+	m.directDone(now, ai, o)
 }
 
 // served answers attempt ai, after the server's added latency if any.

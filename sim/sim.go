@@ -206,6 +206,19 @@ func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 // abandonInFlight counts requests still in flight when the run stops as
 // timeouts, so that ok + failed + rejected = requests always holds.
 func (m *model) abandonInFlight() {
+	if m.direct {
+		// Each attempt in flight is a request in flight.
+		free := make([]bool, len(m.atts))
+		for _, ai := range m.freeAtt {
+			free[ai] = true
+		}
+		for ai := range m.atts {
+			if !free[ai] && m.atts[ai].sent >= m.start {
+				m.outcomes.Timeout++
+			}
+		}
+		return
+	}
 	free := make([]bool, len(m.reqs))
 	for _, ri := range m.freeReq {
 		free[ri] = true

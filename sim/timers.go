@@ -30,7 +30,11 @@ func (q *timerQueue) push(m *model, at time.Duration, idx int32, gen uint32) {
 		}
 		q.buf, q.head = nb, 0
 	}
-	q.buf[(q.head+q.n)%len(q.buf)] = timer{at: at, idx: idx, gen: gen}
+	i := q.head + q.n
+	if i >= len(q.buf) {
+		i -= len(q.buf)
+	}
+	q.buf[i] = timer{at: at, idx: idx, gen: gen}
 	q.n++
 	if q.n == 1 {
 		m.eng.Schedule(at, m.h, evTimers, int64(q.kind))

@@ -200,6 +200,7 @@ func (p *Pool) SetHealth(cfg HealthConfig) {
 	p.panicking = p.panicNow()
 	p.dirty = true
 	p.setWake()
+	p.setPlain()
 }
 
 // ProbeResult reports the result of one active health probe of endpoint i

@@ -44,6 +44,29 @@ type Pool struct {
 	// fast path of Pick is the single comparison now >= wake.
 	wake time.Duration
 	now  time.Duration // latest time seen by the lazy work
+	// plain is true without stale load and affinity, and plainDone
+	// without stale load, outlier detection and a balancer that learns
+	// from outcomes: then Pick (when no lazy work is due) and Done take
+	// short paths, with the general ones out of line.
+	plain     bool
+	plainDone bool
+}
+
+// outcomeBlind reports whether b's Done does nothing, so that the pool
+// can skip calling it. It names concrete types (a type embedding one of
+// them may well learn from outcomes).
+func outcomeBlind(b Balancer) bool {
+	switch b.(type) {
+	case *RoundRobin, *SmoothWRR, *Random, *LeastRequest, *P2C, FlowHash, *FlowHash:
+		return true
+	}
+	return false
+}
+
+// setPlain recomputes plain and plainDone after a configuration change.
+func (p *Pool) setPlain() {
+	p.plain = p.stale == nil && p.affinity == nil
+	p.plainDone = p.stale == nil && !p.hasOutlier && outcomeBlind(p.b)
 }
 
 const (
@@ -68,6 +91,7 @@ func NewPool(b Balancer, names []string, weights []float64) *Pool {
 		wake:        never,
 		active:      ActiveHealth{Unhealthy: 1, Healthy: 1},
 	}
+	p.setPlain()
 	for i, name := range names {
 		w := 1.0
 		if i < len(weights) && weights[i] > 0 {
@@ -131,6 +155,16 @@ func (p *Pool) rebuild() []int {
 // and advances slow-start weights; when neither is pending this costs one
 // comparison.
 func (p *Pool) Pick(now time.Duration, req Request) (i int, ok bool) {
+	if p.plain && !p.dirty && now < p.wake && len(p.cand) > 0 {
+		i = p.b.Pick(now, req, p.eps, p.cand)
+		p.eps[i].InFlight++
+		return i, true
+	}
+	return p.pick(now, req)
+}
+
+// pick is Pick's general path.
+func (p *Pool) pick(now time.Duration, req Request) (i int, ok bool) {
 	if now >= p.wake {
 		p.advance(now)
 	}
@@ -158,6 +192,16 @@ func (p *Pool) Pick(now time.Duration, req Request) (i int, ok bool) {
 // outlier detector (if configured) counts the outcome, and the balancer
 // learns its outcome and latency.
 func (p *Pool) Done(now time.Duration, i int, latency time.Duration, o Outcome) {
+	if p.plainDone {
+		e := &p.eps[i]
+		e.InFlight = max(e.InFlight-1, 0) // never negative
+		return
+	}
+	p.done(now, i, latency, o)
+}
+
+// done is Done's general path.
+func (p *Pool) done(now time.Duration, i int, latency time.Duration, o Outcome) {
 	if p.stale != nil {
 		if p.stale.inFlight[i] > 0 {
 			p.stale.inFlight[i]--
@@ -204,6 +248,7 @@ type affinity struct {
 // SetAffinity turns session persistence on (mode key or client) or off
 // (""), keeping at most maxPins pins (0 = 100000).
 func (p *Pool) SetAffinity(mode string, maxPins int) {
+	defer p.setPlain()
 	if mode == AffinityNone {
 		p.affinity = nil
 		return
@@ -258,6 +303,7 @@ func (s *staleLoad) publish(now time.Duration, eps []Endpoint) {
 // SetStaleLoad makes balancers see in-flight counts published every
 // period instead of live ones (0 = live). InFlight reports then lag.
 func (p *Pool) SetStaleLoad(period time.Duration) {
+	defer p.setPlain()
 	if period <= 0 {
 		if p.stale != nil {
 			for i := range p.eps {
