@@ -48,14 +48,14 @@ const (
 	gwShutdownGrace     = 2 * time.Second
 )
 
-// StartGateway starts a gateway instance on 127.0.0.1 (a free port) with
-// the proxy cfg describes. Close stops it.
+// StartGateway starts a gateway instance on cfg.Listen (default 127.0.0.1
+// on a free port) with the proxy cfg describes. Close stops it.
 func StartGateway(cfg GatewayConfig) (*Gateway, error) {
 	p, err := NewProxy(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("gateway %d: %w", cfg.Instance, err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", listenAddr(cfg.Listen))
 	if err != nil {
 		_ = p.Close()
 		return nil, fmt.Errorf("gateway %d: listen: %w", cfg.Instance, err)
@@ -252,4 +252,12 @@ func (a *pxAdmission) release() {
 		return
 	}
 	a.busy--
+}
+
+// listenAddr is addr, or 127.0.0.1 on a free port when it is empty.
+func listenAddr(addr string) string {
+	if addr == "" {
+		return "127.0.0.1:0"
+	}
+	return addr
 }

@@ -36,6 +36,8 @@ type L4Config struct {
 	Rep  int
 	// Logf receives health transitions (nil = silent).
 	Logf func(string, ...any)
+	// Listen is the address to listen on ("" = 127.0.0.1 on a free port).
+	Listen string
 }
 
 // L4Stats is a snapshot of the L4 balancer's state.
@@ -107,7 +109,7 @@ func StartL4(cfg L4Config) (*L4, error) {
 		pool.SetHealth(strategies.HealthConfig{Active: &strategies.ActiveHealth{
 			Interval: h.Interval.D(), Timeout: h.Timeout.D(), Unhealthy: h.Unhealthy, Healthy: h.Healthy}})
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", listenAddr(cfg.Listen))
 	if err != nil {
 		return nil, fmt.Errorf("live: L4: listen: %w", err)
 	}

@@ -57,6 +57,8 @@ type GatewayConfig struct {
 	// MaxBody caps a request body in bytes (0 = 1 MiB); larger bodies
 	// get 413.
 	MaxBody int64
+	// Listen is the address to listen on ("" = 127.0.0.1 on a free port).
+	Listen string
 }
 
 // ProxyStats is a snapshot of a proxy's (gateway instance's) state.

@@ -31,6 +31,10 @@ type Options struct {
 	BackendPort int
 	// AllowRemote permits backends and gateways that are not on loopback.
 	AllowRemote bool
+	// Listen is the address of edgelab's entry point (the L4 balancer
+	// with several gateway instances, else the gateway); "" = 127.0.0.1
+	// on a free port. Serve uses it.
+	Listen string
 	// OutDir receives vegeta's results (vegeta.bin, every strategy's
 	// attack under its name) and the gateway access logs; "" writes
 	// neither.
@@ -158,6 +162,38 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports
 	return res, nil
 }
 
+// Serve runs edgelab's side of the scenario — its gateway tier with one
+// strategy, and the emulated backends unless opt.Backends names real ones
+// — until ctx ends, without sending load: for an attacker elsewhere
+// (edgelab live --gateway, vegeta, curl). ready, when not nil, receives
+// the entry point's URL and the backends once everything listens.
+// Failures play on the scenario's timeline from the moment it starts.
+func Serve(ctx context.Context, sc *workloads.Scenario, strategy string, opt Options, ready func(entry string, backends []Upstream)) error {
+	if opt.Gateway != "" {
+		return errors.New("serve runs edgelab's own gateway: --gateway does not apply")
+	}
+	if err := Check(sc, opt); err != nil {
+		return err
+	}
+	if err := checkListen(opt.Listen, opt.AllowRemote); err != nil {
+		return err
+	}
+	start := time.Now()
+	w, err := build(sc, strategy, opt, start)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	if w.fleet != nil {
+		w.fleet.Play(start, sc.Warmup.D()+sc.Duration.D()) // the scenario's timeline
+	}
+	if ready != nil {
+		ready(w.target, w.upstreams(sc, opt.Backends))
+	}
+	<-ctx.Done()
+	return nil
+}
+
 // world is one strategy's running system: backends, gateways, L4.
 type world struct {
 	fleet  *Fleet
@@ -263,8 +299,12 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 		}
 		w.stages = append(w.stages, st)
 		w.closes = append(w.closes, st.Close)
+		listen := ""
+		if instances == 1 {
+			listen = opt.Listen
+		}
 		gw, err := StartGateway(GatewayConfig{Scenario: sc, Strategy: strategy, Instance: i, Upstreams: ups,
-			Start: start, Middleware: st.Wrap, Logf: opt.Logf})
+			Start: start, Middleware: st.Wrap, Logf: opt.Logf, Listen: listen})
 		if err != nil {
 			return w, fmt.Errorf("start gateway %d: %w", i, err)
 		}
@@ -274,7 +314,7 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 	}
 	w.target = w.gws[0].URL()
 	if instances > 1 {
-		w.l4, err = StartL4(L4Config{Mode: g.L4, Backends: addrs, Health: g.Health, Start: start, Seed: sc.Seed})
+		w.l4, err = StartL4(L4Config{Mode: g.L4, Backends: addrs, Health: g.Health, Start: start, Seed: sc.Seed, Listen: opt.Listen})
 		if err != nil {
 			return w, fmt.Errorf("start L4 balancer: %w", err)
 		}

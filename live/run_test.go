@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,5 +192,50 @@ servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 	// Nothing was sent: Run refuses before starting anything.
 	if _, err := Run(context.Background(), open, Options{Backends: []string{"http://192.0.2.1:80"}}); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("Run with a remote backend: %v", err)
+	}
+}
+
+// Serve runs the gateway and emulated backends without load until its
+// context ends; a request sent to the entry point is balanced through.
+func TestServe(t *testing.T) {
+	sc := parse(t, `
+name: serve
+duration: 10s
+clients:
+  arrival: {process: poisson, rate: 10}
+servers:
+  - {name: web, count: 2, service: {dist: constant, mean: 1ms}}
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	entry := make(chan string, 1)
+	go func() {
+		done <- Serve(ctx, sc, "p2c", Options{}, func(url string, ups []Upstream) {
+			if len(ups) != 2 {
+				t.Errorf("%d upstreams", len(ups))
+			}
+			entry <- url
+		})
+	}()
+	var url string
+	select {
+	case url = <-entry:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	resp, err := http.Get(url + "/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get(HeaderServer) == "" {
+		t.Errorf("status %d, server %q", resp.StatusCode, resp.Header.Get(HeaderServer))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := Serve(context.Background(), sc, "p2c", Options{Listen: "10.1.2.3:80"}, nil); err == nil {
+		t.Error("Serve listened on a remote address")
 	}
 }

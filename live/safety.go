@@ -50,3 +50,23 @@ func CheckAddress(raw string, allowRemote bool) error {
 	}
 	return nil
 }
+
+// checkListen refuses a listen address that is not on loopback, unless
+// allowRemote ("" is 127.0.0.1).
+func checkListen(addr string, allowRemote bool) error {
+	if addr == "" || allowRemote {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--listen %q: want host:port: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.IsLoopback() {
+		return fmt.Errorf("--listen %q: not a loopback address; edgelab listens on this machine only unless --allow-remote is given", addr)
+	}
+	return nil
+}

@@ -3,6 +3,9 @@
 # the gateway in front of the same emulated backends, under the same vegeta
 # load, in one run on this machine (docs/performance.md, "Live mode").
 #
+# Both gateways run in a process of their own (edgelab's with `edgelab
+# serve`), and the same `edgelab live --gateway` process sends the load and
+# runs the emulated backends, so the two differ only by the gateway.
 # For each gateway the rate climbs through RATES; a step is sustained when
 # vegeta achieved at least 95% of the target rate with fewer than 1% of
 # requests failed. The added latency of a gateway is its p50/p99 minus the
@@ -17,11 +20,18 @@ rates=${RATES:-"500 1000 2000 3000 4000 6000 8000 12000"}
 dur=${DUR:-6s}
 port=${BACKEND_PORT:-19101}
 gwport=${GATEWAY_PORT:-19088}
+edgeport=${EDGE_PORT:-19089}
 scenario=examples/bench-live.yaml
 command -v nginx >/dev/null || { echo "bench-live: nginx not found (apt-get install nginx-light)" >&2; exit 1; }
 work=$(mktemp -d)
 nginx_pid=
-cleanup() { [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+edge_pid=
+cleanup() {
+	[ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null
+	[ -n "$edge_pid" ] && kill "$edge_pid" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$work"
+}
 trap cleanup EXIT
 
 n=$(awk '/count:/ {print $2; exit}' "$scenario")
@@ -43,15 +53,17 @@ mkdir -p "$work/nginx/logs"
 } >"$work/nginx/nginx.conf"
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 nginx_pid=$!
+backends=()
+for i in $(seq 0 $((n - 1))); do backends+=(--backend "http://127.0.0.1:$((port + i))"); done
+"$bin" serve "$scenario" --listen "127.0.0.1:$edgeport" "${backends[@]}" >"$work/serve.log" 2>&1 &
+edge_pid=$!
 sleep 0.5
 
 # step GATEWAY RATE → "rate achieved failed_fraction failed% p50 p99 added_p50 added_p99"
 step() {
-	local gw=$1 rate=$2 args=()
-	if [ "$gw" = nginx ]; then
-		args=(--gateway "http://127.0.0.1:$gwport" --backend-port "$port")
-	fi
-	"$bin" live "$scenario" "${args[@]}" --compare --json --out "$work/out-$gw-$rate" \
+	local gw=$1 rate=$2 gp=$gwport
+	[ "$gw" = edgelab ] && gp=$edgeport
+	"$bin" live "$scenario" --gateway "http://127.0.0.1:$gp" --backend-port "$port" --compare --json --out "$work/out-$gw-$rate" \
 		--set "clients.arrival.rate=$rate" --set "duration=$dur" 2>"$work/err-$gw-$rate" >"$work/$gw-$rate.json"
 	python3 - "$work/$gw-$rate.json" "$rate" <<'PY'
 import json, sys

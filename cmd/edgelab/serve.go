@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edgelab/edgelab/live"
+	"github.com/edgelab/edgelab/workloads"
+)
+
+type serveFlags struct {
+	strategy    string
+	sets        []string
+	backends    []string
+	backendPort int
+	listen      string
+	allowRemote bool
+}
+
+func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve SCENARIO.yaml",
+		Short: "Run edgelab's gateway (and emulated backends) until interrupted",
+		Long: `Serve runs edgelab's side of SCENARIO.yaml without sending load: the gateway
+tier balancing with one strategy (its stages, health checks, retries, the L4
+balancer with several instances) in front of the emulated backends — or in
+front of your servers with --backend — until Ctrl-C. Point any load at it:
+edgelab live --gateway, vegeta, curl. It listens on loopback only unless
+--allow-remote is given.`,
+		Example: `  edgelab serve examples/live-quickstart.yaml --listen 127.0.0.1:8080
+  edgelab serve scenario.yaml --strategy p2c --backend http://127.0.0.1:9001 --backend http://127.0.0.1:9002`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{fmt.Errorf("serve takes one scenario file, got %d arguments", len(args))}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			sc, err := workloads.Load(args[0], f.sets)
+			if err != nil {
+				return err
+			}
+			strategy := sc.Balancer.Strategy
+			if f.strategy != "" {
+				names, err := checkStrategies([]string{f.strategy})
+				if err != nil {
+					return err
+				}
+				strategy = names[0]
+			}
+			if f.backendPort < 0 || f.backendPort > 65535 {
+				return usageError{fmt.Errorf("--backend-port: want a port number, got %d", f.backendPort)}
+			}
+			opt := live.Options{Backends: f.backends, BackendPort: f.backendPort, Listen: f.listen, AllowRemote: f.allowRemote,
+				Logf: func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }}
+			err = live.Serve(c.Context(), sc, strategy, opt, func(entry string, ups []live.Upstream) {
+				fmt.Fprintf(stdout, "edgelab gateway (%s) listening on %s\n", strategy, entry)
+				for _, u := range ups {
+					fmt.Fprintf(stdout, "  upstream %s  %s\n", u.ID, u.URL)
+				}
+				fmt.Fprintln(stdout, "Ctrl-C stops it.")
+			})
+			if err != nil && !workloads.IsInputError(err) {
+				return usageError{err}
+			}
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.strategy, "strategy", "s", "", "the balancing strategy (default: the scenario's)")
+	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key (repeatable)")
+	fl.StringArrayVar(&f.backends, "backend", nil, "balance over this server instead of an emulated backend (repeatable)")
+	fl.IntVar(&f.backendPort, "backend-port", 0, "first port of the emulated backends (default: ephemeral)")
+	fl.StringVar(&f.listen, "listen", "", "address of the gateway (default 127.0.0.1 on a free port)")
+	fl.BoolVar(&f.allowRemote, "allow-remote", false, "allow --listen and --backend addresses that are not on loopback")
+	return cmd
+}
