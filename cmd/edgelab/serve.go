@@ -17,6 +17,7 @@ type serveFlags struct {
 	backendPort int
 	listen      string
 	allowRemote bool
+	cpuprofile  string
 }
 
 func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -56,6 +57,11 @@ edgelab live --gateway, vegeta, curl. It listens on loopback only unless
 			}
 			opt := live.Options{Backends: f.backends, BackendPort: f.backendPort, Listen: f.listen, AllowRemote: f.allowRemote,
 				Logf: func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }}
+			stop, err := startCPUProfile(f.cpuprofile)
+			if err != nil {
+				return err
+			}
+			defer stop()
 			err = live.Serve(c.Context(), sc, strategy, opt, func(entry string, ups []live.Upstream) {
 				fmt.Fprintf(stdout, "edgelab gateway (%s) listening on %s\n", strategy, entry)
 				for _, u := range ups {
@@ -76,5 +82,7 @@ edgelab live --gateway, vegeta, curl. It listens on loopback only unless
 	fl.IntVar(&f.backendPort, "backend-port", 0, "first port of the emulated backends (default: ephemeral)")
 	fl.StringVar(&f.listen, "listen", "", "address of the gateway (default 127.0.0.1 on a free port)")
 	fl.BoolVar(&f.allowRemote, "allow-remote", false, "allow --listen and --backend addresses that are not on loopback")
+	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a Go CPU profile to this file")
+	_ = fl.MarkHidden("cpuprofile")
 	return cmd
 }
