@@ -418,6 +418,18 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 	}
 }
 
+// newAttempt takes an attempt record from the free list, or grows the
+// table by one.
+func (m *model) newAttempt() int32 {
+	if n := len(m.freeAtt); n > 0 {
+		ai := m.freeAtt[n-1]
+		m.freeAtt = m.freeAtt[:n-1]
+		return ai
+	}
+	m.atts = append(m.atts, attempt{})
+	return int32(len(m.atts) - 1)
+}
+
 func dur(ns float64) time.Duration { return workloads.Nanos(ns) }
 
 func (m *model) snapshotServers(now time.Duration) {
@@ -500,14 +512,7 @@ func (m *model) send(now time.Duration, ri int32, retry bool) {
 	}
 	ep := m.poolSrv[r.pool][local]
 	s := &m.srv[ep]
-	var ai int32
-	if n := len(m.freeAtt); n > 0 {
-		ai = m.freeAtt[n-1]
-		m.freeAtt = m.freeAtt[:n-1]
-	} else {
-		ai = int32(len(m.atts))
-		m.atts = append(m.atts, attempt{})
-	}
+	ai := m.newAttempt()
 	a := &m.atts[ai]
 	a.req, a.reqGen, a.ep, a.pool, a.local, a.sent = ri, r.gen, int32(ep), r.pool, int32(local), now
 	a.serial = r.serial
@@ -783,14 +788,7 @@ func (m *model) newDirect(now time.Duration, client int32) {
 	}
 	ep := m.poolSrv[0][local]
 	s := &m.srv[ep]
-	var ai int32
-	if n := len(m.freeAtt); n > 0 {
-		ai = m.freeAtt[n-1]
-		m.freeAtt = m.freeAtt[:n-1]
-	} else {
-		ai = int32(len(m.atts))
-		m.atts = append(m.atts, attempt{})
-	}
+	ai := m.newAttempt()
 	a := &m.atts[ai]
 	a.req, a.reqGen, a.ep, a.pool, a.local, a.sent = client, 0, int32(ep), 0, int32(local), now
 	a.serial, a.work, a.pos = m.serial, m.draw[s.group], -1
