@@ -51,10 +51,15 @@ func newProgress(w io.Writer, label, unit string, total int) *progressBar {
 // real terminal, unless told otherwise by opts).
 func startProgress(w io.Writer, label, unit string, total int, opts ...mpb.ContainerOption) *progressBar {
 	p := mpb.New(append([]mpb.ContainerOption{mpb.WithOutput(w), mpb.WithWidth(40)}, opts...)...)
-	bar := p.AddBar(int64(total),
+	// A bar made with total 0 never completes on its own (mpb completes
+	// one when its count reaches the total it was made with, whatever
+	// SetTotal said since): finish completes it, so an estimated total
+	// can grow. The total shown is set right after.
+	bar := p.AddBar(0,
 		mpb.PrependDecorators(decor.Name(label+" ", decor.WCSyncSpaceR), decor.CountersNoUnit("%d/%d "+unit)),
 		mpb.AppendDecorators(decor.OnComplete(decor.AverageETA(decor.ET_STYLE_GO), "done")),
 	)
+	bar.SetTotal(int64(total), false)
 	return &progressBar{p: p, bar: bar, total: total}
 }
 
@@ -100,7 +105,12 @@ func (b *progressBar) finish(ok bool) {
 		return
 	}
 	if ok {
-		b.bar.SetTotal(-1, true)
+		// Our own count, not the bar's (-1): the bar applies increments
+		// asynchronously and may not have counted the last ones yet.
+		b.mu.Lock()
+		done := b.done
+		b.mu.Unlock()
+		b.bar.SetTotal(int64(done), true)
 	} else {
 		b.bar.Abort(false)
 	}
