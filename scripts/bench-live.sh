@@ -23,6 +23,11 @@ dur=${DUR:-6s}
 port=${BACKEND_PORT:-19101}
 gwport=${GATEWAY_PORT:-19088}
 edgeport=${EDGE_PORT:-19089}
+# edgelab's gateway runs on one OS thread by default (GOMAXPROCS=1, like
+# Envoy's --concurrency 1): on a 2-core machine shared with the attacker
+# and the backends, two threads tipped it into saturation near 5000 req/s
+# (docs/performance.md).
+serve_procs=${SERVE_PROCS:-1}
 scenario=examples/bench-live.yaml
 command -v nginx >/dev/null || { echo "bench-live: nginx not found (apt-get install nginx-light)" >&2; exit 1; }
 work=$(mktemp -d)
@@ -57,7 +62,7 @@ nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 nginx_pid=$!
 backends=()
 for i in $(seq 0 $((n - 1))); do backends+=(--backend "http://127.0.0.1:$((port + i))"); done
-"$bin" serve "$scenario" --listen "127.0.0.1:$edgeport" "${backends[@]}" >"$work/serve.log" 2>&1 &
+GOMAXPROCS=$serve_procs "$bin" serve "$scenario" --listen "127.0.0.1:$edgeport" "${backends[@]}" >"$work/serve.log" 2>&1 &
 edge_pid=$!
 sleep 0.5
 
