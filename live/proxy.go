@@ -101,12 +101,12 @@ const (
 //
 // Every pool call happens under one mutex with now = time.Since(Start).
 type Proxy struct {
-	cfg       GatewayConfig
-	sc        *workloads.Scenario
-	start     time.Time
-	transport *http.Transport
-	maxBody   int64
-	logf      func(string, ...any)
+	cfg     GatewayConfig
+	sc      *workloads.Scenario
+	start   time.Time
+	client  *pxClient
+	maxBody int64
+	logf    func(string, ...any)
 
 	timeout time.Duration
 	retry   workloads.Retries
@@ -134,7 +134,8 @@ type Proxy struct {
 // pxUpstream is an upstream as the proxy uses it.
 type pxUpstream struct {
 	Upstream
-	prefix string // scheme://host[/path] without a trailing slash
+	target pxTarget
+	path   string // the URL's path without a trailing slash, prepended to request URIs
 	pool   int
 	local  int
 }
@@ -203,25 +204,24 @@ func NewProxy(cfg GatewayConfig) (*Proxy, error) {
 		if u.Group < 0 || u.Group >= len(sc.Servers) {
 			return nil, fmt.Errorf("live: upstream %s: group %d out of range (the scenario has %d)", u.ID, u.Group, len(sc.Servers))
 		}
-		prefix := base.Scheme + "://" + base.Host + strings.TrimSuffix(base.EscapedPath(), "/")
-		p.ups = append(p.ups, pxUpstream{Upstream: u, prefix: prefix})
+		if base.User != nil || base.RawQuery != "" || base.Fragment != "" {
+			return nil, fmt.Errorf("live: upstream %s: want scheme://host[:port][/path], got %q", u.ID, u.URL)
+		}
+		addr := base.Host
+		if base.Port() == "" {
+			port := "80"
+			if base.Scheme == "https" {
+				port = "443"
+			}
+			addr = net.JoinHostPort(base.Hostname(), port)
+		}
+		t := pxTarget{addr: addr, host: base.Host, tls: base.Scheme == "https", name: base.Hostname()}
+		p.ups = append(p.ups, pxUpstream{Upstream: u, target: t, path: strings.TrimSuffix(base.EscapedPath(), "/")})
 	}
 	if err := p.buildPools(strategy); err != nil {
 		return nil, err
 	}
-	p.transport = &http.Transport{
-		Proxy: nil, // never an environment proxy: upstreams are ours
-		DialContext: (&net.Dialer{
-			Timeout:   pxDialTimeout,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
-		MaxIdleConns:           0,
-		MaxIdleConnsPerHost:    pxMaxIdlePer,
-		IdleConnTimeout:        pxIdleTimeout,
-		DisableCompression:     true,
-		MaxResponseHeaderBytes: pxMaxRespHdr,
-		ForceAttemptHTTP2:      false,
-	}
+	p.client = newPxClient(len(p.ups), pxMaxIdlePer, pxIdleTimeout, pxDialTimeout, pxMaxRespHdr)
 	p.stop, p.stopFunc = context.WithCancel(context.Background())
 	p.startHealth()
 	return p, nil
@@ -403,7 +403,7 @@ func (p *Proxy) Close() error {
 	p.mu.Unlock()
 	p.stopFunc()
 	p.wg.Wait()
-	p.transport.CloseIdleConnections()
+	p.client.close()
 	return nil
 }
 

@@ -2,7 +2,6 @@ package live
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"time"
 
@@ -73,17 +72,12 @@ func (p *Proxy) checker(ui int, offset time.Duration, a *workloads.ActiveHealth)
 func (p *Proxy) probeOnce(ui int, timeout time.Duration) bool {
 	ctx, cancel := context.WithTimeout(p.stop, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.ups[ui].prefix+"/healthz", nil)
+	u := &p.ups[ui]
+	out := pxOut{method: http.MethodGet, uri: u.path + "/healthz", header: http.Header{"User-Agent": {"edgelab-health"}}, attempt: -1}
+	in, err := p.client.do(ctx, ui, &u.target, &out, 64<<10)
 	if err != nil {
 		return false
 	}
-	req.Header.Set("User-Agent", "edgelab-health")
-	resp, err := p.transport.RoundTrip(req)
-	if err != nil {
-		return false
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-	p.noteSignal(ui, resp.Header)
-	return resp.StatusCode >= 200 && resp.StatusCode < 300
+	p.noteSignal(ui, in.header)
+	return in.status >= 200 && in.status < 300
 }

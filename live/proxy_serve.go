@@ -1,7 +1,6 @@
 package live
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -23,6 +22,10 @@ var (
 	errPxTooLarge = errors.New("upstream answer too large")
 	errPxClosed   = errors.New("gateway closed")
 )
+
+// pxNoCancel is the cancel of an attempt run in its request's goroutine:
+// it ends before anything could abandon it.
+func pxNoCancel(error) {}
 
 // pxNoUpstream is the outcome name of a request the pool had no endpoint
 // for (Envoy's "no healthy upstream").
@@ -68,7 +71,12 @@ type pxExchange struct {
 	uri     string // origin-form request URI
 	header  http.Header
 	body    []byte
-	results chan pxResult
+	results chan pxResult // attempts' results when they run apart (hedging), else nil
+
+	// ready is the result of the attempt send ran in the request's own
+	// goroutine (no hedging), when hasReady.
+	ready    pxResult
+	hasReady bool
 
 	live                   []*pxAttempt
 	tries, retries, hedges int
@@ -127,15 +135,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer cancelT()
 	}
 	x := &pxExchange{
-		p:       p,
-		ctx:     ctx,
-		pool:    p.pools[pi],
-		req:     strategies.Request{Key: pxUint(r.Header.Get(HeaderKey)), Client: pxUint(r.Header.Get(HeaderClient))},
-		method:  r.Method,
-		uri:     r.URL.RequestURI(),
-		header:  pxOutboundHeader(r),
-		body:    body,
-		results: make(chan pxResult, 1+max(p.retry.Max, 0)+max(p.hedge.Max, 0)),
+		p:      p,
+		ctx:    ctx,
+		pool:   p.pools[pi],
+		req:    strategies.Request{Key: pxUint(r.Header.Get(HeaderKey)), Client: pxUint(r.Header.Get(HeaderClient))},
+		method: r.Method,
+		uri:    r.URL.RequestURI(),
+		header: pxOutboundHeader(r),
+		body:   body,
+	}
+	if p.hedge.Max > 0 && p.hedge.After > 0 {
+		x.results = make(chan pxResult, 1+max(p.retry.Max, 0)+p.hedge.Max)
 	}
 	p.reply(w, r, x.run())
 }
@@ -163,26 +173,17 @@ func (x *pxExchange) run() pxFinal {
 		if x.ctx.Err() != nil {
 			return x.timedOut()
 		}
+		if x.hasReady {
+			res := x.ready
+			x.ready, x.hasReady = pxResult{}, false
+			if f, done := x.handle(res); done {
+				return f
+			}
+			continue
+		}
 		select {
 		case res := <-x.results:
-			if !x.unlink(res.a) {
-				continue // abandoned earlier; its Done was reported then
-			}
-			p.mu.Lock()
-			now := p.now()
-			x.pool.pool.Done(now, res.a.local, now-res.a.sent, res.outcome)
-			if res.a.retry && p.budget != nil {
-				p.budget.EndRetry()
-			}
-			p.mu.Unlock()
-			if x.ctx.Err() != nil {
-				return x.timedOut()
-			}
-			if res.outcome == strategies.OK {
-				x.abandonAll(strategies.Cancelled)
-				return pxFinal{outcome: "ok", ans: &res, tries: x.tries}
-			}
-			if f, done := x.failed(res.outcome, false, &res); done {
+			if f, done := x.handle(res); done {
 				return f
 			}
 		case <-x.hedgeC:
@@ -207,6 +208,31 @@ func (x *pxExchange) run() pxFinal {
 			return x.timedOut()
 		}
 	}
+}
+
+// handle takes an attempt's result (the simulator's attempt end): the
+// balancer learns the outcome, then the request succeeds, or waits for
+// other attempts, retries or fails. done reports that it is over.
+func (x *pxExchange) handle(res pxResult) (pxFinal, bool) {
+	if !x.unlink(res.a) {
+		return pxFinal{}, false // abandoned earlier; its Done was reported then
+	}
+	p := x.p
+	p.mu.Lock()
+	now := p.now()
+	x.pool.pool.Done(now, res.a.local, now-res.a.sent, res.outcome)
+	if res.a.retry && p.budget != nil {
+		p.budget.EndRetry()
+	}
+	p.mu.Unlock()
+	if x.ctx.Err() != nil {
+		return x.timedOut(), true
+	}
+	if res.outcome == strategies.OK {
+		x.abandonAll(strategies.Cancelled)
+		return pxFinal{outcome: "ok", ans: &res, tries: x.tries}, true
+	}
+	return x.failed(res.outcome, false, &res)
 }
 
 // finish releases the request's timers and budget share.
@@ -259,6 +285,20 @@ func (x *pxExchange) send(retry bool) (f pxFinal, done bool) {
 	if x.tries == 1 && p.hedge.Max > 0 && p.hedge.After > 0 {
 		x.hedgeT = time.NewTimer(p.hedge.After.D())
 		x.hedgeC = x.hedgeT.C
+	}
+	if x.results == nil {
+		// No hedging: the attempt runs in the request's goroutine, and
+		// the loop in run takes its result next.
+		a.cancel = pxNoCancel
+		actx, stop := x.ctx, context.CancelFunc(nil)
+		if per := p.retry.PerTryTimeout.D(); per > 0 {
+			actx, stop = context.WithTimeoutCause(actx, per, errPxPerTry)
+		}
+		x.ready, x.hasReady = p.exchange(actx, a, x), true
+		if stop != nil {
+			stop()
+		}
+		return pxFinal{}, false
 	}
 	actx, cancel := context.WithCancelCause(x.ctx)
 	a.cancel = cancel
@@ -353,47 +393,37 @@ func (x *pxExchange) abandonAll(o strategies.Outcome) {
 	x.live = x.live[:0]
 }
 
-// attempt sends one upstream try and reports its result on x.results
-// (buffered for every attempt the request may make, so it never blocks).
+// attempt runs one upstream try in a goroutine of its own (hedging) and
+// reports its result on x.results (buffered for every attempt the request
+// may make, so it never blocks).
 func (p *Proxy) attempt(ctx context.Context, stop context.CancelFunc, a *pxAttempt, x *pxExchange) {
 	defer p.wg.Done()
 	defer stop()
 	defer a.cancel(nil)
+	x.results <- p.exchange(ctx, a, x)
+}
+
+// exchange sends one upstream try of x and reads its answer whole.
+func (p *Proxy) exchange(ctx context.Context, a *pxAttempt, x *pxExchange) pxResult {
 	res := pxResult{a: a}
 	u := &p.ups[a.ui]
-	var body io.Reader
-	if len(x.body) > 0 {
-		body = bytes.NewReader(x.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, x.method, u.prefix+x.uri, body)
-	if err == nil {
-		req.Header = x.header.Clone()
-		req.Header.Set(HeaderAttempt, strconv.Itoa(a.no))
-		var resp *http.Response
-		resp, err = p.transport.RoundTrip(req)
-		if err == nil {
-			b, rerr := io.ReadAll(io.LimitReader(resp.Body, pxMaxResponse+1))
-			_ = resp.Body.Close()
-			p.noteSignal(a.ui, resp.Header)
-			switch {
-			case rerr != nil:
-				err = rerr
-			case len(b) > pxMaxResponse:
-				res.outcome, res.err = strategies.Error5xx, errPxTooLarge
-			default:
-				res.status, res.header, res.body = resp.StatusCode, resp.Header, b
-				res.outcome = pxStatusOutcome(resp.StatusCode, resp.Header)
-			}
-		}
-	}
-	if err != nil {
+	out := pxOut{method: x.method, uri: u.path + x.uri, header: x.header, body: x.body, attempt: a.no}
+	in, err := p.client.do(ctx, a.ui, &u.target, &out, pxMaxResponse)
+	switch {
+	case err == nil:
+		p.noteSignal(a.ui, in.header)
+		res.status, res.header, res.body = in.status, in.header, in.body
+		res.outcome = pxStatusOutcome(in.status, in.header)
+	case errors.Is(err, errPxTooLarge) && ctx.Err() == nil:
+		res.outcome, res.err = strategies.Error5xx, err
+	default:
 		res.err = err
 		res.outcome = pxErrOutcome(ctx, err)
 		if res.outcome == strategies.ConnectFail && errors.Is(err, syscall.ECONNREFUSED) {
 			p.noteDown(a.ui)
 		}
 	}
-	x.results <- res
+	return res
 }
 
 // pxStatusOutcome maps an upstream answer to the balancer's outcome: a

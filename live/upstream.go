@@ -1,0 +1,397 @@
+package live
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// pxClient is the proxy's HTTP/1.1 client to its upstreams: a pool of
+// keep-alive connections per upstream, each exchange run in the calling
+// goroutine — the request written with one system call, the answer read
+// with net/http's own parser (http.ReadResponse) — as Envoy's and
+// HAProxy's connection pools do. net/http's Transport runs two goroutines
+// per connection and hands every exchange between three; on a gateway
+// that proxies thousands of small requests a second that hand-off cost
+// more than the proxying itself (docs/performance.md).
+//
+// A connection that went stale while idle (the server closed or reset
+// it) is detected on use: a request that failed before the first byte of
+// the answer on a reused connection is sent again on a fresh one when it
+// is safe to replay, as net/http's Transport does.
+type pxClient struct {
+	dialer      net.Dialer
+	maxIdle     int           // idle connections kept per upstream
+	idleTimeout time.Duration // an idle connection older than this is closed
+	maxHeader   int64         // bytes of an answer's header
+	tlsConfig   *tls.Config   // for https upstreams (nil: system roots); ServerName is set per upstream
+
+	mu     sync.Mutex
+	idle   [][]*pxConn // per upstream, most recently used last
+	closed bool
+}
+
+// pxConn is one keep-alive connection to an upstream.
+type pxConn struct {
+	nc        net.Conn      // what the exchange reads and writes (TLS over raw for https)
+	raw       net.Conn      // the TCP connection
+	br        *bufio.Reader // reads through the pxConn, to count
+	bw        *bufio.Writer
+	idleSince time.Time
+	lim       int64 // bytes left to read before errPxHeaderTooLarge
+}
+
+// Read reads from the connection within the limit (the answer header's
+// size while it is read).
+func (pc *pxConn) Read(b []byte) (int, error) {
+	if pc.lim <= 0 {
+		return 0, errPxHeaderTooLarge
+	}
+	if int64(len(b)) > pc.lim {
+		b = b[:pc.lim]
+	}
+	n, err := pc.nc.Read(b)
+	pc.lim -= int64(n)
+	return n, err
+}
+
+// pxOut is an upstream request.
+type pxOut struct {
+	method string
+	uri    string // origin form
+	header http.Header
+	body   []byte
+	// attempt is the X-Edgelab-Attempt value (< 0: none).
+	attempt int
+}
+
+// pxIn is an upstream answer, its body read whole.
+type pxIn struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// pxTarget is where an upstream request goes.
+type pxTarget struct {
+	addr string // host:port to dial
+	host string // Host header
+	tls  bool   // https
+	name string // TLS server name
+}
+
+// Errors of the upstream client.
+var (
+	errPxClientClosed   = errors.New("upstream client closed")
+	errPxBadHeader      = errors.New("invalid header field")
+	errPxHeaderTooLarge = errors.New("upstream answer header too large")
+)
+
+// pxHeadRequest and pxGetRequest tell http.ReadResponse whether an answer
+// has a body (a HEAD's has none).
+var (
+	pxHeadRequest = &http.Request{Method: http.MethodHead}
+	pxGetRequest  = &http.Request{Method: http.MethodGet}
+)
+
+// pxLongAgo is a deadline in the past: it makes blocked reads and writes
+// return at once.
+var pxLongAgo = time.Unix(1, 0)
+
+func newPxClient(upstreams, maxIdle int, idleTimeout, dialTimeout time.Duration, maxHeader int64) *pxClient {
+	return &pxClient{
+		maxHeader:   maxHeader,
+		dialer:      net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
+		maxIdle:     maxIdle,
+		idleTimeout: idleTimeout,
+		idle:        make([][]*pxConn, upstreams),
+	}
+}
+
+// do sends out to upstream ui at t and reads the answer whole, up to
+// maxBody bytes (a larger answer is errPxTooLarge). ctx bounds the whole
+// exchange: when it ends, the connection is abandoned and do returns.
+func (c *pxClient) do(ctx context.Context, ui int, t *pxTarget, out *pxOut, maxBody int64) (pxIn, error) {
+	for {
+		pc, reused, err := c.get(ctx, ui, t)
+		if err != nil {
+			return pxIn{}, err
+		}
+		if reused && !pxReplayable(out) && !pxConnAlive(pc.raw) {
+			// A request that cannot be sent twice goes only on a
+			// connection the server has not closed while it idled.
+			_ = pc.nc.Close()
+			continue
+		}
+		in, keep, stale, err := c.exchange(ctx, pc, t, out, maxBody)
+		if err == nil && keep {
+			c.put(ui, pc)
+		} else {
+			_ = pc.nc.Close()
+		}
+		if err != nil && reused && stale && ctx.Err() == nil {
+			// The server closed or reset the idle connection (its idle
+			// timeout, or it crashed): those idle beside it went the same
+			// way, most likely. Try again on a fresh connection.
+			c.dropIdle(ui)
+			continue
+		}
+		return in, err
+	}
+}
+
+// exchange writes out on pc and reads the answer. keep reports that pc
+// may carry another request; stale that the exchange failed before the
+// first byte of an answer in a way that makes it safe to send out again.
+func (c *pxClient) exchange(ctx context.Context, pc *pxConn, t *pxTarget, out *pxOut, maxBody int64) (in pxIn, keep, stale bool, err error) {
+	stop := context.AfterFunc(ctx, func() { _ = pc.nc.SetDeadline(pxLongAgo) })
+	defer func() {
+		if !stop() {
+			// ctx ended: the deadline may be set now or about to be.
+			keep = false
+			if err != nil {
+				err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
+			}
+		}
+	}()
+	if err = pxWriteRequest(pc.bw, t, out); err == nil {
+		err = pc.bw.Flush()
+	}
+	if err != nil {
+		// Nothing of an answer can have come: the request may go again
+		// (its body is in memory).
+		return pxIn{}, false, true, err
+	}
+	if _, err = pc.br.Peek(1); err != nil {
+		return pxIn{}, false, pxReplayable(out), err
+	}
+	req := pxGetRequest
+	if out.method == http.MethodHead {
+		req = pxHeadRequest
+	}
+	var resp *http.Response
+	for {
+		pc.lim = c.maxHeader
+		resp, err = http.ReadResponse(pc.br, req)
+		pc.lim = math.MaxInt64
+		if err != nil {
+			return pxIn{}, false, false, err
+		}
+		// Informational answers (103 Early Hints…) precede the real one.
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return pxIn{}, false, false, errors.New("upstream switched protocols, which the gateway does not proxy")
+	}
+	if resp.ContentLength > maxBody {
+		return pxIn{}, false, false, errPxTooLarge
+	}
+	var body []byte
+	switch {
+	case resp.Body == http.NoBody:
+		// HEAD, 204, 304: no body, whatever Content-Length says.
+	case resp.ContentLength >= 0:
+		body = make([]byte, resp.ContentLength)
+		_, err = io.ReadFull(resp.Body, body)
+	default:
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+		if err == nil && int64(len(body)) > maxBody {
+			return pxIn{}, false, false, errPxTooLarge
+		}
+	}
+	if err != nil {
+		return pxIn{}, false, false, err
+	}
+	return pxIn{status: resp.StatusCode, header: resp.Header, body: body}, !resp.Close, false, nil
+}
+
+// pxReplayable reports whether a request that may have reached the server
+// can be sent again: idempotent methods (RFC 9110 section 9.2.2) and
+// requests that carry an idempotency key, as net/http's Transport decides.
+func pxReplayable(out *pxOut) bool {
+	switch out.method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	_, a := out.header["Idempotency-Key"]
+	_, b := out.header["X-Idempotency-Key"]
+	return a || b
+}
+
+// pxWriteRequest writes out's request line and header and its body to w.
+// The Host header names the upstream; Content-Length is the body's; the
+// header's own Host, Content-Length, Transfer-Encoding and Trailer are
+// not sent (as net/http's Request.Write), nor an empty User-Agent.
+func pxWriteRequest(w *bufio.Writer, t *pxTarget, out *pxOut) error {
+	w.WriteString(out.method)
+	w.WriteByte(' ')
+	w.WriteString(out.uri)
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.WriteString(t.host)
+	w.WriteString("\r\n")
+	for k, vv := range out.header {
+		switch k {
+		case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
+			continue
+		}
+		if !httpguts.ValidHeaderFieldName(k) {
+			return fmt.Errorf("%w name %q", errPxBadHeader, k)
+		}
+		for _, v := range vv {
+			if v == "" && k == "User-Agent" {
+				continue
+			}
+			w.WriteString(k)
+			w.WriteString(": ")
+			pxWriteValue(w, v)
+			w.WriteString("\r\n")
+		}
+	}
+	if out.attempt >= 0 {
+		w.WriteString(HeaderAttempt)
+		w.WriteString(": ")
+		var num [20]byte
+		w.Write(strconv.AppendInt(num[:0], int64(out.attempt), 10))
+		w.WriteString("\r\n")
+	}
+	if len(out.body) > 0 || out.method == http.MethodPost || out.method == http.MethodPut || out.method == http.MethodPatch {
+		w.WriteString("Content-Length: ")
+		var num [20]byte
+		w.Write(strconv.AppendInt(num[:0], int64(len(out.body)), 10))
+		w.WriteString("\r\n")
+	}
+	w.WriteString("\r\n")
+	_, err := w.Write(out.body)
+	return err
+}
+
+// pxWriteValue writes a header value with any CR or LF turned into a
+// space and surrounding blanks trimmed, as net/http does, so that a value
+// can never split the header.
+func pxWriteValue(w *bufio.Writer, v string) {
+	v = strings.TrimSpace(v)
+	if !strings.ContainsAny(v, "\r\n") {
+		w.WriteString(v)
+		return
+	}
+	for i := 0; i < len(v); i++ {
+		b := v[i]
+		if b == '\r' || b == '\n' {
+			b = ' '
+		}
+		w.WriteByte(b)
+	}
+}
+
+// get takes the most recently used idle connection to upstream ui, or
+// dials a new one. reused reports an idle connection.
+func (c *pxClient) get(ctx context.Context, ui int, t *pxTarget) (pc *pxConn, reused bool, err error) {
+	var expired []*pxConn
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, false, errPxClientClosed
+	}
+	s := c.idle[ui]
+	for len(s) > 0 {
+		last := len(s) - 1
+		cand := s[last]
+		s[last] = nil
+		s = s[:last]
+		if c.idleTimeout > 0 && time.Since(cand.idleSince) > c.idleTimeout {
+			expired = append(expired, cand)
+			continue
+		}
+		pc = cand
+		break
+	}
+	c.idle[ui] = s
+	c.mu.Unlock()
+	for _, e := range expired {
+		_ = e.nc.Close()
+	}
+	if pc != nil {
+		return pc, true, nil
+	}
+	pc, err = c.dial(ctx, t)
+	return pc, false, err
+}
+
+// dial opens a connection to t.
+func (c *pxClient) dial(ctx context.Context, t *pxTarget) (*pxConn, error) {
+	nc, err := c.dialer.DialContext(ctx, "tcp", t.addr)
+	if err != nil {
+		return nil, err
+	}
+	raw := nc
+	if t.tls {
+		cfg := &tls.Config{}
+		if c.tlsConfig != nil {
+			cfg = c.tlsConfig.Clone()
+		}
+		cfg.ServerName, cfg.NextProtos = t.name, []string{"http/1.1"}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = nc.Close()
+			return nil, err
+		}
+		nc = tc
+	}
+	pc := &pxConn{nc: nc, raw: raw, bw: bufio.NewWriterSize(nc, 4<<10), lim: math.MaxInt64}
+	pc.br = bufio.NewReaderSize(pc, 4<<10)
+	return pc, nil
+}
+
+// put returns pc to upstream ui's idle connections (or closes it when
+// they are full or the client is closed).
+func (c *pxClient) put(ui int, pc *pxConn) {
+	c.mu.Lock()
+	if c.closed || len(c.idle[ui]) >= c.maxIdle {
+		c.mu.Unlock()
+		_ = pc.nc.Close()
+		return
+	}
+	pc.idleSince = time.Now()
+	c.idle[ui] = append(c.idle[ui], pc)
+	c.mu.Unlock()
+}
+
+// dropIdle closes upstream ui's idle connections.
+func (c *pxClient) dropIdle(ui int) {
+	c.mu.Lock()
+	idle := c.idle[ui]
+	c.idle[ui] = nil
+	c.mu.Unlock()
+	for _, pc := range idle {
+		_ = pc.nc.Close()
+	}
+}
+
+// close closes every idle connection; connections in use are closed when
+// their exchange ends, and no new one is made.
+func (c *pxClient) close() {
+	c.mu.Lock()
+	c.closed = true
+	idle := c.idle
+	c.idle = make([][]*pxConn, len(idle))
+	c.mu.Unlock()
+	for _, stack := range idle {
+		for _, pc := range stack {
+			_ = pc.nc.Close()
+		}
+	}
+}
