@@ -165,7 +165,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msg, http.StatusBadRequest)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, g.proxy.maxBody)
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, g.proxy.maxBody)
+	}
 	g.proxy.countRequest()
 	ctx := context.WithValue(r.Context(), pxArrivalKey{}, arrival)
 	if g.adm != nil {

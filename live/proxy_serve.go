@@ -97,8 +97,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msg, http.StatusBadRequest)
 		return
 	}
-	arrival, ok := r.Context().Value(pxArrivalKey{}).(time.Time)
-	if !ok {
+	arrival, behind := r.Context().Value(pxArrivalKey{}).(time.Time)
+	if !behind {
 		// Used on its own, not behind a Gateway: count the request here.
 		arrival = time.Now()
 		p.countRequest()
@@ -125,10 +125,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The gateway worker is done with the request (its stages ran): as in
 	// the simulator, the upstream exchange holds no gateway worker.
 	pxReleaseSlot(r.Context())
-	// Close cancels the requests in progress, whoever serves the proxy.
-	ctx, cancel := context.WithCancelCause(r.Context())
-	defer cancel(nil)
-	defer context.AfterFunc(p.stop, func() { cancel(errPxClosed) })()
+	ctx := r.Context()
+	if !behind {
+		// Close cancels the requests in progress, whoever serves the
+		// proxy. (Behind a Gateway, the server's base context does: the
+		// Gateway cancels it before it closes the proxy.)
+		c, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		defer context.AfterFunc(p.stop, func() { cancel(errPxClosed) })()
+		ctx = c
+	}
 	if p.timeout > 0 {
 		var cancelT context.CancelFunc
 		ctx, cancelT = context.WithDeadlineCause(ctx, arrival.Add(p.timeout), errPxTimeout)
@@ -152,6 +158,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // pxUint parses a decimal header value (0 when absent or malformed).
 func pxUint(s string) uint64 {
+	if s == "" {
+		return 0
+	}
 	v, _ := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
 	return v
 }

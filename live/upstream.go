@@ -33,15 +33,29 @@ import (
 // is safe to replay, as net/http's Transport does.
 type pxClient struct {
 	dialer      net.Dialer
+	dialContext func(ctx context.Context, network, addr string) (net.Conn, error) // dialer.DialContext; tests wrap it
 	maxIdle     int           // idle connections kept per upstream
 	idleTimeout time.Duration // an idle connection older than this is closed
 	maxHeader   int64         // bytes of an answer's header
 	tlsConfig   *tls.Config   // for https upstreams (nil: system roots); ServerName is set per upstream
 
+	maxDialing int // dials in progress per upstream; more requests wait
+
 	mu     sync.Mutex
-	idle   [][]*pxConn // per upstream, most recently used last
+	ups    []pxConns // per upstream
 	closed bool
 }
+
+// pxConns is one upstream's connections at the client.
+type pxConns struct {
+	idle    []*pxConn   // most recently used last
+	dialing int         // dials in progress
+	waiters []*pxWaiter // requests waiting for a connection, first first
+}
+
+// pxWaiter is a request waiting for a connection: it receives one that
+// another request is done with, or nil, its turn to dial.
+type pxWaiter struct{ ch chan *pxConn }
 
 // pxConn is one keep-alive connection to an upstream.
 type pxConn struct {
@@ -110,14 +124,17 @@ var (
 // return at once.
 var pxLongAgo = time.Unix(1, 0)
 
-func newPxClient(upstreams, maxIdle int, idleTimeout, dialTimeout time.Duration, maxHeader int64) *pxClient {
-	return &pxClient{
+func newPxClient(upstreams, maxIdle, maxDialing int, idleTimeout, dialTimeout time.Duration, maxHeader int64) *pxClient {
+	c := &pxClient{
 		maxHeader:   maxHeader,
 		dialer:      net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
 		maxIdle:     maxIdle,
 		idleTimeout: idleTimeout,
-		idle:        make([][]*pxConn, upstreams),
+		maxDialing:  maxDialing,
+		ups:         make([]pxConns, upstreams),
 	}
+	c.dialContext = c.dialer.DialContext
+	return c
 }
 
 // do sends out to upstream ui at t and reads the answer whole, up to
@@ -298,42 +315,103 @@ func pxWriteValue(w *bufio.Writer, v string) {
 }
 
 // get takes the most recently used idle connection to upstream ui, or
-// dials a new one. reused reports an idle connection.
+// dials a new one. reused reports a connection that carried requests
+// before. When maxDialing dials to the upstream are in progress already,
+// the request waits for whichever comes first: a connection another
+// request is done with, or its turn to dial. Without that bound a burst
+// of requests (a client reconnecting its pool, a stall) opens a
+// connection each, and the connection storm costs the gateway and the
+// upstream more than the burst itself; connections another request frees
+// within a dial's time serve the burst instead (as net/http's Transport
+// and Envoy's pools reuse a connection that frees before a dial ends).
 func (c *pxClient) get(ctx context.Context, ui int, t *pxTarget) (pc *pxConn, reused bool, err error) {
 	var expired []*pxConn
+	defer func() {
+		for _, e := range expired {
+			_ = e.nc.Close()
+		}
+	}()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return nil, false, errPxClientClosed
 	}
-	s := c.idle[ui]
-	for len(s) > 0 {
-		last := len(s) - 1
-		cand := s[last]
-		s[last] = nil
-		s = s[:last]
+	u := &c.ups[ui]
+	for len(u.idle) > 0 {
+		last := len(u.idle) - 1
+		cand := u.idle[last]
+		u.idle[last] = nil
+		u.idle = u.idle[:last]
 		if c.idleTimeout > 0 && time.Since(cand.idleSince) > c.idleTimeout {
 			expired = append(expired, cand)
 			continue
 		}
-		pc = cand
-		break
+		c.mu.Unlock()
+		return cand, true, nil
 	}
-	c.idle[ui] = s
+	if u.dialing < c.maxDialing {
+		u.dialing++
+		c.mu.Unlock()
+		return c.dialFor(ctx, ui, t)
+	}
+	w := &pxWaiter{ch: make(chan *pxConn, 1)}
+	u.waiters = append(u.waiters, w)
 	c.mu.Unlock()
-	for _, e := range expired {
-		_ = e.nc.Close()
+	select {
+	case pc := <-w.ch:
+		if pc != nil {
+			return pc, true, nil
+		}
+		return c.dialFor(ctx, ui, t) // the dial slot was handed over
+	case <-ctx.Done():
 	}
-	if pc != nil {
-		return pc, true, nil
+	c.mu.Lock()
+	waiting := false
+	for k, o := range u.waiters {
+		if o == w {
+			u.waiters = append(u.waiters[:k], u.waiters[k+1:]...)
+			waiting = true
+			break
+		}
 	}
-	pc, err = c.dial(ctx, t)
+	c.mu.Unlock()
+	if !waiting {
+		// Served as the wait ended: pass it on.
+		if pc := <-w.ch; pc != nil {
+			c.put(ui, pc)
+		} else {
+			c.dialDone(ui)
+		}
+	}
+	return nil, false, context.Cause(ctx)
+}
+
+// dialFor dials t holding one of upstream ui's dial slots, and frees it.
+func (c *pxClient) dialFor(ctx context.Context, ui int, t *pxTarget) (*pxConn, bool, error) {
+	pc, err := c.dial(ctx, t)
+	c.dialDone(ui)
 	return pc, false, err
+}
+
+// dialDone frees a dial slot of upstream ui: the first waiting request
+// takes it over.
+func (c *pxClient) dialDone(ui int) {
+	c.mu.Lock()
+	u := &c.ups[ui]
+	if len(u.waiters) > 0 {
+		w := u.waiters[0]
+		u.waiters[0] = nil
+		u.waiters = u.waiters[1:]
+		w.ch <- nil
+	} else {
+		u.dialing--
+	}
+	c.mu.Unlock()
 }
 
 // dial opens a connection to t.
 func (c *pxClient) dial(ctx context.Context, t *pxTarget) (*pxConn, error) {
-	nc, err := c.dialer.DialContext(ctx, "tcp", t.addr)
+	nc, err := c.dialContext(ctx, "tcp", t.addr)
 	if err != nil {
 		return nil, err
 	}
@@ -356,25 +434,35 @@ func (c *pxClient) dial(ctx context.Context, t *pxTarget) (*pxConn, error) {
 	return pc, nil
 }
 
-// put returns pc to upstream ui's idle connections (or closes it when
-// they are full or the client is closed).
+// put hands pc to the first request waiting for a connection to
+// upstream ui, or keeps it idle (or closes it when the idle connections
+// are full or the client is closed).
 func (c *pxClient) put(ui int, pc *pxConn) {
 	c.mu.Lock()
-	if c.closed || len(c.idle[ui]) >= c.maxIdle {
+	u := &c.ups[ui]
+	if !c.closed && len(u.waiters) > 0 {
+		w := u.waiters[0]
+		u.waiters[0] = nil
+		u.waiters = u.waiters[1:]
+		w.ch <- pc
+		c.mu.Unlock()
+		return
+	}
+	if c.closed || len(u.idle) >= c.maxIdle {
 		c.mu.Unlock()
 		_ = pc.nc.Close()
 		return
 	}
 	pc.idleSince = time.Now()
-	c.idle[ui] = append(c.idle[ui], pc)
+	u.idle = append(u.idle, pc)
 	c.mu.Unlock()
 }
 
 // dropIdle closes upstream ui's idle connections.
 func (c *pxClient) dropIdle(ui int) {
 	c.mu.Lock()
-	idle := c.idle[ui]
-	c.idle[ui] = nil
+	idle := c.ups[ui].idle
+	c.ups[ui].idle = nil
 	c.mu.Unlock()
 	for _, pc := range idle {
 		_ = pc.nc.Close()
@@ -386,12 +474,13 @@ func (c *pxClient) dropIdle(ui int) {
 func (c *pxClient) close() {
 	c.mu.Lock()
 	c.closed = true
-	idle := c.idle
-	c.idle = make([][]*pxConn, len(idle))
+	var idle []*pxConn
+	for ui := range c.ups {
+		idle = append(idle, c.ups[ui].idle...)
+		c.ups[ui].idle = nil
+	}
 	c.mu.Unlock()
-	for _, stack := range idle {
-		for _, pc := range stack {
-			_ = pc.nc.Close()
-		}
+	for _, pc := range idle {
+		_ = pc.nc.Close()
 	}
 }

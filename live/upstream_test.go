@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/edgelab/edgelab/workloads"
 	"time"
 )
 
@@ -31,7 +33,7 @@ func upTarget(t *testing.T, raw string) pxTarget {
 
 func upClient(t *testing.T) *pxClient {
 	t.Helper()
-	c := newPxClient(1, 8, time.Minute, time.Second, 64<<10)
+	c := newPxClient(1, 8, 4, time.Minute, time.Second, 64<<10)
 	t.Cleanup(c.close)
 	return c
 }
@@ -239,7 +241,7 @@ func TestUpstreamClientCancel(t *testing.T) {
 		t.Errorf("returned %v after the cancel", d)
 	}
 	c.mu.Lock()
-	idle := len(c.idle[0])
+	idle := len(c.ups[0].idle)
 	c.mu.Unlock()
 	if idle != 0 {
 		t.Errorf("the abandoned connection went back to the pool")
@@ -320,5 +322,183 @@ func TestProxyUpstreamWithABasePath(t *testing.T) {
 	want := "GET /base/x/y?q=1%202 " + strings.TrimPrefix(b.srv.URL, "http://")
 	if got.Load() != want {
 		t.Errorf("backend saw %q, want %q", got.Load(), want)
+	}
+}
+
+// BenchmarkGatewayProxy measures one request through a gateway instance
+// (admission-free, round robin over two upstreams) on loopback, client
+// and upstreams in the same process: allocs/op counts all three, so
+// compare it between versions of the proxy, not against zero.
+func BenchmarkGatewayProxy(b *testing.B) {
+	body := []byte("ok")
+	up := func() *httptest.Server {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set(HeaderServer, "web")
+			_, _ = w.Write(body)
+		}))
+		b.Cleanup(s.Close)
+		return s
+	}
+	s0, s1 := up(), up()
+	doc := "name: bench\nseed: 1\nduration: 1s\nclients:\n  arrival: {process: constant, rate: 10}\n  timeout: 2s\n" +
+		"balancer:\n  strategy: round-robin\nservers:\n  - {name: web, count: 2, service: {dist: constant, mean: 1ms}}\n"
+	sc, err := workloads.Parse([]byte(doc), "bench.yaml", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := StartGateway(GatewayConfig{Scenario: sc, Upstreams: []Upstream{{ID: "web-0", URL: s0.URL, Weight: 1}, {ID: "web-1", URL: s1.URL, Weight: 1}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = g.Close() })
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	b.Cleanup(tr.CloseIdleConnections)
+	c := &http.Client{Transport: tr}
+	url := g.URL() + "/item"
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := c.Get(url)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+}
+
+// keepAliveServer answers every request on a connection with "ok".
+func keepAliveServer(c net.Conn, br *bufio.Reader) {
+	for {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, req.Body)
+		if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
+			return
+		}
+	}
+}
+
+// gatedDials makes c's dials wait for a value on the returned channel
+// (true: dial, false: fail) and counts them.
+func gatedDials(c *pxClient) (gate chan bool, dials *atomic.Int64) {
+	gate, dials = make(chan bool), new(atomic.Int64)
+	real := c.dialContext
+	c.dialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		select {
+		case ok := <-gate:
+			if !ok {
+				return nil, errors.New("dial refused by the test")
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return real(ctx, network, addr)
+	}
+	return gate, dials
+}
+
+func TestUpstreamClientBoundsDialsAndHandsOverConnections(t *testing.T) {
+	s := newRawServer(t, keepAliveServer)
+	c := newPxClient(1, 8, 1, time.Minute, time.Second, 64<<10)
+	t.Cleanup(c.close)
+	gate, dials := gatedDials(c)
+	tg := upTarget(t, s.url())
+	get := func() error {
+		out := pxOut{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
+		_, err := c.do(context.Background(), 0, &tg, &out, 1<<20)
+		return err
+	}
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() { errs <- get() }()
+	}
+	pxEventually(t, "the first dial", func() bool { return dials.Load() == 1 })
+	pxEventually(t, "two requests waiting", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.ups[0].waiters) == 2
+	})
+	if n := dials.Load(); n != 1 {
+		t.Fatalf("%d dials in progress, want 1 (the bound)", n)
+	}
+	// The dial completes: the first waiter takes over the dial slot (a
+	// second dial) while the first request's connection, once it is
+	// done, serves the other waiter without a dial.
+	gate <- true
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	pxEventually(t, "the waiter's own dial", func() bool { return dials.Load() == 2 })
+	gate <- true
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if n, conns := dials.Load(), s.conns.Load(); n != 2 || conns != 2 {
+		t.Errorf("%d dials and %d connections for 3 requests, want 2 and 2", n, conns)
+	}
+	c.mu.Lock()
+	u := c.ups[0]
+	c.mu.Unlock()
+	if u.dialing != 0 || len(u.waiters) != 0 || len(u.idle) != 2 {
+		t.Errorf("after the burst: %d dialing, %d waiting, %d idle; want 0, 0, 2", u.dialing, len(u.waiters), len(u.idle))
+	}
+}
+
+func TestUpstreamClientWaitersTakeOverFailedDialsAndGiveUp(t *testing.T) {
+	s := newRawServer(t, keepAliveServer)
+	c := newPxClient(1, 8, 1, time.Minute, time.Second, 64<<10)
+	t.Cleanup(c.close)
+	gate, dials := gatedDials(c)
+	tg := upTarget(t, s.url())
+	do := func(ctx context.Context) error {
+		out := pxOut{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
+		_, err := c.do(ctx, 0, &tg, &out, 1<<20)
+		return err
+	}
+	first, second := make(chan error, 1), make(chan error, 1)
+	go func() { first <- do(context.Background()) }()
+	pxEventually(t, "the first dial", func() bool { return dials.Load() == 1 })
+	go func() { second <- do(context.Background()) }()
+	// A third request gives up while it waits: it leaves the line.
+	cause := errors.New("client went away")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	third := make(chan error, 1)
+	go func() { third <- do(ctx) }()
+	pxEventually(t, "two requests waiting", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.ups[0].waiters) == 2
+	})
+	cancel(cause)
+	if err := <-third; !errors.Is(err, cause) {
+		t.Fatalf("the request that gave up: %v, want its cause", err)
+	}
+	gate <- false // the first dial fails: the waiting request dials in its place
+	if err := <-first; err == nil {
+		t.Fatal("a failed dial succeeded")
+	}
+	pxEventually(t, "the second dial", func() bool { return dials.Load() == 2 })
+	gate <- true
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	u := c.ups[0]
+	c.mu.Unlock()
+	if u.dialing != 0 || len(u.waiters) != 0 {
+		t.Errorf("%d dialing, %d waiting after all ended; want 0 and 0", u.dialing, len(u.waiters))
 	}
 }
