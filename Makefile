@@ -57,7 +57,7 @@ fuzz:
 
 # Go benchmarks (engine, strategies, simulator) plus the whole-CLI run.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./engine ./strategies ./sim
+	$(GO) test -run '^$$' -bench . -benchmem ./engine ./strategies ./sim ./live
 	./scripts/bench-cli.sh $(BIN)
 
 # edgelab's gateway proxy against nginx in front of the same backends

@@ -90,7 +90,8 @@ printf '%-8s %8s %10s %9s %9s %9s %12s %12s\n' gateway rate achieved failed% p50
 # that both meet the machine in the same state: on a shared 2-core VM its
 # speed drifts over minutes, and a gateway measured a few minutes after
 # the other can gain or lose a rate step to the drift alone.
-declare -A best bestp99 stopped missed missedp99
+ref=${REF_RATE:-1000} # the rate at which the added latencies are compared
+declare -A best bestp99 stopped missed missedp99 refp50 refp99
 gws=(edgelab nginx)
 k=0
 for rate in $rates; do
@@ -101,6 +102,7 @@ for rate in $rates; do
 		[ -n "${stopped[$gw]:-}" ] && continue
 		read -r r ach failed pct p50 p99 ap50 ap99 < <(step "$gw" "$rate")
 		printf '%-8s %8s %10.0f %9.3f %9.2f %9.2f %12.2f %12.2f\n' "$gw" "$r" "$ach" "$pct" "$p50" "$p99" "$ap50" "$ap99"
+		[ "$rate" = "$ref" ] && refp50[$gw]=$ap50 refp99[$gw]=$ap99
 		# A gateway's rate is the highest step below its first miss (a
 		# later step that passes by luck does not count).
 		if awk -v a="$ach" -v t="$rate" -v f="$failed" 'BEGIN { exit !(a >= 0.95 * t && f < 0.01) }'; then
@@ -121,3 +123,11 @@ done
 for gw in "${gws[@]}"; do
 	echo "$gw: highest rate with < 1% failed and ≥ 95% of the target achieved: ${best[$gw]:-0} req/s; also with p99 < 200 ms: ${bestp99[$gw]:-0} req/s"
 done
+awk -v e="${best[edgelab]:-0}" -v n="${best[nginx]:-0}" -v e2="${bestp99[edgelab]:-0}" -v n2="${bestp99[nginx]:-0}" \
+	-v ref="$ref" -v e50="${refp50[edgelab]:-}" -v n50="${refp50[nginx]:-}" -v e99="${refp99[edgelab]:-}" -v n99="${refp99[nginx]:-}" 'BEGIN {
+	if (n > 0) printf "edgelab/nginx highest rate: %.2fx (target >= 0.7x)", e / n
+	if (n2 > 0) printf "; with p99 < 200 ms too: %.2fx", e2 / n2
+	print ""
+	if (e99 != "" && n99 != "" && n99 > 0)
+		printf "added latency at %d req/s, edgelab vs nginx: p50 %.2f vs %.2f ms, p99 %.2f vs %.2f ms (%.2fx, target <= 2x)\n", ref, e50, n50, e99, n99, e99 / n99
+}'
