@@ -229,8 +229,27 @@ func NewProxy(cfg GatewayConfig) (*Proxy, error) {
 	}
 	p.client = newPxClient(len(p.ups), pxMaxIdlePer, pxMaxDialing, pxIdleTimeout, pxDialTimeout, pxMaxRespHdr)
 	p.stop, p.stopFunc = context.WithCancel(context.Background())
+	p.preconnect()
 	p.startHealth()
 	return p, nil
+}
+
+// preconnect opens one connection to every upstream in the background, as
+// Envoy's preconnect policy does, so that no upstream's first answer pays
+// for a TCP handshake the others did not: a latency-aware strategy
+// (peak-ewma, least-time) would otherwise start with a view skewed by one
+// dial, which the simulator (no connections) does not have. A failed dial
+// is left to the first request to meet.
+func (p *Proxy) preconnect() {
+	for ui := range p.ups {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			if pc, _, err := p.client.get(p.stop, ui, &p.ups[ui].target); err == nil {
+				p.client.put(ui, pc)
+			}
+		}()
+	}
 }
 
 // buildPools makes the pools as the simulator's buildPools does: one over

@@ -34,10 +34,10 @@ import (
 type pxClient struct {
 	dialer      net.Dialer
 	dialContext func(ctx context.Context, network, addr string) (net.Conn, error) // dialer.DialContext; tests wrap it
-	maxIdle     int           // idle connections kept per upstream
-	idleTimeout time.Duration // an idle connection older than this is closed
-	maxHeader   int64         // bytes of an answer's header
-	tlsConfig   *tls.Config   // for https upstreams (nil: system roots); ServerName is set per upstream
+	maxIdle     int                                                               // idle connections kept per upstream
+	idleTimeout time.Duration                                                     // an idle connection older than this is closed
+	maxHeader   int64                                                             // bytes of an answer's header
+	tlsConfig   *tls.Config                                                       // for https upstreams (nil: system roots); ServerName is set per upstream
 
 	maxDialing int // dials in progress per upstream; more requests wait
 

@@ -502,3 +502,18 @@ func TestUpstreamClientWaitersTakeOverFailedDialsAndGiveUp(t *testing.T) {
 		t.Errorf("%d dialing, %d waiting after all ended; want 0 and 0", u.dialing, len(u.waiters))
 	}
 }
+
+func TestProxyPreconnectsEveryUpstream(t *testing.T) {
+	a, b := newRawServer(t, keepAliveServer), newRawServer(t, keepAliveServer)
+	sc := pxYAML{servers: "  - {name: web, count: 2, service: {dist: constant, mean: 1ms}}\n"}.parse(t)
+	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: []Upstream{{ID: "web-0", URL: a.url(), Weight: 1}, {ID: "web-1", URL: b.url(), Weight: 1}}})
+	pxEventually(t, "a connection to each upstream", func() bool { return a.conns.Load() == 1 && b.conns.Load() == 1 })
+	for range 4 {
+		if ans := pxGet(t, c, g.URL()+"/"); ans.code != http.StatusOK {
+			t.Fatalf("status %d", ans.code)
+		}
+	}
+	if na, nb := a.conns.Load(), b.conns.Load(); na != 1 || nb != 1 {
+		t.Errorf("%d and %d connections after 4 sequential requests, want the preconnected 1 and 1", na, nb)
+	}
+}
