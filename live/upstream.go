@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,6 +62,7 @@ type pxWaiter struct{ ch chan *pxConn }
 type pxConn struct {
 	nc        net.Conn      // what the exchange reads and writes (TLS over raw for https)
 	raw       net.Conn      // the TCP connection
+	tls       bool          // nc is TLS over raw
 	br        *bufio.Reader // reads through the pxConn, to count
 	bw        *bufio.Writer
 	idleSince time.Time
@@ -111,6 +113,7 @@ var (
 	errPxClientClosed   = errors.New("upstream client closed")
 	errPxBadHeader      = errors.New("invalid header field")
 	errPxHeaderTooLarge = errors.New("upstream answer header too large")
+	errPxIdle408        = errors.New("upstream closed the idle connection (408)")
 )
 
 // pxHeadRequest and pxGetRequest tell http.ReadResponse whether an answer
@@ -119,6 +122,9 @@ var (
 	pxHeadRequest = &http.Request{Method: http.MethodHead}
 	pxGetRequest  = &http.Request{Method: http.MethodGet}
 )
+
+// pxMax1xx bounds the informational answers before the real one.
+const pxMax1xx = 5
 
 // pxLongAgo is a deadline in the past: it makes blocked reads and writes
 // return at once.
@@ -146,13 +152,15 @@ func (c *pxClient) do(ctx context.Context, ui int, t *pxTarget, out *pxOut, maxB
 		if err != nil {
 			return pxIn{}, err
 		}
-		if reused && !pxReplayable(out) && !pxConnAlive(pc.raw) {
-			// A request that cannot be sent twice goes only on a
-			// connection the server has not closed while it idled.
+		if reused && (pc.br.Buffered() > 0 || !pc.tls && !pxConnAlive(pc.raw)) {
+			// The server closed the idle connection, or sent something
+			// unasked (a 408 before closing): it carries no request. (Over
+			// TLS the peek cannot tell a session ticket from an answer;
+			// a stale connection shows in the exchange instead.)
 			_ = pc.nc.Close()
 			continue
 		}
-		in, keep, stale, err := c.exchange(ctx, pc, t, out, maxBody)
+		in, keep, stale, err := c.exchange(ctx, pc, t, out, maxBody, reused)
 		if err == nil && keep {
 			c.put(ui, pc)
 		} else {
@@ -172,7 +180,7 @@ func (c *pxClient) do(ctx context.Context, ui int, t *pxTarget, out *pxOut, maxB
 // exchange writes out on pc and reads the answer. keep reports that pc
 // may carry another request; stale that the exchange failed before the
 // first byte of an answer in a way that makes it safe to send out again.
-func (c *pxClient) exchange(ctx context.Context, pc *pxConn, t *pxTarget, out *pxOut, maxBody int64) (in pxIn, keep, stale bool, err error) {
+func (c *pxClient) exchange(ctx context.Context, pc *pxConn, t *pxTarget, out *pxOut, maxBody int64, reused bool) (in pxIn, keep, stale bool, err error) {
 	stop := context.AfterFunc(ctx, func() { _ = pc.nc.SetDeadline(pxLongAgo) })
 	defer func() {
 		if !stop() {
@@ -199,22 +207,35 @@ func (c *pxClient) exchange(ctx context.Context, pc *pxConn, t *pxTarget, out *p
 		req = pxHeadRequest
 	}
 	var resp *http.Response
-	for {
+	for n := 0; ; n++ {
 		pc.lim = c.maxHeader
 		resp, err = http.ReadResponse(pc.br, req)
 		pc.lim = math.MaxInt64
 		if err != nil {
 			return pxIn{}, false, false, err
 		}
-		// Informational answers (103 Early Hints…) precede the real one.
+		if resp.StatusCode < 100 {
+			return pxIn{}, false, false, fmt.Errorf("upstream answered status %d", resp.StatusCode)
+		}
+		// Informational answers (103 Early Hints…) precede the real one;
+		// a few at most, as net/http's Transport allows.
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
+		if n == pxMax1xx {
+			return pxIn{}, false, false, errors.New("upstream sent too many informational answers")
+		}
+	}
+	if reused && resp.StatusCode == http.StatusRequestTimeout {
+		// A 408 on a connection that idled is the server closing it
+		// (it may have sent it before the request arrived), as net/http's
+		// Transport reads it.
+		return pxIn{}, false, pxReplayable(out), errPxIdle408
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return pxIn{}, false, false, errors.New("upstream switched protocols, which the gateway does not proxy")
 	}
-	if resp.ContentLength > maxBody {
+	if resp.Body != http.NoBody && resp.ContentLength > maxBody {
 		return pxIn{}, false, false, errPxTooLarge
 	}
 	var body []byte
@@ -233,7 +254,9 @@ func (c *pxClient) exchange(ctx context.Context, pc *pxConn, t *pxTarget, out *p
 	if err != nil {
 		return pxIn{}, false, false, err
 	}
-	return pxIn{status: resp.StatusCode, header: resp.Header, body: body}, !resp.Close, false, nil
+	// Bytes beyond the answer (a wrong Content-Length, an extra answer)
+	// would be read as the next request's: such a connection is closed.
+	return pxIn{status: resp.StatusCode, header: resp.Header, body: body}, !resp.Close && pc.br.Buffered() == 0, false, nil
 }
 
 // pxReplayable reports whether a request that may have reached the server
@@ -252,7 +275,9 @@ func pxReplayable(out *pxOut) bool {
 // pxWriteRequest writes out's request line and header and its body to w.
 // The Host header names the upstream; Content-Length is the body's; the
 // header's own Host, Content-Length, Transfer-Encoding and Trailer are
-// not sent (as net/http's Request.Write), nor an empty User-Agent.
+// not sent (as net/http's Request.Write), nor an empty User-Agent; a
+// header name or value net/http would refuse (a control character, CR or
+// LF) fails the request, so that no value can split the header.
 func pxWriteRequest(w *bufio.Writer, t *pxTarget, out *pxOut) error {
 	w.WriteString(out.method)
 	w.WriteByte(' ')
@@ -261,20 +286,24 @@ func pxWriteRequest(w *bufio.Writer, t *pxTarget, out *pxOut) error {
 	w.WriteString(t.host)
 	w.WriteString("\r\n")
 	for k, vv := range out.header {
-		switch k {
-		case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
-			continue
-		}
 		if !httpguts.ValidHeaderFieldName(k) {
 			return fmt.Errorf("%w name %q", errPxBadHeader, k)
 		}
+		ck := textproto.CanonicalMIMEHeaderKey(k) // a middleware may set h["content-length"]
+		switch ck {
+		case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
+			continue
+		}
 		for _, v := range vv {
-			if v == "" && k == "User-Agent" {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return fmt.Errorf("%w value for %s", errPxBadHeader, ck)
+			}
+			if v = strings.TrimSpace(v); v == "" && ck == "User-Agent" {
 				continue
 			}
 			w.WriteString(k)
 			w.WriteString(": ")
-			pxWriteValue(w, v)
+			w.WriteString(v)
 			w.WriteString("\r\n")
 		}
 	}
@@ -294,24 +323,6 @@ func pxWriteRequest(w *bufio.Writer, t *pxTarget, out *pxOut) error {
 	w.WriteString("\r\n")
 	_, err := w.Write(out.body)
 	return err
-}
-
-// pxWriteValue writes a header value with any CR or LF turned into a
-// space and surrounding blanks trimmed, as net/http does, so that a value
-// can never split the header.
-func pxWriteValue(w *bufio.Writer, v string) {
-	v = strings.TrimSpace(v)
-	if !strings.ContainsAny(v, "\r\n") {
-		w.WriteString(v)
-		return
-	}
-	for i := 0; i < len(v); i++ {
-		b := v[i]
-		if b == '\r' || b == '\n' {
-			b = ' '
-		}
-		w.WriteByte(b)
-	}
 }
 
 // get takes the most recently used idle connection to upstream ui, or
@@ -360,6 +371,10 @@ func (c *pxClient) get(ctx context.Context, ui int, t *pxTarget) (pc *pxConn, re
 	select {
 	case pc := <-w.ch:
 		if pc != nil {
+			if ctx.Err() != nil {
+				c.put(ui, pc) // to the next in line
+				return nil, false, context.Cause(ctx)
+			}
 			return pc, true, nil
 		}
 		return c.dialFor(ctx, ui, t) // the dial slot was handed over
@@ -429,7 +444,7 @@ func (c *pxClient) dial(ctx context.Context, t *pxTarget) (*pxConn, error) {
 		}
 		nc = tc
 	}
-	pc := &pxConn{nc: nc, raw: raw, bw: bufio.NewWriterSize(nc, 4<<10), lim: math.MaxInt64}
+	pc := &pxConn{nc: nc, raw: raw, tls: t.tls, bw: bufio.NewWriterSize(nc, 4<<10), lim: math.MaxInt64}
 	pc.br = bufio.NewReaderSize(pc, 4<<10)
 	return pc, nil
 }

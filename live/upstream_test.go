@@ -158,6 +158,8 @@ func TestUpstreamClientAnswers(t *testing.T) {
 		{"connection close", "GET", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", "ok", 200, false},
 		{"until eof", "GET", "HTTP/1.1 200 OK\r\n\r\nrest of it", "rest of it", 200, false},
 		{"head", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", "", 200, true},
+		{"head of a large resource", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n", "", 200, true},
+		{"bytes beyond the answer", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 299 Extra\r\nContent-Length: 0\r\n\r\n", "ok", 200, false},
 		{"5xx", "GET", "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy", "busy", 503, true},
 	}
 	for _, tc := range cases {
@@ -285,8 +287,9 @@ func TestWriteRequest(t *testing.T) {
 		{"body, own framing headers dropped", pxOut{method: "PUT", uri: "/", attempt: -1, body: []byte("xyz"),
 			header: http.Header{"Host": {"evil"}, "Content-Length": {"99"}, "Transfer-Encoding": {"chunked"}, "User-Agent": {""}}},
 			"PUT / HTTP/1.1\r\nHost: up:80\r\nContent-Length: 3\r\n\r\nxyz", nil},
-		{"newlines in a value", pxOut{method: "GET", uri: "/", header: http.Header{"X-A": {"a\r\nX-Injected: 1"}}, attempt: -1},
-			"GET / HTTP/1.1\r\nHost: up:80\r\nX-A: a  X-Injected: 1\r\n\r\n", nil},
+		{"newlines in a value", pxOut{method: "GET", uri: "/", header: http.Header{"X-A": {"a\r\nX-Injected: 1"}}, attempt: -1}, "", errPxBadHeader},
+		{"framing header under another spelling", pxOut{method: "GET", uri: "/", header: http.Header{"content-length": {"5"}, "transfer-encoding": {"chunked"}}, attempt: -1},
+			"GET / HTTP/1.1\r\nHost: up:80\r\n\r\n", nil},
 		{"bad name", pxOut{method: "GET", uri: "/", header: http.Header{"X A": {"1"}}, attempt: -1}, "", errPxBadHeader},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -515,5 +518,32 @@ func TestProxyPreconnectsEveryUpstream(t *testing.T) {
 	}
 	if na, nb := a.conns.Load(), b.conns.Load(); na != 1 || nb != 1 {
 		t.Errorf("%d and %d connections after 4 sequential requests, want the preconnected 1 and 1", na, nb)
+	}
+}
+
+func TestUpstreamClientIdle408IsStale(t *testing.T) {
+	// The server answers once, then sends 408 on the idle connection and
+	// closes it, as some servers do at their idle timeout: the next
+	// request must not take the 408 for its answer.
+	s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		time.Sleep(20 * time.Millisecond)
+		_, _ = io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+		time.Sleep(200 * time.Millisecond) // still open when the next request comes
+	})
+	c, tg := upClient(t), upTarget(t, s.url())
+	for i := range 2 {
+		out := pxOut{method: http.MethodGet, uri: "/", header: http.Header{}, attempt: -1}
+		in, err := c.do(context.Background(), 0, &tg, &out, 1<<20)
+		if err != nil || in.status != 200 {
+			t.Fatalf("request %d: %d %v, want 200", i, in.status, err)
+		}
+		time.Sleep(60 * time.Millisecond) // the 408 arrives while idle
+	}
+	if n := s.conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
 	}
 }
