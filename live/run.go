@@ -118,8 +118,11 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports
 	if opt.OutDir != "" {
 		// One results file for the run, each strategy's attack under its
 		// name, written atomically like every other output.
+		// (err is the named result, which the rename below checks: a
+		// failed run leaves no vegeta.bin.)
 		path := filepath.Join(opt.OutDir, "vegeta.bin")
-		f, err := os.CreateTemp(opt.OutDir, ".vegeta-*.bin")
+		var f *os.File
+		f, err = os.CreateTemp(opt.OutDir, ".vegeta-*.bin")
 		if err != nil {
 			return nil, fmt.Errorf("vegeta results file: %w", err)
 		}

@@ -25,6 +25,9 @@ func CheckAddress(raw string, allowRemote bool) error {
 	if host == "" {
 		return fmt.Errorf("%q has no host", raw)
 	}
+	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return fmt.Errorf("%q: want scheme://host[:port][/path], without credentials, query or fragment", raw)
+	}
 	if allowRemote {
 		return nil
 	}

@@ -21,6 +21,9 @@ func TestCheckAddress(t *testing.T) {
 		{"ftp://127.0.0.1/", false, "want an http"},
 		{"127.0.0.1:80", false, `"127.0.0.1:80"`},
 		{"http://:80", false, "no host"},
+		{"http://u:p@127.0.0.1:80", false, "without credentials"},
+		{"http://127.0.0.1:80/x?a=1", false, "without credentials, query"},
+		{"http://127.0.0.1:80/#top", false, "fragment"},
 	} {
 		err := CheckAddress(tc.url, tc.remote)
 		switch {

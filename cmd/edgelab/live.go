@@ -96,6 +96,7 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 	if outDir == "" {
 		outDir = filepath.Join("out", safeName(sc.Name)+"-live")
 	}
+	_, statErr := os.Stat(outDir)
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("create output directory: %w", err)
 	}
@@ -107,6 +108,9 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 	res, err := live.Run(c.Context(), sc, opt)
 	stop()
 	if err != nil {
+		if os.IsNotExist(statErr) {
+			_ = os.Remove(outDir) // ours and empty: leave nothing behind
+		}
 		return err
 	}
 	if f.compare && !res.Partial {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,7 @@ func TestLiveBadInput(t *testing.T) {
 		{[]string{"live", good, "--backend-port", "70000"}, "--backend-port"},
 		{[]string{"live", good, "--strategy", "nope"}, "unknown strategy"},
 		{[]string{"live", good, "--set", "clients.arrival.rate=-1"}, "clients.arrival.rate"},
+		{[]string{"live", good, "--backend", "http://u:p@127.0.0.1:9"}, "without credentials"},
 	} {
 		out := filepath.Join(dir, "out")
 		code, _, stderr := runCLI(t, append(tc.args, "--out", out)...)
@@ -51,6 +53,28 @@ func TestLiveBadInput(t *testing.T) {
 
 // A short live run with --compare writes results.json (mode live, with
 // the simulation beside it), report.html and vegeta's results.
+// A live run that fails once started (here: a backend port taken) leaves
+// no output behind: no vegeta.bin, and no directory it created.
+func TestLiveRuntimeFailureLeavesNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.yaml", liveSmall)
+	out := filepath.Join(dir, "out")
+	code, _, stderr := runCLI(t, "live", good, "--backend-port", port, "--out", out)
+	if code == 0 || !strings.Contains(stderr, "address already in use") {
+		t.Fatalf("exit %d, stderr %q; want a failure naming the taken port", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		entries, _ := os.ReadDir(out)
+		t.Errorf("the failed run left %s behind (%d entries)", out, len(entries))
+	}
+}
+
 func TestLiveRunCompare(t *testing.T) {
 	dir := t.TempDir()
 	good := writeFile(t, dir, "good.yaml", liveSmall)
