@@ -245,7 +245,7 @@ func (p *Proxy) preconnect() {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			if pc, _, err := p.client.get(p.stop, ui, &p.ups[ui].target); err == nil {
+			if pc, _, err := p.client.get(p.stop, ui, &p.ups[ui].target, false); err == nil {
 				p.client.put(ui, pc)
 			}
 		}()

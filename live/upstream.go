@@ -91,6 +91,12 @@ type pxOut struct {
 	body   []byte
 	// attempt is the X-Edgelab-Attempt value (< 0: none).
 	attempt int
+	// probe marks a health check: when no connection idles it dials at
+	// once, outside the bound on dials in progress, so that a burst of
+	// traffic waiting for connections cannot make a healthy upstream
+	// miss its probes (Envoy's health checkers have connections of their
+	// own).
+	probe bool
 }
 
 // pxIn is an upstream answer, its body read whole.
@@ -148,7 +154,7 @@ func newPxClient(upstreams, maxIdle, maxDialing int, idleTimeout, dialTimeout ti
 // exchange: when it ends, the connection is abandoned and do returns.
 func (c *pxClient) do(ctx context.Context, ui int, t *pxTarget, out *pxOut, maxBody int64) (pxIn, error) {
 	for {
-		pc, reused, err := c.get(ctx, ui, t)
+		pc, reused, err := c.get(ctx, ui, t, out.probe)
 		if err != nil {
 			return pxIn{}, err
 		}
@@ -326,7 +332,7 @@ func pxWriteRequest(w *bufio.Writer, t *pxTarget, out *pxOut) error {
 }
 
 // get takes the most recently used idle connection to upstream ui, or
-// dials a new one. reused reports a connection that carried requests
+// dials a new one (a probe's at once). reused reports a connection that carried requests
 // before. When maxDialing dials to the upstream are in progress already,
 // the request waits for whichever comes first: a connection another
 // request is done with, or its turn to dial. Without that bound a burst
@@ -335,7 +341,7 @@ func pxWriteRequest(w *bufio.Writer, t *pxTarget, out *pxOut) error {
 // upstream more than the burst itself; connections another request frees
 // within a dial's time serve the burst instead (as net/http's Transport
 // and Envoy's pools reuse a connection that frees before a dial ends).
-func (c *pxClient) get(ctx context.Context, ui int, t *pxTarget) (pc *pxConn, reused bool, err error) {
+func (c *pxClient) get(ctx context.Context, ui int, t *pxTarget, probe bool) (pc *pxConn, reused bool, err error) {
 	var expired []*pxConn
 	defer func() {
 		for _, e := range expired {
@@ -359,6 +365,11 @@ func (c *pxClient) get(ctx context.Context, ui int, t *pxTarget) (pc *pxConn, re
 		}
 		c.mu.Unlock()
 		return cand, true, nil
+	}
+	if probe {
+		c.mu.Unlock()
+		pc, err := c.dial(ctx, t)
+		return pc, false, err
 	}
 	if u.dialing < c.maxDialing {
 		u.dialing++

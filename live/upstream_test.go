@@ -547,3 +547,39 @@ func TestUpstreamClientIdle408IsStale(t *testing.T) {
 		t.Errorf("%d connections, want 2", n)
 	}
 }
+
+func TestUpstreamClientProbesSkipTheDialLine(t *testing.T) {
+	s := newRawServer(t, keepAliveServer)
+	c := newPxClient(1, 8, 1, time.Minute, time.Second, 64<<10)
+	t.Cleanup(c.close)
+	gate, dials := gatedDials(c)
+	tg := upTarget(t, s.url())
+	blocked := make(chan error, 1)
+	go func() {
+		out := pxOut{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
+		_, err := c.do(context.Background(), 0, &tg, &out, 1<<20)
+		blocked <- err
+	}()
+	pxEventually(t, "a request's dial in progress", func() bool { return dials.Load() == 1 })
+	// The one dial slot is taken and its dial hangs: a probe dials anyway.
+	probe := make(chan error, 1)
+	go func() {
+		out := pxOut{method: "GET", uri: "/healthz", header: http.Header{}, attempt: -1, probe: true}
+		_, err := c.do(context.Background(), 0, &tg, &out, 1<<20)
+		probe <- err
+	}()
+	pxEventually(t, "the probe's own dial", func() bool { return dials.Load() == 2 })
+	gate <- true // whichever dial takes it
+	gate <- true
+	for _, ch := range []chan error{probe, blocked} {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.mu.Lock()
+	dialing := c.ups[0].dialing
+	c.mu.Unlock()
+	if dialing != 0 {
+		t.Errorf("%d dials counted after all ended, want 0 (a probe takes no slot)", dialing)
+	}
+}
