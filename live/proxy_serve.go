@@ -150,11 +150,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		header: pxOutboundHeader(r),
 		body:   body,
 	}
-	if p.hedge.Max > 0 && p.hedge.After > 0 {
+	if p.hedging() {
 		x.results = make(chan pxResult, 1+max(p.retry.Max, 0)+p.hedge.Max)
 	}
 	p.reply(w, r, x.run())
 }
+
+// hedging reports whether requests send hedged attempts: then attempts
+// run in goroutines of their own, else in the request's.
+func (p *Proxy) hedging() bool { return p.hedge.Max > 0 && p.hedge.After > 0 }
 
 // pxUint parses a decimal header value (0 when absent or malformed).
 func pxUint(s string) uint64 {
@@ -291,7 +295,7 @@ func (x *pxExchange) send(retry bool) (f pxFinal, done bool) {
 	a := &pxAttempt{no: x.tries, local: local, ui: x.pool.ups[local], sent: now, retry: retry}
 	x.tries++
 	x.live = append(x.live, a)
-	if x.tries == 1 && p.hedge.Max > 0 && p.hedge.After > 0 {
+	if x.tries == 1 && p.hedging() {
 		x.hedgeT = time.NewTimer(p.hedge.After.D())
 		x.hedgeC = x.hedgeT.C
 	}
