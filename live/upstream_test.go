@@ -31,6 +31,13 @@ func upTarget(t *testing.T, raw string) pxTarget {
 	return pxTarget{addr: u.Host, host: u.Host, tls: u.Scheme == "https", name: u.Hostname()}
 }
 
+// upPool is a snapshot of the client's state for its first upstream.
+func upPool(c *pxClient) pxConns {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ups[0]
+}
+
 func upClient(t *testing.T) *pxClient {
 	t.Helper()
 	c := newPxClient(1, 8, 4, time.Minute, time.Second, 64<<10)
@@ -242,10 +249,7 @@ func TestUpstreamClientCancel(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("returned %v after the cancel", d)
 	}
-	c.mu.Lock()
-	idle := len(c.ups[0].idle)
-	c.mu.Unlock()
-	if idle != 0 {
+	if idle := len(upPool(c).idle); idle != 0 {
 		t.Errorf("the abandoned connection went back to the pool")
 	}
 }
@@ -411,12 +415,19 @@ func gatedDials(c *pxClient) (gate chan bool, dials *atomic.Int64) {
 	return gate, dials
 }
 
-func TestUpstreamClientBoundsDialsAndHandsOverConnections(t *testing.T) {
+// gatedClient is a client with one dial slot to a keep-alive server,
+// its dials gated by gatedDials.
+func gatedClient(t *testing.T) (*rawServer, *pxClient, pxTarget, chan bool, *atomic.Int64) {
+	t.Helper()
 	s := newRawServer(t, keepAliveServer)
 	c := newPxClient(1, 8, 1, time.Minute, time.Second, 64<<10)
 	t.Cleanup(c.close)
 	gate, dials := gatedDials(c)
-	tg := upTarget(t, s.url())
+	return s, c, upTarget(t, s.url()), gate, dials
+}
+
+func TestUpstreamClientBoundsDialsAndHandsOverConnections(t *testing.T) {
+	s, c, tg, gate, dials := gatedClient(t)
 	get := func() error {
 		out := pxOut{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
 		_, err := c.do(context.Background(), 0, &tg, &out, 1<<20)
@@ -428,9 +439,7 @@ func TestUpstreamClientBoundsDialsAndHandsOverConnections(t *testing.T) {
 	}
 	pxEventually(t, "the first dial", func() bool { return dials.Load() == 1 })
 	pxEventually(t, "two requests waiting", func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return len(c.ups[0].waiters) == 2
+		return len(upPool(c).waiters) == 2
 	})
 	if n := dials.Load(); n != 1 {
 		t.Fatalf("%d dials in progress, want 1 (the bound)", n)
@@ -452,20 +461,14 @@ func TestUpstreamClientBoundsDialsAndHandsOverConnections(t *testing.T) {
 	if n, conns := dials.Load(), s.conns.Load(); n != 2 || conns != 2 {
 		t.Errorf("%d dials and %d connections for 3 requests, want 2 and 2", n, conns)
 	}
-	c.mu.Lock()
-	u := c.ups[0]
-	c.mu.Unlock()
+	u := upPool(c)
 	if u.dialing != 0 || len(u.waiters) != 0 || len(u.idle) != 2 {
 		t.Errorf("after the burst: %d dialing, %d waiting, %d idle; want 0, 0, 2", u.dialing, len(u.waiters), len(u.idle))
 	}
 }
 
 func TestUpstreamClientWaitersTakeOverFailedDialsAndGiveUp(t *testing.T) {
-	s := newRawServer(t, keepAliveServer)
-	c := newPxClient(1, 8, 1, time.Minute, time.Second, 64<<10)
-	t.Cleanup(c.close)
-	gate, dials := gatedDials(c)
-	tg := upTarget(t, s.url())
+	_, c, tg, gate, dials := gatedClient(t)
 	do := func(ctx context.Context) error {
 		out := pxOut{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
 		_, err := c.do(ctx, 0, &tg, &out, 1<<20)
@@ -481,9 +484,7 @@ func TestUpstreamClientWaitersTakeOverFailedDialsAndGiveUp(t *testing.T) {
 	third := make(chan error, 1)
 	go func() { third <- do(ctx) }()
 	pxEventually(t, "two requests waiting", func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return len(c.ups[0].waiters) == 2
+		return len(upPool(c).waiters) == 2
 	})
 	cancel(cause)
 	if err := <-third; !errors.Is(err, cause) {
@@ -498,9 +499,7 @@ func TestUpstreamClientWaitersTakeOverFailedDialsAndGiveUp(t *testing.T) {
 	if err := <-second; err != nil {
 		t.Fatal(err)
 	}
-	c.mu.Lock()
-	u := c.ups[0]
-	c.mu.Unlock()
+	u := upPool(c)
 	if u.dialing != 0 || len(u.waiters) != 0 {
 		t.Errorf("%d dialing, %d waiting after all ended; want 0 and 0", u.dialing, len(u.waiters))
 	}
@@ -549,11 +548,7 @@ func TestUpstreamClientIdle408IsStale(t *testing.T) {
 }
 
 func TestUpstreamClientProbesSkipTheDialLine(t *testing.T) {
-	s := newRawServer(t, keepAliveServer)
-	c := newPxClient(1, 8, 1, time.Minute, time.Second, 64<<10)
-	t.Cleanup(c.close)
-	gate, dials := gatedDials(c)
-	tg := upTarget(t, s.url())
+	_, c, tg, gate, dials := gatedClient(t)
 	blocked := make(chan error, 1)
 	go func() {
 		out := pxOut{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
@@ -576,10 +571,7 @@ func TestUpstreamClientProbesSkipTheDialLine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c.mu.Lock()
-	dialing := c.ups[0].dialing
-	c.mu.Unlock()
-	if dialing != 0 {
+	if dialing := upPool(c).dialing; dialing != 0 {
 		t.Errorf("%d dials counted after all ended, want 0 (a probe takes no slot)", dialing)
 	}
 }
