@@ -3,51 +3,27 @@ package sim
 import (
 	"time"
 
-	"github.com/edgelab/edgelab/reports"
-	"github.com/edgelab/edgelab/workloads"
+	"github.com/edgelab/edgelab/plan"
 )
 
-// failure is one failure of one instance over [start, end).
-type failure struct {
-	gw         bool // ep is a gateway instance
-	ep         int
-	kind       string
-	start, end time.Duration // end < 0: until the run is over
-	factor     float64
-	latency    time.Duration
-	rate       float64
-}
-
-// maxWindows bounds the failure windows listed in results.
-const maxWindows = 10000
-
-// planFailures expands every group's failure schedule into per-instance
-// failures and schedules their start and end. Random crashes draw their
-// up and down times from a stream of their own per instance, so every
-// strategy meets the same crashes.
+// planFailures schedules the start and end of every failure window of
+// the run (plan.Failures) and the active health probes.
 func (m *model) planFailures(rep int) {
-	base := 0
-	for gi := range m.sc.Servers {
-		g := &m.sc.Servers[gi]
-		for fi := range g.Failures {
-			for i := 0; i < g.Slots(); i++ {
-				stream := workloads.FailureStream(g.Name, fi, i)
-				m.planFailure(rep, &g.Failures[fi], i, failure{ep: base + i}, stream)
-			}
+	m.fails = plan.Failures(m.sc, rep, m.end)
+	for i := range m.fails {
+		f := &m.fails[i]
+		if !f.Gateway {
+			m.srv[f.Target].tracked = true
 		}
-		base += g.Slots()
+		m.eng.Schedule(f.Start, m.h, evFailStart, int64(i))
+		if f.End >= 0 {
+			m.eng.Schedule(f.End, m.h, evFailEnd, int64(i))
+		}
 	}
-	if g := m.sc.Gateway; g != nil {
-		for fi := range g.Failures {
-			for i := 0; i < g.Instances; i++ {
-				stream := workloads.FailureStream("gateway", fi, i)
-				m.planFailure(rep, &g.Failures[fi], i, failure{gw: true, ep: i}, stream)
-			}
-		}
-		if h := g.Health; h != nil {
-			for i := 0; i < g.Instances; i++ {
-				m.eng.Schedule(h.Interval.D()*time.Duration(i)/time.Duration(g.Instances), m.h, evGwProbe, int64(i))
-			}
+	m.windows = plan.Windows(m.fails, m.end)
+	if g := m.sc.Gateway; g != nil && g.Health != nil {
+		for i := 0; i < g.Instances; i++ {
+			m.eng.Schedule(g.Health.Interval.D()*time.Duration(i)/time.Duration(g.Instances), m.h, evGwProbe, int64(i))
 		}
 	}
 	if a := m.probe; a != nil {
@@ -59,132 +35,41 @@ func (m *model) planFailures(rep int) {
 	}
 }
 
-// planFailure expands failure f for instance i of its group (or gateway
-// tier) into timed failures of target (workloads.Failure.Windows: a random
-// crash alternates exponential up and down times, drawn from the named
-// stream, until the run ends).
-func (m *model) planFailure(rep int, f *workloads.Failure, i int, target failure, stream string) {
-	if !f.Affects(i) {
-		return
-	}
-	for _, w := range f.Windows(m.sc.Seed, rep, stream, m.end) {
-		c := target
-		c.kind, c.start, c.end = w.Kind, w.Start, w.End
-		if f.Kind != workloads.FailRandomCrash {
-			c.factor, c.latency, c.rate = f.Factor, f.Latency.D(), f.Rate
-		}
-		m.addFailure(c, w.Label)
-	}
-}
-
-func (m *model) addFailure(f failure, label string) {
-	if f.start >= m.end {
-		return // starts after the run: never happens
-	}
-	id := ""
-	if f.gw {
-		id = m.gw.inst[f.ep].id
-	} else {
-		m.srv[f.ep].tracked = true
-		id = m.srv[f.ep].id
-	}
-	i := len(m.fails)
-	m.fails = append(m.fails, f)
-	m.eng.Schedule(f.start, m.h, evFailStart, int64(i))
-	if f.end >= 0 {
-		m.eng.Schedule(f.end, m.h, evFailEnd, int64(i))
-	}
-	if len(m.windows) < maxWindows {
-		end := f.end
-		if end < 0 || end > m.end {
-			end = m.end
-		}
-		m.windows = append(m.windows, reports.FailureWindow{
-			Server: id, Kind: label, StartS: f.start.Seconds(), EndS: end.Seconds(),
-		})
-	}
-}
-
+// failStart starts failure i: its instance's condition changes, and the
+// instance acts on the change (plan.Condition says how).
 func (m *model) failStart(now time.Duration, i int) {
 	f := &m.fails[i]
-	if f.gw {
-		g := &m.gw.inst[f.ep]
-		switch f.kind {
-		case workloads.FailCrash:
-			g.down++
-			if g.down == 1 {
-				m.gwCrash(now, f.ep)
-			}
-		case workloads.FailHang:
-			g.hung++
-		case workloads.FailSlow:
-			g.factor *= f.factor
+	if f.Gateway {
+		if m.gw.inst[f.Target].Start(f) == plan.Crashed {
+			m.gwCrash(now, f.Target)
 		}
 		return
 	}
-	s := &m.srv[f.ep]
+	s := &m.srv[f.Target]
 	old := s.rate()
-	switch f.kind {
-	case workloads.FailCrash:
-		s.down++
-		if s.down == 1 {
-			m.crash(now, f.ep)
-		}
-		return
-	case workloads.FailHang:
-		s.hung++
-	case workloads.FailSlow:
-		if f.factor > 0 {
-			s.factor *= f.factor
-		}
-		s.latency += f.latency
-	case workloads.FailErrors:
-		s.errFail = append(s.errFail, f.rate)
-		return
+	switch s.Start(f) {
+	case plan.Crashed:
+		m.crash(now, f.Target)
+	case plan.RateChanged:
+		s.updateRate()
+		m.rateChanged(now, f.Target, old)
 	}
-	s.updateRate()
-	m.rateChanged(now, f.ep, old)
 }
 
+// failEnd ends failure i.
 func (m *model) failEnd(now time.Duration, i int) {
 	f := &m.fails[i]
-	if f.gw {
-		g := &m.gw.inst[f.ep]
-		switch f.kind {
-		case workloads.FailCrash:
-			g.down--
-		case workloads.FailHang:
-			g.hung--
-		case workloads.FailSlow:
-			g.factor /= f.factor
-		}
-		m.gwRateChanged(now, f.ep)
+	if f.Gateway {
+		m.gw.inst[f.Target].End(f)
+		m.gwRateChanged(now, f.Target)
 		return
 	}
-	s := &m.srv[f.ep]
+	s := &m.srv[f.Target]
 	old := s.rate()
-	switch f.kind {
-	case workloads.FailCrash:
-		s.down--
-		return
-	case workloads.FailHang:
-		s.hung--
-	case workloads.FailSlow:
-		if f.factor > 0 {
-			s.factor /= f.factor
-		}
-		s.latency -= f.latency
-	case workloads.FailErrors:
-		for k, r := range s.errFail {
-			if r == f.rate {
-				s.errFail = append(s.errFail[:k], s.errFail[k+1:]...)
-				break
-			}
-		}
-		return
+	if s.End(f) == plan.RateChanged {
+		s.updateRate()
+		m.rateChanged(now, f.Target, old)
 	}
-	s.updateRate()
-	m.rateChanged(now, f.ep, old)
 }
 
 // runProbe is one active health check of endpoint ep. The probe travels to
@@ -196,9 +81,9 @@ func (m *model) runProbe(now time.Duration, ep int) {
 	a := m.probe
 	s := &m.srv[ep]
 	switch {
-	case s.down > 0:
+	case s.Down > 0:
 		m.probeResult(now, ep, false)
-	case s.hung > 0 || s.latency >= a.Timeout.D():
+	case s.Hung > 0 || s.Latency >= a.Timeout.D():
 		m.eng.Schedule(now+a.Timeout.D(), m.h, evProbeFail, int64(ep))
 	default:
 		m.probeResult(now, ep, true)

@@ -1,11 +1,12 @@
 package sim
 
 import (
-	"fmt"
+	"errors"
 	"math/rand/v2"
 	"time"
 
 	"github.com/edgelab/edgelab/engine"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/strategies"
 	"github.com/edgelab/edgelab/workloads"
@@ -67,9 +68,7 @@ type gwInstance struct {
 	workers   []gwWorker
 	free      []int32
 	stalled   []int32 // workers whose processing waits for a hang to end
-	down      int
-	hung      int
-	factor    float64
+	plan.Condition
 	cache     *strategies.Cache
 	cacheSize int
 	cacheTTL  time.Duration
@@ -100,56 +99,49 @@ func gwUnpack(b int64) (gi, w int, wgen uint32) {
 }
 
 func (g *gwInstance) rate() float64 {
-	if g.hung > 0 {
-		return 0
-	}
-	return 1 / g.factor
+	return g.Condition.Rate(1)
 }
 
-// buildPools creates the upstream pools (and the gateway tier) with one
-// balancer each. It reports whether any component reads request keys or
-// client identities.
-func (m *model) buildPools(strategy string, rep int) (needRequest bool, err error) {
+// buildPools creates the upstream pools (and the gateway tier) that
+// plan.Pools lays out, with one balancer each. It reports whether any
+// component reads request keys or client identities.
+func (m *model) buildPools(strategy string, rep int, servers []plan.Server) (needRequest bool, err error) {
 	sc := m.sc
 	seed := sc.Seed
-	hc := healthConfig(&sc.Balancer.Health)
 	m.srvPools = make([][]poolRef, len(m.srv))
-	newPool := func(stream string, servers []int) error {
-		bal, err := strategies.New(strategy, engine.Stream(seed, rep, stream), sc.Balancer.Params[strategy])
-		if err != nil {
-			return err
-		}
-		if ra, ok := bal.(strategies.RequestAware); ok && ra.UsesRequest() {
-			needRequest = true
-		}
-		names := make([]string, len(servers))
-		weights := make([]float64, len(servers))
-		pi := int32(len(m.pools))
-		for l, ep := range servers {
-			s := &m.srv[ep]
-			names[l] = s.id
-			weights[l] = sc.Servers[s.group].Weight.At(ep-m.groupBase(s.group), 1)
-			m.srvPools[ep] = append(m.srvPools[ep], poolRef{pool: pi, local: int32(l)})
-		}
-		p := strategies.NewPool(bal, names, weights)
-		p.SetHealth(hc)
-		p.SetSignals(func(l int) strategies.Signal { return m.signal(servers[l]) })
-		p.SetStaleLoad(sc.Balancer.StaleLoad.D())
-		if a := sc.Balancer.Affinity; a != "" {
-			p.SetAffinity(a, 0)
-			needRequest = true
-		}
-		m.pools = append(m.pools, p)
-		m.poolSrv = append(m.poolSrv, servers)
-		return nil
+	groups := make([]int, len(m.srv))
+	for i := range m.srv {
+		groups[i] = m.srv[i].group
 	}
-	all := make([]int, len(m.srv))
-	for i := range all {
-		all[i] = i
+	// addPools builds gateway instance inst's pools and returns their
+	// indices in m.pools.
+	addPools := func(inst int) ([]int32, error) {
+		var idx []int32
+		for _, spec := range plan.Pools(sc, inst, groups) {
+			names := make([]string, len(spec.Members))
+			weights := make([]float64, len(spec.Members))
+			pi := int32(len(m.pools))
+			for l, ep := range spec.Members {
+				names[l], weights[l] = servers[ep].ID, servers[ep].Weight
+				m.srvPools[ep] = append(m.srvPools[ep], poolRef{pool: pi, local: int32(l)})
+			}
+			members := spec.Members
+			p, uses, err := plan.NewPool(sc, strategy, rep, spec, names, weights,
+				func(l int) strategies.Signal { return m.signal(members[l]) })
+			if err != nil {
+				return nil, err
+			}
+			needRequest = needRequest || uses
+			m.pools = append(m.pools, p)
+			m.poolSrv = append(m.poolSrv, members)
+			idx = append(idx, pi)
+		}
+		return idx, nil
 	}
 	g := sc.Gateway
 	if g == nil {
-		return needRequest, newPool("balancer", all)
+		_, err := addPools(0)
+		return needRequest, err
 	}
 	t := &gatewayTier{cfg: g, authKey: engine.Key(seed, rep, "auth"), routed: len(g.Routes) > 0}
 	m.gw = t
@@ -158,7 +150,7 @@ func (m *model) buildPools(strategy string, rep int) (needRequest bool, err erro
 		qc = *g.Queue
 	}
 	for i := 0; i < g.Instances; i++ {
-		gi := gwInstance{id: fmt.Sprintf("gateway-%d", i), conc: g.Concurrency, queueCap: qc, factor: 1}
+		gi := gwInstance{id: plan.GatewayID(i), conc: g.Concurrency, queueCap: qc, Condition: plan.Healthy()}
 		gi.workers = make([]gwWorker, g.Concurrency)
 		for w := g.Concurrency - 1; w >= 0; w-- {
 			gi.free = append(gi.free, int32(w))
@@ -166,20 +158,20 @@ func (m *model) buildPools(strategy string, rep int) (needRequest bool, err erro
 		t.inst = append(t.inst, gi)
 	}
 	t.stageCost = make([]time.Duration, len(g.Stages))
-	t.limiters = make([]strategies.Limiter, len(g.Stages))
 	t.stageReqs = make([]int64, len(g.Stages))
+	if t.limiters, err = plan.Limiters(g); err != nil {
+		var se *plan.StageError
+		if errors.As(err, &se) {
+			return false, sc.FieldError(se.Field(), "%v", se.Err)
+		}
+		return false, err
+	}
 	for si, st := range g.Stages {
 		t.stageCost[si] = st.Cost.D()
 		switch st.Type {
 		case workloads.StageAuth:
 			t.reject = st.Reject
 		case workloads.StageRateLimit:
-			t.limiters[si], err = strategies.NewLimiter(strategies.LimiterConfig{
-				Algorithm: st.Algorithm, Rate: st.Rate, Burst: st.Burst, Window: st.Window.D(), PerClient: st.Per == "client",
-			})
-			if err != nil {
-				return false, sc.FieldError(fmt.Sprintf("gateway.stages[%d]", si), "%v", err)
-			}
 			needRequest = needRequest || st.Per == "client"
 		case workloads.StageCache:
 			for i := range t.inst {
@@ -190,25 +182,11 @@ func (m *model) buildPools(strategy string, rep int) (needRequest bool, err erro
 		}
 	}
 	// The L4 balancer over gateway instances, with its own health checks.
-	var l4 strategies.Balancer
-	switch g.L4 {
-	case workloads.L4FlowHash:
-		l4 = strategies.FlowHash{}
-		needRequest = true
-	case workloads.L4LeastConn:
-		l4 = &strategies.LeastRequest{R: engine.Stream(seed, rep, "l4")}
-	default:
-		l4 = &strategies.RoundRobin{}
+	var uses bool
+	if t.l4, uses, err = plan.NewL4(g.L4, g.Health, len(t.inst), seed, rep); err != nil {
+		return false, sc.FieldError("gateway.l4", "%v", err)
 	}
-	names := make([]string, len(t.inst))
-	for i := range t.inst {
-		names[i] = t.inst[i].id
-	}
-	t.l4 = strategies.NewPool(l4, names, nil)
-	if h := g.Health; h != nil {
-		t.l4.SetHealth(strategies.HealthConfig{Active: &strategies.ActiveHealth{
-			Interval: h.Interval.D(), Timeout: h.Timeout.D(), Unhealthy: h.Unhealthy, Healthy: h.Healthy}})
-	}
+	needRequest = needRequest || uses
 	// Paths and routes.
 	if t.routed {
 		paths := sc.Clients.Paths
@@ -227,36 +205,11 @@ func (m *model) buildPools(strategy string, rep int) (needRequest bool, err erro
 	// in-flight counts with the other instances'.
 	t.pools = make([][]int32, len(t.inst))
 	for i := range t.inst {
-		if !t.routed {
-			t.pools[i] = []int32{int32(len(m.pools))}
-			if err := newPool(fmt.Sprintf("balancer/%d", i), all); err != nil {
-				return false, err
-			}
-			continue
-		}
-		for gi := range sc.Servers {
-			t.pools[i] = append(t.pools[i], int32(len(m.pools)))
-			var servers []int
-			for ep := range m.srv {
-				if m.srv[ep].group == gi {
-					servers = append(servers, ep)
-				}
-			}
-			if err := newPool(fmt.Sprintf("balancer/%d/%s", i, sc.Servers[gi].Name), servers); err != nil {
-				return false, err
-			}
+		if t.pools[i], err = addPools(i); err != nil {
+			return false, err
 		}
 	}
 	return needRequest, nil
-}
-
-// groupBase is the index of group g's first server.
-func (m *model) groupBase(g int) int {
-	base := 0
-	for i := 0; i < g; i++ {
-		base += m.sc.Servers[i].Slots()
-	}
-	return base
 }
 
 // probeResult reports an active health probe of server ep to every pool
@@ -302,7 +255,7 @@ func (m *model) toGateway(now time.Duration, ri int32) {
 	t := m.gw
 	gi, ok := t.l4.Pick(now, strategies.Request{Key: uint64(r.key), Client: uint64(r.client)})
 	if !ok {
-		m.finish(now, ri, outNoUpstream)
+		m.finish(now, ri, plan.NoUpstream)
 		return
 	}
 	r.gwi = int16(gi)
@@ -310,8 +263,8 @@ func (m *model) toGateway(now time.Duration, ri int32) {
 	if now >= m.start && now < m.end {
 		g.sent++
 	}
-	if g.down > 0 {
-		m.finish(now, ri, outConnect) // the L4 balancer's connection is refused
+	if g.Down > 0 {
+		m.finish(now, ri, plan.ConnectFailure) // the L4 balancer's connection is refused
 		return
 	}
 	if n := len(g.free); n > 0 {
@@ -323,7 +276,7 @@ func (m *model) toGateway(now time.Duration, ri int32) {
 		return
 	}
 	if g.queueCap >= 0 && g.fifo.len() >= g.queueCap {
-		m.finish(now, ri, outQueueFull)
+		m.finish(now, ri, plan.QueueFull)
 		return
 	}
 	g.fifo.push(pack(ri, r.gen))
@@ -402,11 +355,11 @@ func (m *model) gwDone(now time.Duration, gi, w int, wgen uint32) {
 	t.setTime(ri, now-r.created) // queue wait and processing
 	switch r.decision {
 	case verdictAuth:
-		m.finish(now, ri, outAuth)
+		m.finish(now, ri, plan.AuthRejected)
 	case verdictLimited:
-		m.finish(now, ri, outLimited)
+		m.finish(now, ri, plan.RateLimited)
 	case verdictCacheHit:
-		m.finish(now, ri, outOK)
+		m.finish(now, ri, plan.OK)
 	default:
 		grp := 0
 		if t.routed {
@@ -438,16 +391,16 @@ func (m *model) gwNext(now time.Duration, gi, w int) {
 
 // gwFinish tells the L4 balancer a request left its gateway instance and
 // fills the instance's cache with a fresh upstream answer.
-func (m *model) gwFinish(now time.Duration, ri int32, o outcome) {
+func (m *model) gwFinish(now time.Duration, ri int32, o plan.Outcome) {
 	r := &m.reqs[ri]
 	t := m.gw
 	g := &t.inst[r.gwi]
 	so := strategies.OK
-	if o != outOK && o != outAuth && o != outLimited {
+	if o != plan.OK && o != plan.AuthRejected && o != plan.RateLimited {
 		so = strategies.Error5xx
 	}
 	t.l4.Done(now, int(r.gwi), now-r.created, so)
-	if o == outOK && r.decision == verdictForward {
+	if o == plan.OK && r.decision == verdictForward {
 		if g.cache != nil {
 			g.cache.Put(now, uint64(r.key))
 		}
@@ -482,7 +435,7 @@ func (m *model) gwCrash(now time.Duration, gi int) {
 		r := &m.reqs[ri]
 		if r.gwi == int16(gi) && r.alive {
 			m.abandonAll(now, int32(ri), strategies.Cancelled)
-			m.finish(now, int32(ri), outConnect)
+			m.finish(now, int32(ri), plan.ConnectFailure)
 		}
 	}
 }
@@ -508,9 +461,9 @@ func (m *model) gwProbe(now time.Duration, gi int) {
 	h := m.gw.cfg.Health
 	g := &m.gw.inst[gi]
 	switch {
-	case g.down > 0:
+	case g.Down > 0:
 		m.gw.l4.ProbeResult(now, gi, false)
-	case g.hung > 0:
+	case g.Hung > 0:
 		m.eng.Schedule(now+h.Timeout.D(), m.h, evGwProbeFail, int64(gi))
 	default:
 		m.gw.l4.ProbeResult(now, gi, true)

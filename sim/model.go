@@ -1,12 +1,12 @@
 package sim
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
 
 	"github.com/edgelab/edgelab/engine"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/strategies"
 	"github.com/edgelab/edgelab/workloads"
@@ -130,7 +130,7 @@ type model struct {
 	budget      *strategies.RetryBudget // nil: retries are not budgeted
 	serial      uint64
 
-	fails   []failure
+	fails   []plan.Failure
 	windows []reports.FailureWindow
 	probe   *workloads.ActiveHealth
 
@@ -181,9 +181,7 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 		probe:   sc.Balancer.Health.Active,
 		lat:     reports.NewLatencyRecorder(),
 	}
-	if r := sc.Clients.Retries; r.Max > 0 && r.Budget > 0 {
-		m.budget = &strategies.RetryBudget{Percent: 100 * r.Budget, MinConcurrency: r.MinConcurrency}
-	}
+	m.budget = plan.RetryBudget(sc)
 	a := &sc.Clients.Arrival
 	if a.Process == workloads.ProcessClosed {
 		m.think = a.ThinkSampler(engine.Source(seed, rep, "think"))
@@ -195,22 +193,23 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 		m.demand = append(m.demand, g.Service.Sampler(engine.Source(seed, rep, "demand/"+g.Name)))
 		m.extraDemand = append(m.extraDemand, g.Service.Sampler(engine.Source(seed, rep, "demand-extra/"+g.Name)))
 		m.meanDemand = append(m.meanDemand, g.Service.MeanSeconds()*1e9)
+	}
+	servers := plan.Servers(sc)
+	for _, sv := range servers {
+		g := &sc.Servers[sv.Group]
 		qc := -1
 		if g.Queue != nil {
 			qc = *g.Queue
 		}
-		for i := 0; i < g.Slots(); i++ {
-			id := fmt.Sprintf("%s-%d", g.Name, i)
-			m.srv = append(m.srv, server{
-				id: id, group: gi, conc: g.Concurrency, queueCap: qc,
-				ps: g.Discipline == workloads.DisciplinePS, speed: g.Speed.At(i, 1), errors: g.Errors,
-				factor: 1, effRate: g.Speed.At(i, 1),
-			})
-		}
+		m.srv = append(m.srv, server{
+			id: sv.ID, group: sv.Group, conc: g.Concurrency, queueCap: qc,
+			ps: g.Discipline == workloads.DisciplinePS, speed: sv.Speed, errors: g.Errors,
+			Condition: plan.Healthy(), effRate: sv.Speed,
+		})
 	}
 	m.h = m.eng.Register(m)
 	m.timeouts.kind, m.perTry.kind, m.hedges.kind = evTimeout, evPerTry, evHedge
-	needRequest, err := m.buildPools(strategy, rep)
+	needRequest, err := m.buildPools(strategy, rep, servers)
 	if err != nil {
 		return nil, err
 	}
@@ -272,21 +271,6 @@ func (m *model) tick(now time.Duration, k int) {
 
 func roundTo(x, unit float64) float64 { return math.Round(x/unit) * unit }
 
-func healthConfig(h *workloads.Health) strategies.HealthConfig {
-	var cfg strategies.HealthConfig
-	if a := h.Active; a != nil {
-		cfg.Active = &strategies.ActiveHealth{Interval: a.Interval.D(), Timeout: a.Timeout.D(), Unhealthy: a.Unhealthy, Healthy: a.Healthy}
-	}
-	if o := h.Outlier; o != nil {
-		cfg.Outlier = &strategies.OutlierConfig{Consecutive5xx: o.Consecutive5xx, BaseEjection: o.BaseEjection.D(), MaxEjectionPercent: o.MaxEjectionPercent}
-	}
-	if h.PanicThreshold != nil {
-		cfg.PanicThreshold = *h.PanicThreshold
-	}
-	cfg.SlowStart = h.SlowStart.D()
-	return cfg
-}
-
 // Handle implements engine.Handler.
 func (m *model) Handle(now time.Duration, kind int32, b int64) {
 	// The two events of every request first: a predictable branch is
@@ -338,13 +322,13 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 		ri, gen := unpack(b)
 		if m.reqs[ri].gen == gen {
 			m.abandonAll(now, ri, strategies.Timeout)
-			m.finish(now, ri, outTimeout)
+			m.finish(now, ri, plan.Timeout)
 		}
 	case evPerTry:
 		ai, gen := unpack(b)
 		if a := &m.atts[ai]; a.gen == gen && !a.abandoned {
 			m.abandon(now, ai, strategies.Timeout)
-			m.attemptFailed(now, a.req, a.reqGen, outTimeout)
+			m.attemptFailed(now, a.req, a.reqGen, plan.Timeout)
 		}
 	case evRetry:
 		ri, gen := unpack(b)
@@ -504,7 +488,7 @@ func (m *model) send(now time.Duration, ri int32, retry bool) {
 		if retry && m.budget != nil {
 			m.budget.EndRetry()
 		}
-		m.attemptFailed(now, ri, r.gen, outNoUpstream)
+		m.attemptFailed(now, ri, r.gen, plan.NoUpstream)
 		return
 	}
 	if r.measured {
@@ -545,7 +529,7 @@ func (m *model) send(now time.Duration, ri int32, retry bool) {
 // error probability (its own and any errors failure), from a counter-based
 // draw on (request, attempt number), so every strategy sees the same dice.
 func (m *model) answer(s *server, ai int32) strategies.Outcome {
-	if s.errors == 0 && len(s.errFail) == 0 {
+	if s.errors == 0 && len(s.Errors) == 0 {
 		return strategies.OK
 	}
 	if p := s.errorRate(); p > 0 {
@@ -582,11 +566,11 @@ func (m *model) attemptDone(now time.Duration, ai int32, o strategies.Outcome) {
 	if o == strategies.OK {
 		if m.reqs[ri].gen == reqGen {
 			m.abandonAll(now, ri, strategies.Cancelled)
-			m.finish(now, ri, outOK)
+			m.finish(now, ri, plan.OK)
 		}
 		return
 	}
-	m.attemptFailed(now, ri, reqGen, fromStrategy(o))
+	m.attemptFailed(now, ri, reqGen, plan.FromAttempt(o))
 }
 
 // unlink removes attempt ai from its request's live list.
@@ -627,12 +611,12 @@ func (m *model) abandonAll(now time.Duration, ri int32, o strategies.Outcome) {
 // attemptFailed handles a failed attempt of request ri: wait for other live
 // attempts (hedging), retry within the policy and budget, or fail the
 // request with this outcome.
-func (m *model) attemptFailed(now time.Duration, ri int32, reqGen uint32, o outcome) {
+func (m *model) attemptFailed(now time.Duration, ri int32, reqGen uint32, o plan.Outcome) {
 	r := &m.reqs[ri]
 	if r.gen != reqGen || r.nLive > 0 {
 		return
 	}
-	if int(r.retries) < m.retry.Max && retriable(o) && (m.budget == nil || m.budget.TryRetry()) {
+	if int(r.retries) < m.retry.Max && o.Retriable() && (m.budget == nil || m.budget.TryRetry()) {
 		backoff := strategies.Backoff(m.retry.Backoff.D(), m.retry.MaxBackoff.D(), int(r.retries), m.retryR)
 		r.retries++
 		r.pending = m.budget != nil
@@ -642,46 +626,8 @@ func (m *model) attemptFailed(now time.Duration, ri int32, reqGen uint32, o outc
 	m.finish(now, ri, o)
 }
 
-// retriable reports whether a retry policy re-sends after this outcome:
-// 5xx, connect failure, queue full (a 503) and per-try timeout, as Envoy's
-// retry_on: 5xx,connect-failure,reset.
-func retriable(o outcome) bool {
-	switch o {
-	case out5xx, outConnect, outQueueFull, outTimeout:
-		return true
-	}
-	return false
-}
-
-type outcome uint8
-
-const (
-	outOK outcome = iota
-	out5xx
-	outTimeout
-	outQueueFull
-	outNoUpstream
-	outConnect
-	outAuth
-	outLimited
-)
-
-func fromStrategy(o strategies.Outcome) outcome {
-	switch o {
-	case strategies.OK:
-		return outOK
-	case strategies.Error5xx:
-		return out5xx
-	case strategies.Timeout:
-		return outTimeout
-	case strategies.QueueFull:
-		return outQueueFull
-	}
-	return outConnect
-}
-
 // finish completes request ri for the client and recycles it.
-func (m *model) finish(now time.Duration, ri int32, o outcome) {
+func (m *model) finish(now time.Duration, ri int32, o plan.Outcome) {
 	r := &m.reqs[ri]
 	m.account(now, r.created, r.measured, o)
 	if r.gwi >= 0 {
@@ -703,48 +649,17 @@ func (m *model) finish(now time.Duration, ri int32, o outcome) {
 
 // account counts a request's outcome, in the run's statistics if it is
 // measured and in the time series.
-func (m *model) account(now, created time.Duration, measured bool, o outcome) {
+func (m *model) account(now, created time.Duration, measured bool, o plan.Outcome) {
 	if measured {
-		switch o {
-		case outOK:
-			m.outcomes.OK++
+		*o.Counter(&m.outcomes)++
+		if o == plan.OK {
 			m.lat.Record(now - created)
-		case out5xx:
-			m.outcomes.Error5xx++
-		case outTimeout:
-			m.outcomes.Timeout++
-		case outQueueFull:
-			m.outcomes.QueueFull++
-		case outNoUpstream:
-			m.outcomes.NoUpstream++
-		case outConnect:
-			m.outcomes.ConnectFailure++
-		case outAuth:
-			m.outcomes.AuthRejected++
-		case outLimited:
-			m.outcomes.RateLimited++
 		}
 	}
 	if k := m.curK; k < len(m.series.OK) {
-		s := m.series
-		switch o {
-		case outOK:
-			s.OK[k]++
+		o.Series(m.series)[k]++
+		if o == plan.OK {
 			m.bucketLat.Record(now - created)
-		case out5xx:
-			s.Error5xx[k]++
-		case outTimeout:
-			s.Timeout[k]++
-		case outQueueFull:
-			s.QueueFull[k]++
-		case outNoUpstream:
-			s.NoUpstream[k]++
-		case outConnect:
-			s.ConnectFailure[k]++
-		case outAuth:
-			s.AuthRejected[k]++
-		case outLimited:
-			s.RateLimited[k]++
 		}
 	}
 }
@@ -778,7 +693,7 @@ func (m *model) newDirect(now time.Duration, client int32) {
 	}
 	local, ok := m.pools[0].Pick(now, strategies.Request{Key: uint64(key), Client: uint64(client)})
 	if !ok {
-		m.account(now, now, now >= m.start, outNoUpstream)
+		m.account(now, now, now >= m.start, plan.NoUpstream)
 		m.thinkAgain(now, client)
 		return
 	}
@@ -820,7 +735,7 @@ func (m *model) directDone(now time.Duration, ai int32, o strategies.Outcome) {
 			m.bucketLat.Record(lat)
 		}
 	} else {
-		m.account(now, created, created >= m.start, fromStrategy(o))
+		m.account(now, created, created >= m.start, plan.FromAttempt(o))
 	}
 	if m.think != nil {
 		m.thinkAgain(now, client)

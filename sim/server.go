@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/strategies"
 )
@@ -19,20 +20,18 @@ type server struct {
 	busyAvg  reports.TimeAverage
 	queueAvg reports.TimeAverage
 	sent     int64
-	latency  time.Duration // sum of active added latencies
-	errors   float64
-	errFail  []float64 // error rates of active errors failures
-	down     int       // active crashes
+	// Condition is what active failures do to the server: crashes,
+	// hangs, slow factors, added latency, error rates.
+	plan.Condition
+	errors   float64 // own probability that an answer is a 5xx
 	group    int
 	ps       bool
 	tracked  bool // FIFO: keep inSvc (the server has failures)
 	inactive bool // an autoscaler's spare slot, not serving
 
-	id     string
-	speed  float64
-	hung   int     // active hangs
-	factor float64 // product of active slow factors (1 = none)
-	inSvc  []int32 // FIFO: attempts in service
+	id    string
+	speed float64
+	inSvc []int32 // FIFO: attempts in service
 	// delivering holds served attempts whose answers a slow failure's
 	// added latency still holds back; a crash resets them too.
 	delivering []int32
@@ -49,31 +48,16 @@ type server struct {
 func (s *server) rate() float64 { return s.effRate }
 
 // updateRate recomputes the cached rate after a failure changed it.
-func (s *server) updateRate() {
-	if s.hung > 0 {
-		s.effRate = 0
-		return
-	}
-	s.effRate = s.speed / s.factor
-}
+func (s *server) updateRate() { s.effRate = s.Condition.Rate(s.speed) }
 
 // errorRate combines the server's error probability with active errors
-// failures: an answer is good only if no source fails it.
-func (s *server) errorRate() float64 {
-	if len(s.errFail) == 0 {
-		return s.errors
-	}
-	good := 1 - s.errors
-	for _, r := range s.errFail {
-		good *= 1 - r
-	}
-	return 1 - good
-}
+// failures.
+func (s *server) errorRate() float64 { return s.ErrorRate(s.errors) }
 
 // arrive hands attempt ai to server ep.
 func (m *model) arrive(now time.Duration, ep int, ai int32) {
 	s := &m.srv[ep]
-	if s.down > 0 {
+	if s.Down > 0 {
 		m.attemptDone(now, ai, strategies.ConnectFail) // connection refused
 		return
 	}
@@ -136,13 +120,13 @@ func (m *model) fifoDone(now time.Duration, ai int32) {
 		s.busy--
 		s.busyAvg.Set(now, float64(s.busy))
 	}
-	if s.latency > 0 || !m.direct {
+	if s.Latency > 0 || !m.direct {
 		m.served(now, s, ai)
 		return
 	}
 	// served and attemptDone's direct path, inline.
 	o := strategies.OK
-	if s.errors != 0 || len(s.errFail) != 0 {
+	if s.errors != 0 || len(s.Errors) != 0 {
 		o = m.answer(s, ai)
 	}
 	m.directDone(now, ai, o)
@@ -150,9 +134,9 @@ func (m *model) fifoDone(now time.Duration, ai int32) {
 
 // served answers attempt ai, after the server's added latency if any.
 func (m *model) served(now time.Duration, s *server, ai int32) {
-	if s.latency > 0 {
+	if s.Latency > 0 {
 		s.delivering = append(s.delivering, ai)
-		m.eng.Schedule(now+s.latency, m.h, evDeliver, pack(ai, m.atts[ai].gen))
+		m.eng.Schedule(now+s.Latency, m.h, evDeliver, pack(ai, m.atts[ai].gen))
 		return
 	}
 	m.attemptDone(now, ai, m.answer(s, ai))
@@ -282,7 +266,7 @@ func (m *model) psDone(now time.Duration, si int) {
 // part of the service time, as a server's own latency histogram would show.
 func (m *model) signal(ep int) strategies.Signal {
 	s := &m.srv[ep]
-	if s.down > 0 || s.inactive {
+	if s.Down > 0 || s.inactive {
 		return strategies.Signal{InFlight: math.MaxInt32, Utilization: 1, ServiceTime: time.Duration(math.MaxInt64 / 4)}
 	}
 	sig := strategies.Signal{}
@@ -296,7 +280,7 @@ func (m *model) signal(ep int) strategies.Signal {
 	}
 	sig.InFlight += len(s.delivering)
 	if r := s.rate(); r > 0 {
-		sig.ServiceTime = time.Duration(m.meanDemand[s.group]/r) + s.latency
+		sig.ServiceTime = time.Duration(m.meanDemand[s.group]/r) + s.Latency
 	} else {
 		sig.ServiceTime = time.Duration(math.MaxInt64 / 4)
 	}

@@ -10,13 +10,11 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/edgelab/edgelab/reports"
-	"github.com/edgelab/edgelab/strategies"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/workloads"
 )
 
@@ -77,13 +75,12 @@ func replications(ctx context.Context, sc *workloads.Scenario, name string, para
 // streams), so differences come from the strategy alone. If ctx is
 // cancelled, Run stops early and returns what it measured, marked partial.
 func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Results, error) {
-	names := opt.Strategies
-	if len(names) == 0 {
-		names = sc.Strategies()
-		if err := Check(sc); err != nil {
-			return nil, err
-		}
-	} else if err := checkParams(sc); err != nil {
+	names := plan.Strategies(sc, opt.Strategies)
+	check := plan.CheckParams
+	if len(opt.Strategies) == 0 {
+		check = plan.Check
+	}
+	if err := check(sc); err != nil {
 		return nil, err
 	}
 	res := &reports.Results{
@@ -112,41 +109,6 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 		}
 	}
 	return res, nil
-}
-
-// Check validates the parts of a scenario that belong to the strategies
-// package (strategy names), reporting errors at the field's line.
-func Check(sc *workloads.Scenario) error {
-	for i, name := range sc.Strategies() {
-		if !strategies.Known(name) {
-			field := "balancer.strategy"
-			if i > 0 {
-				field = "balancer.compare"
-			}
-			return sc.FieldError(field, "unknown strategy %q (known: %s)", name, strings.Join(strategies.Names(), ", "))
-		}
-	}
-	return checkParams(sc)
-}
-
-// checkParams validates balancer.params: every key names a strategy and
-// every parameter is one it takes, within range.
-func checkParams(sc *workloads.Scenario) error {
-	names := make([]string, 0, len(sc.Balancer.Params))
-	for name := range sc.Balancer.Params {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		field := "balancer.params." + name
-		if !strategies.Known(name) {
-			return sc.FieldError(field, "unknown strategy %q (known: %s)", name, strings.Join(strategies.Names(), ", "))
-		}
-		if err := strategies.CheckParams(name, sc.Balancer.Params[name]); err != nil {
-			return sc.FieldError(field, "%v", err)
-		}
-	}
-	return nil
 }
 
 // Replicate runs one replication of one strategy. partial is true when ctx

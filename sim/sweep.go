@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/workloads"
 )
@@ -589,7 +590,7 @@ func capacityProbe(ctx context.Context, load Loader, set, key string, slo SLO, o
 		return Probe{}, err
 	}
 	if len(opt.Strategies) == 0 {
-		if err := Check(sc); err != nil {
+		if err := plan.Check(sc); err != nil {
 			return Probe{}, err
 		}
 		opt.Strategies = sc.Strategies()[:1]

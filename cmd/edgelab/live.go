@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgelab/edgelab/live"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/sim"
 	"github.com/edgelab/edgelab/workloads"
@@ -89,7 +90,7 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 		}
 		return usageError{err}
 	}
-	if err := sim.Check(sc); err != nil {
+	if err := plan.Check(sc); err != nil {
 		return err
 	}
 	outDir := f.out

@@ -1,0 +1,121 @@
+package plan
+
+import (
+	"fmt"
+
+	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/strategies"
+)
+
+// Outcome is how a client request (or its last attempt) ended, in
+// results.json's terms. Both worlds count requests by it: the simulator
+// when it finishes a request, live mode when an answer (or its absence)
+// reaches the attacker.
+type Outcome uint8
+
+// The outcomes, named as results.json names them (Outcome.String).
+const (
+	OK             Outcome = iota // answered successfully
+	Error5xx                      // answered with a server error
+	Timeout                       // the client or a per-try timeout gave up
+	QueueFull                     // refused by a full queue (a 503)
+	NoUpstream                    // no endpoint was eligible
+	ConnectFailure                // connection refused or reset by a crashed instance
+	AuthRejected                  // rejected by the gateway's auth stage
+	RateLimited                   // rejected by the gateway's rate limiter
+
+	numOutcomes
+)
+
+var outcomeNames = [numOutcomes]string{"ok", "error_5xx", "timeout", "queue_full", "no_upstream", "connect_failure", "auth_rejected", "rate_limited"}
+
+// String names the outcome as results.json and the X-Edgelab-Outcome
+// header do ("error_5xx").
+func (o Outcome) String() string {
+	if o < numOutcomes {
+		return outcomeNames[o]
+	}
+	return fmt.Sprintf("outcome(%d)", uint8(o))
+}
+
+// OutcomeNamed is the outcome String names; false for any other name.
+func OutcomeNamed(name string) (Outcome, bool) {
+	for o, n := range outcomeNames {
+		if n == name {
+			return Outcome(o), true
+		}
+	}
+	return 0, false
+}
+
+// FromAttempt is the outcome of a request whose last attempt ended with
+// the balancer outcome o (Cancelled, which no request ends with, counts
+// as a connect failure).
+func FromAttempt(o strategies.Outcome) Outcome {
+	switch o {
+	case strategies.OK:
+		return OK
+	case strategies.Error5xx:
+		return Error5xx
+	case strategies.Timeout:
+		return Timeout
+	case strategies.QueueFull:
+		return QueueFull
+	}
+	return ConnectFailure
+}
+
+// Retriable reports whether the client's retry policy sends a request
+// again after an attempt ended with o: server errors, connect failures,
+// full queues (a 503) and per-try timeouts, as Envoy's retry_on:
+// 5xx,connect-failure,reset does. No eligible endpoint and policy
+// rejections are final.
+func (o Outcome) Retriable() bool {
+	switch o {
+	case Error5xx, ConnectFailure, QueueFull, Timeout:
+		return true
+	}
+	return false
+}
+
+// Counter returns o's counter in out.
+func (o Outcome) Counter(out *reports.Outcomes) *int64 {
+	switch o {
+	case OK:
+		return &out.OK
+	case Error5xx:
+		return &out.Error5xx
+	case Timeout:
+		return &out.Timeout
+	case QueueFull:
+		return &out.QueueFull
+	case NoUpstream:
+		return &out.NoUpstream
+	case AuthRejected:
+		return &out.AuthRejected
+	case RateLimited:
+		return &out.RateLimited
+	}
+	return &out.ConnectFailure
+}
+
+// Series returns o's per-bucket counts in s.
+func (o Outcome) Series(s *reports.Series) []int64 {
+	switch o {
+	case OK:
+		return s.OK
+	case Error5xx:
+		return s.Error5xx
+	case Timeout:
+		return s.Timeout
+	case QueueFull:
+		return s.QueueFull
+	case NoUpstream:
+		return s.NoUpstream
+	case AuthRejected:
+		return s.AuthRejected
+	case RateLimited:
+		return s.RateLimited
+	}
+	return s.ConnectFailure
+}

@@ -1,0 +1,56 @@
+package plan
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/edgelab/edgelab/strategies"
+	"github.com/edgelab/edgelab/workloads"
+)
+
+// Strategies returns the strategies a run compares: the ones given on the
+// command line, or else the scenario's balancer.strategy followed by
+// balancer.compare (workloads.Scenario.Strategies). Both worlds run this
+// list, so that a live run and its simulated comparison line up.
+func Strategies(sc *workloads.Scenario, given []string) []string {
+	if len(given) > 0 {
+		return given
+	}
+	return sc.Strategies()
+}
+
+// Check validates the parts of a scenario that belong to the strategies
+// package: the strategy names in balancer.strategy and balancer.compare,
+// and balancer.params, reporting errors at the field's line.
+func Check(sc *workloads.Scenario) error {
+	for i, name := range sc.Strategies() {
+		if !strategies.Known(name) {
+			field := "balancer.strategy"
+			if i > 0 {
+				field = "balancer.compare"
+			}
+			return sc.FieldError(field, "unknown strategy %q (known: %s)", name, strings.Join(strategies.Names(), ", "))
+		}
+	}
+	return CheckParams(sc)
+}
+
+// CheckParams validates balancer.params: every key names a strategy and
+// every parameter is one it takes, within range.
+func CheckParams(sc *workloads.Scenario) error {
+	names := make([]string, 0, len(sc.Balancer.Params))
+	for name := range sc.Balancer.Params {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		field := "balancer.params." + name
+		if !strategies.Known(name) {
+			return sc.FieldError(field, "unknown strategy %q (known: %s)", name, strings.Join(strategies.Names(), ", "))
+		}
+		if err := strategies.CheckParams(name, sc.Balancer.Params[name]); err != nil {
+			return sc.FieldError(field, "%v", err)
+		}
+	}
+	return nil
+}
