@@ -65,9 +65,9 @@ type gwInstance struct {
 	// A worker's processing ends with an evGwDone event that names the
 	// worker, so the worker is freed even if its request has meanwhile
 	// timed out (and its slot been reused).
-	workers   []gwWorker
-	free      []int32
-	stalled   []int32 // workers whose processing waits for a hang to end
+	workers []gwWorker
+	free    []int32
+	stalled []int32 // workers whose processing waits for a hang to end
 	plan.Condition
 	cache     *strategies.Cache
 	cacheSize int

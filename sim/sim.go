@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/plan"
+	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/workloads"
 )
 
