@@ -219,3 +219,40 @@ func RetryBudget(sc *workloads.Scenario) *strategies.RetryBudget {
 	}
 	return nil
 }
+
+// PathMix is the request paths of clients.paths ("/" alone when none is
+// given) with their cumulative weights: both worlds draw a request's path
+// from it with one uniform from the "paths" stream.
+type PathMix struct {
+	// Paths lists the paths in scenario order.
+	Paths []string
+	cum   []float64
+}
+
+// NewPathMix returns the scenario's path mix.
+func NewPathMix(sc *workloads.Scenario) PathMix {
+	paths := sc.Clients.Paths
+	if len(paths) == 0 {
+		paths = []workloads.PathWeight{{Path: "/", Weight: 1}}
+	}
+	var m PathMix
+	sum := 0.0
+	for _, pw := range paths {
+		sum += pw.Weight
+		m.Paths = append(m.Paths, pw.Path)
+		m.cum = append(m.cum, sum)
+	}
+	return m
+}
+
+// Pick returns the index of the path that uniform u in [0, 1) draws, each
+// path with probability proportional to its weight.
+func (m PathMix) Pick(u float64) int {
+	x := u * m.cum[len(m.cum)-1]
+	for i, c := range m.cum {
+		if x < c {
+			return i
+		}
+	}
+	return len(m.cum) - 1
+}

@@ -38,7 +38,7 @@ type gatewayTier struct {
 	limiters []strategies.Limiter // per stage (nil for other stages), shared by every instance: a global limit
 	pools    [][]int32            // instance → group → pool (group 0 when unrouted)
 	routed   bool
-	paths    []float64 // cumulative path weights
+	paths    plan.PathMix
 	route    []int16   // path → group
 	pathR    *rand.Rand
 
@@ -189,15 +189,9 @@ func (m *model) buildPools(strategy string, rep int, servers []plan.Server) (nee
 	needRequest = needRequest || uses
 	// Paths and routes.
 	if t.routed {
-		paths := sc.Clients.Paths
-		if len(paths) == 0 {
-			paths = []workloads.PathWeight{{Path: "/", Weight: 1}}
-		}
-		sum := 0.0
-		for _, pw := range paths {
-			sum += pw.Weight
-			t.paths = append(t.paths, sum)
-			t.route = append(t.route, int16(g.Route(pw.Path, sc.Servers)))
+		t.paths = plan.NewPathMix(sc)
+		for _, path := range t.paths.Paths {
+			t.route = append(t.route, int16(g.Route(path, sc.Servers)))
 		}
 		t.pathR = engine.Stream(seed, rep, "paths")
 	}
@@ -240,13 +234,7 @@ func (m *model) drawRoute(r *request) {
 	if !t.routed {
 		return
 	}
-	u := t.pathR.Float64() * t.paths[len(t.paths)-1]
-	for i, c := range t.paths {
-		if u < c || i == len(t.paths)-1 {
-			r.group = t.route[i]
-			return
-		}
-	}
+	r.group = t.route[t.paths.Pick(t.pathR.Float64())]
 }
 
 // toGateway hands a new request to the L4 balancer.
