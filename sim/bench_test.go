@@ -84,7 +84,6 @@ func TestDirectModeMatchesGeneralPath(t *testing.T) {
 		{"../examples/autoscaling.yaml", []string{"clients.timeout=0s", "duration=60s"}, []string{"least-request"}},
 		{"../examples/heterogeneous.yaml", direct, []string{"weighted-round-robin", "least-time"}},
 	}
-	defer func() { directMode = true }()
 	for _, c := range cases {
 		var sc *workloads.Scenario
 		var err error
@@ -97,21 +96,18 @@ func TestDirectModeMatchesGeneralPath(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, name := range c.strategies {
-			m, err := newModel(sc, name, 0)
+			m, err := newModel(sc, name, 0, modelOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !m.direct {
 				t.Fatalf("%s %v: direct mode does not apply", c.file, c.sets)
 			}
-			directMode = true
-			a, _, err := Replicate(context.Background(), sc, name, 0)
+			a, _, _, err := replicate(context.Background(), sc, name, 0, modelOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			directMode = false
-			b, _, err := Replicate(context.Background(), sc, name, 0)
-			directMode = true
+			b, _, _, err := replicate(context.Background(), sc, name, 0, modelOptions{general: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,7 +127,7 @@ func TestDirectSteadyStateAllocatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := newModel(sc, "p2c", 0)
+	m, err := newModel(sc, "p2c", 0, modelOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

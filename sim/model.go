@@ -157,14 +157,17 @@ type model struct {
 	lastBusy  []float64                // busy integral at the last tick
 }
 
-// directMode enables direct mode where it applies (tests turn it off to
-// check the direct path against the general one).
-var directMode = true
+// modelOptions tune how a model runs without changing what it computes.
+type modelOptions struct {
+	// general turns direct mode off where it would apply, so that tests
+	// can check the direct path against the general one.
+	general bool
+}
 
 // maxBuckets bounds the time series' length; longer runs get wider buckets.
 const maxBuckets = 600
 
-func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) {
+func newModel(sc *workloads.Scenario, strategy string, rep int, opt modelOptions) (*model, error) {
 	seed := sc.Seed
 	m := &model{
 		sc:      sc,
@@ -217,7 +220,7 @@ func newModel(sc *workloads.Scenario, strategy string, rep int) (*model, error) 
 		m.keys = sc.Clients.Keys.KeySampler(engine.Stream(seed, rep, "keys"))
 		m.clientR = engine.Stream(seed, rep, "clients")
 	}
-	m.direct = directMode && m.gw == nil && m.timeout <= 0 && m.retry.Max <= 0 && m.retry.PerTryTimeout <= 0 &&
+	m.direct = !opt.general && m.gw == nil && m.timeout <= 0 && m.retry.Max <= 0 && m.retry.PerTryTimeout <= 0 &&
 		m.hedge.Max <= 0 && m.budget == nil && len(m.pools) == 1
 	m.draw = make([]float64, m.nGrp)
 	m.planFailures(rep)

@@ -53,7 +53,7 @@ func replications(ctx context.Context, sc *workloads.Scenario, name string, para
 			defer wg.Done()
 			defer func() { <-sem }()
 			o := &out[rep]
-			o.r, o.windows, o.partial, o.err = replicate(ctx, sc, name, rep)
+			o.r, o.windows, o.partial, o.err = replicate(ctx, sc, name, rep, modelOptions{})
 		}(rep)
 	}
 	wg.Wait()
@@ -114,13 +114,13 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 // Replicate runs one replication of one strategy. partial is true when ctx
 // was cancelled before the run ended.
 func Replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep int) (r reports.Replication, partial bool, err error) {
-	r, _, partial, err = replicate(ctx, sc, strategy, rep)
+	r, _, partial, err = replicate(ctx, sc, strategy, rep, modelOptions{})
 	return r, partial, err
 }
 
-func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep int) (r reports.Replication, windows []reports.FailureWindow, partial bool, err error) {
+func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep int, opt modelOptions) (r reports.Replication, windows []reports.FailureWindow, partial bool, err error) {
 	wall := time.Now()
-	m, err := newModel(sc, strategy, rep)
+	m, err := newModel(sc, strategy, rep, opt)
 	if err != nil {
 		return r, nil, false, fmt.Errorf("replication %d of %s: %w", rep, strategy, err)
 	}

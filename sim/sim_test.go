@@ -168,7 +168,7 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc.Clients.Timeout = workloads.Duration(time.Second) // exercise timeouts too
-	m, err := newModel(sc, "p2c", 0)
+	m, err := newModel(sc, "p2c", 0, modelOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
