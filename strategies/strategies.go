@@ -241,6 +241,23 @@ type SignalUser interface {
 	UseSignals(src SignalSource)
 }
 
+// Compile-time checks: the balancers that read requests or signals
+// implement the capability interfaces the pool looks for, so a renamed
+// method cannot silently turn a capability off.
+var (
+	_ RequestAware = FlowHash{}
+	_ RequestAware = IPHash{}
+	_ RequestAware = (*RingHash)(nil)
+	_ RequestAware = (*Maglev)(nil)
+	_ RequestAware = (*Rendezvous)(nil)
+	_ RequestAware = (*BoundedHash)(nil)
+	_ SignalUser   = (*Prequal)(nil)
+	_ SignalUser   = (*C3)(nil)
+	_ SignalUser   = (*OrcaWRR)(nil)
+	_ Limiter      = (*globalLimiter)(nil)
+	_ Limiter      = (*clientLimiter)(nil)
+)
+
 // Known reports whether name is a registered strategy.
 func Known(name string) bool {
 	for _, c := range catalogue {
