@@ -198,13 +198,18 @@ func (l *LatencyRecorder) Summary() Latency {
 	}
 }
 
-// round6 rounds to six decimals, keeping JSON short and stable.
-func round6(x float64) float64 {
+// Round rounds x to the given number of decimal places (0 for NaN and
+// infinities), as results.json's numbers are rounded: short and stable
+// JSON, the same in sim and live.
+func Round(x float64, places int) float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0
 	}
-	return math.Round(x*1e6) / 1e6
+	p := math.Pow10(places)
+	return math.Round(x*p) / p
 }
+
+func round6(x float64) float64 { return Round(x, 6) }
 
 // TimeAverage integrates a piecewise-constant gauge (busy workers, queue
 // length) over time, so that its time average can be read after warm-up.

@@ -272,6 +272,9 @@ func (m *model) tick(now time.Duration, k int) {
 	}
 }
 
+// roundTo rounds x to a multiple of unit. The utilization series keeps
+// this rounding (not reports.Round's) until its output is allowed to
+// change: x/unit*unit leaves float noise such as 0.7940269999999999.
 func roundTo(x, unit float64) float64 { return math.Round(x/unit) * unit }
 
 // Handle implements engine.Handler.

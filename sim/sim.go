@@ -8,7 +8,6 @@ package sim
 import (
 	"context"
 	"fmt"
-	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -101,7 +100,7 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 		}
 		run := reports.Summarize(name, reps, sc.Duration.Seconds())
 		// Replications may overlap: the run's wall time is elapsed time.
-		run.Sim.WallS = math.Round(time.Since(start).Seconds()*1e6) / 1e6
+		run.Sim.WallS = reports.Round(time.Since(start).Seconds(), 6)
 		res.Runs = append(res.Runs, run)
 		if partial {
 			res.Partial = true
