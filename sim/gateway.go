@@ -39,7 +39,7 @@ type gatewayTier struct {
 	pools    [][]int32            // instance → group → pool (group 0 when unrouted)
 	routed   bool
 	paths    plan.PathMix
-	route    []int16   // path → group
+	route    []int16 // path → group
 	pathR    *rand.Rand
 
 	stageCost []time.Duration // per stage
