@@ -40,8 +40,13 @@ func (m *model) planFailures(rep int) {
 func (m *model) failStart(now time.Duration, i int) {
 	f := &m.fails[i]
 	if f.Gateway {
-		if m.gw.inst[f.Target].Start(f) == plan.Crashed {
+		g := &m.gw.inst[f.Target]
+		old := g.rate()
+		switch g.Start(f) {
+		case plan.Crashed:
 			m.gwCrash(now, f.Target)
+		case plan.RateChanged:
+			m.gwRateChanged(now, f.Target, old)
 		}
 		return
 	}
@@ -60,8 +65,11 @@ func (m *model) failStart(now time.Duration, i int) {
 func (m *model) failEnd(now time.Duration, i int) {
 	f := &m.fails[i]
 	if f.Gateway {
-		m.gw.inst[f.Target].End(f)
-		m.gwRateChanged(now, f.Target)
+		g := &m.gw.inst[f.Target]
+		old := g.rate()
+		if g.End(f) == plan.RateChanged {
+			m.gwRateChanged(now, f.Target, old)
+		}
 		return
 	}
 	s := &m.srv[f.Target]

@@ -67,7 +67,6 @@ type gwInstance struct {
 	// timed out (and its slot been reused).
 	workers []gwWorker
 	free    []int32
-	stalled []int32 // workers whose processing waits for a hang to end
 	plan.Condition
 	cache     *strategies.Cache
 	cacheSize int
@@ -82,10 +81,12 @@ type gwInstance struct {
 
 // gwWorker is one gateway worker's current request.
 type gwWorker struct {
-	ri   int32
-	gen  uint32 // the request's generation
-	wgen uint32 // bumped by a crash, so pending events are dropped
-	cost time.Duration
+	ri     int32
+	gen    uint32        // the request's generation
+	wgen   uint32        // bumped by a crash or a re-booking, so pending events are dropped
+	active bool          // processing a request
+	left   float64       // processing left at rate 1, ns, as of upd
+	upd    time.Duration // when left was last booked
 }
 
 // gwEvent packs (instance, worker, worker generation) into an event
@@ -316,11 +317,10 @@ func (m *model) gwStart(now time.Duration, gi, w int, ri int32) {
 		}
 	}
 	wk := &g.workers[w]
-	wk.ri, wk.gen, wk.cost = ri, r.gen, cost
+	wk.ri, wk.gen = ri, r.gen
+	wk.active, wk.left, wk.upd = true, float64(cost), now
 	if rate := g.rate(); rate > 0 {
-		m.eng.Schedule(now+dur(float64(cost)/rate), m.h, evGwDone, gwEvent(gi, w, wk.wgen))
-	} else {
-		g.stalled = append(g.stalled, int32(w))
+		m.eng.Schedule(now+dur(wk.left/rate), m.h, evGwDone, gwEvent(gi, w, wk.wgen))
 	}
 }
 
@@ -374,6 +374,7 @@ func (m *model) gwNext(now time.Duration, gi, w int) {
 	g.queueAvg.Set(now, 0)
 	g.busy--
 	g.busyAvg.Set(now, float64(g.busy))
+	g.workers[w].active = false
 	g.free = append(g.free, int32(w))
 }
 
@@ -410,10 +411,10 @@ func (m *model) gwCrash(now time.Duration, gi int) {
 	for g.fifo.len() > 0 {
 		g.fifo.pop()
 	}
-	g.stalled = g.stalled[:0]
 	g.free = g.free[:0]
 	for w := len(g.workers) - 1; w >= 0; w-- {
 		g.workers[w].wgen++
+		g.workers[w].active = false
 		g.free = append(g.free, int32(w))
 	}
 	g.busy = 0
@@ -428,20 +429,25 @@ func (m *model) gwCrash(now time.Duration, gi int) {
 	}
 }
 
-// gwRateChanged restarts processing stalled by a hang once the instance
-// runs again. Requests being processed when a hang or slowdown starts keep
-// their planned finish (a simplification: gateway work items are short).
-func (m *model) gwRateChanged(now time.Duration, gi int) {
+// gwRateChanged re-books the processing under way at instance gi after a
+// hang or slowdown changed its rate from old (plan.Condition): the work
+// done so far counts at the old rate, the rest goes on at the new one
+// (not at all while hung).
+func (m *model) gwRateChanged(now time.Duration, gi int, old float64) {
 	g := &m.gw.inst[gi]
 	rate := g.rate()
-	if rate <= 0 {
-		return
-	}
-	for _, w := range g.stalled {
+	for w := range g.workers {
 		wk := &g.workers[w]
-		m.eng.Schedule(now+dur(float64(wk.cost)/rate), m.h, evGwDone, gwEvent(gi, int(w), wk.wgen))
+		if !wk.active {
+			continue
+		}
+		wk.left = max(0, wk.left-old*float64(now-wk.upd))
+		wk.upd = now
+		wk.wgen++
+		if rate > 0 {
+			m.eng.Schedule(now+dur(wk.left/rate), m.h, evGwDone, gwEvent(gi, w, wk.wgen))
+		}
 	}
-	g.stalled = g.stalled[:0]
 }
 
 // gwProbe is the L4 balancer's active health check of gateway instance gi.

@@ -247,3 +247,79 @@ servers:
 		within(t, "admitted rate "+stages, r.GoodputRPS, 100.0/3, 0.05)
 	}
 }
+
+// A failure that starts while work is under way acts on it as it would
+// on a real process (plan.Condition), at the gateway as at a server: a
+// slowdown stretches the rest of the processing, a hang stops it until
+// the hang ends. One request a second meets 100 ms of gateway processing
+// and 1 ms of service; the failure starts 50 ms into the request sent at
+// 5 s.
+func TestGatewayFailureActsOnWorkUnderWay(t *testing.T) {
+	const base = `
+name: under-way
+seed: 1
+duration: 10s
+warmup: 0s
+clients: {arrival: {process: constant, rate: 1}}
+gateway:
+  instances: 1
+  concurrency: 1
+  stages: [{type: transform, cost: 100ms}]
+  failures: [%s]
+servers:
+  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}
+`
+	cases := []struct {
+		failure string
+		maxMS   float64 // the affected request's latency
+	}{
+		// 50 ms at full speed, then 50 ms of work at half speed.
+		{"{kind: slow, at: 5.05s, for: 500ms, factor: 2}", 50 + 100 + 1},
+		// 50 ms, stopped for 200 ms, then the other 50 ms.
+		{"{kind: hang, at: 5.05s, for: 200ms}", 50 + 200 + 50 + 1},
+	}
+	for _, c := range cases {
+		r := simulateYAML(t, []byte(fmt.Sprintf(base, c.failure)), "under-way.yaml", "round-robin", nil)
+		if r.OK != r.Requests || r.Requests < 9 {
+			t.Fatalf("%s: %d ok of %d", c.failure, r.OK, r.Requests)
+		}
+		if math.Abs(r.LatencyMS.P50-101) > 0.1 || math.Abs(r.LatencyMS.Max-c.maxMS) > 0.01 {
+			t.Errorf("%s: p50 %.3f ms, max %.3f ms; want 101 and %.0f", c.failure, r.LatencyMS.P50, r.LatencyMS.Max, c.maxMS)
+		}
+	}
+}
+
+// The same at a server: work in service when a slowdown or hang starts is
+// re-booked (plan.Condition), and added latency holds back only answers
+// that leave service while it lasts.
+func TestServerFailureActsOnWorkUnderWay(t *testing.T) {
+	const base = `
+name: under-way
+seed: 1
+duration: 10s
+warmup: 0s
+clients: {arrival: {process: constant, rate: 1}}
+servers:
+  - {name: web, count: 1, service: {dist: constant, mean: 100ms}, failures: [%s]}
+`
+	cases := []struct {
+		failure string
+		maxMS   float64
+	}{
+		{"{kind: slow, at: 5.05s, for: 500ms, factor: 2}", 50 + 100},
+		{"{kind: hang, at: 5.05s, for: 200ms}", 50 + 200 + 50},
+		{"{kind: slow, at: 5.05s, for: 500ms, latency: 30ms}", 100 + 30},
+		// Latency ends while the answer it holds back is on its way:
+		// that answer keeps its delivery time.
+		{"{kind: slow, at: 5.05s, for: 60ms, latency: 30ms}", 100 + 30},
+	}
+	for _, c := range cases {
+		r := simulateYAML(t, []byte(fmt.Sprintf(base, c.failure)), "under-way.yaml", "round-robin", nil)
+		if r.OK != r.Requests || r.Requests < 9 {
+			t.Fatalf("%s: %d ok of %d", c.failure, r.OK, r.Requests)
+		}
+		if math.Abs(r.LatencyMS.P50-100) > 0.1 || math.Abs(r.LatencyMS.Max-c.maxMS) > 0.01 {
+			t.Errorf("%s: p50 %.3f ms, max %.3f ms; want 100 and %.0f", c.failure, r.LatencyMS.P50, r.LatencyMS.Max, c.maxMS)
+		}
+	}
+}
