@@ -159,13 +159,31 @@ func (s *Sim) Stop() { s.stopped = true }
 // called, or the next event lies after until (until < 0 means no limit).
 // It returns the virtual time reached.
 func (s *Sim) Run(until time.Duration) time.Duration {
+	now, _ := s.RunLimit(until, math.MaxUint64)
+	return now
+}
+
+// RunLimit is Run that also returns once it has dispatched max events, so
+// that a caller can look up between bounded amounts of work — at a
+// cancellation, or at virtual time that no longer advances — however many
+// events fall on one instant. more reports that it stopped for max, with
+// events left to dispatch up to until; the clock then stays at the last
+// event dispatched.
+func (s *Sim) RunLimit(until time.Duration, max uint64) (now time.Duration, more bool) {
 	s.stopped = false
+	limit := s.events + max
+	if limit < s.events {
+		limit = math.MaxUint64
+	}
 	for !s.stopped {
+		if s.events >= limit {
+			return s.now, true
+		}
 		if s.full && (s.n == 0 || earlier(&s.lane, &s.heap[0]) != 0) {
 			at := s.lane.at
 			if until >= 0 && at > until {
 				s.now = until
-				return s.now
+				return s.now, false
 			}
 			h, a, b := s.lane.h, s.lane.a, s.lane.b
 			s.full = false
@@ -181,7 +199,7 @@ func (s *Sim) Run(until time.Duration) time.Duration {
 		at := top.at
 		if until >= 0 && at > until {
 			s.now = until
-			return s.now
+			return s.now, false
 		}
 		h, a, b := top.h, top.a, top.b
 		s.hole = true
@@ -196,7 +214,7 @@ func (s *Sim) Run(until time.Duration) time.Duration {
 	if until >= 0 && s.n == 0 && !s.full && s.now < until && !s.stopped {
 		s.now = until
 	}
-	return s.now
+	return s.now, false
 }
 
 // up places e at the hole i and lets it rise to its place.

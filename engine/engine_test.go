@@ -320,3 +320,40 @@ func abs(x float64) float64 {
 	}
 	return x
 }
+
+// spinner schedules itself again at the same instant: a model whose clock
+// has stopped.
+type spinner struct {
+	s *Sim
+	h HandlerID
+}
+
+func (p *spinner) Handle(now time.Duration, a int32, b int64) { p.s.Schedule(now, p.h, a, b) }
+
+// RunLimit returns after max events even when they all fall on one
+// instant, and goes on where it stopped; with time to spare it behaves as
+// Run and reports no more work.
+func TestRunLimit(t *testing.T) {
+	s := New(16)
+	p := &spinner{s: s}
+	p.h = s.Register(p)
+	s.Schedule(5, p.h, 0, 0)
+	for i := 1; i <= 3; i++ {
+		now, more := s.RunLimit(100, 1000)
+		if !more || now != 5 || s.Events() != uint64(1000*i) {
+			t.Fatalf("call %d: now %v, more %v, events %d", i, now, more, s.Events())
+		}
+	}
+	q := New(16)
+	r := &recorder{}
+	h := q.Register(r)
+	for i := range 10 {
+		q.Schedule(time.Duration(i), h, 0, int64(i))
+	}
+	if now, more := q.RunLimit(4, 100); more || now != 4 || q.Events() != 5 {
+		t.Errorf("RunLimit(4, 100) = %v, %v after %d events; want 4, false after 5", now, more, q.Events())
+	}
+	if now, more := q.RunLimit(-1, 3); !more || now != 7 || q.Events() != 8 {
+		t.Errorf("RunLimit(-1, 3) = %v, %v after %d events; want 7, true after 8", now, more, q.Events())
+	}
+}

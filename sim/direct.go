@@ -33,7 +33,7 @@ func (m *model) newDirect(now time.Duration, client int32) {
 	local, ok := m.pools[0].Pick(now, strategies.Request{Key: uint64(key), Client: uint64(client)})
 	if !ok {
 		m.account(now, now, now >= m.start, plan.NoUpstream)
-		m.thinkAgain(now, client)
+		m.thinkAgain(now, now, client)
 		return
 	}
 	measured := now >= m.start
@@ -77,6 +77,6 @@ func (m *model) directDone(now time.Duration, ai int32, o strategies.Outcome) {
 		m.account(now, created, created >= m.start, plan.FromAttempt(o))
 	}
 	if m.think != nil {
-		m.thinkAgain(now, client)
+		m.thinkAgain(now, created, client)
 	}
 }

@@ -283,11 +283,11 @@ func (m *model) finish(now time.Duration, ri int32, o plan.Outcome) {
 		}
 		m.budget.EndRequest()
 	}
-	client := r.client
+	client, created := r.client, r.created
 	r.alive = false
 	r.gen++
 	m.freeReq = append(m.freeReq, ri)
-	m.thinkAgain(now, client)
+	m.thinkAgain(now, created, client)
 }
 
 // account counts a request's outcome, in the run's statistics if it is
@@ -307,9 +307,22 @@ func (m *model) account(now, created time.Duration, measured bool, o plan.Outcom
 	}
 }
 
-// thinkAgain schedules a closed-loop client's next request.
-func (m *model) thinkAgain(now time.Duration, client int32) {
+// MinResend is the least time a closed-loop user takes to send again after
+// a request that ended at the instant it was sent (refused by a full
+// queue, a crashed instance or no eligible endpoint) when its think time
+// is zero: a real client pays at least a round trip per request. Without
+// it, such a user would send again at the same instant forever and
+// virtual time would stop.
+const MinResend = time.Millisecond
+
+// thinkAgain schedules the next request of closed-loop client, whose last
+// request was created at created and ended now.
+func (m *model) thinkAgain(now, created time.Duration, client int32) {
 	if m.think != nil && m.open {
-		m.eng.Schedule(now+dur(m.think.Sample()), m.h, evThinkDone, int64(client))
+		d := dur(m.think.Sample())
+		if d <= 0 && now == created {
+			d = MinResend
+		}
+		m.eng.Schedule(now+d, m.h, evThinkDone, int64(client))
 	}
 }

@@ -110,6 +110,15 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 	return res, nil
 }
 
+// Work bounds of a replication's event loop: the events dispatched between
+// two looks at cancellation (a fraction of a second), and the events at
+// one virtual instant after which a run counts as stuck (no valid
+// scenario comes near: it would need millions of requests ending at once).
+const (
+	sliceEvents = 1 << 20
+	maxStill    = 1 << 24
+)
+
 // Replicate runs one replication of one strategy. partial is true when ctx
 // was cancelled before the run ended.
 func Replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep int) (r reports.Replication, partial bool, err error) {
@@ -132,14 +141,26 @@ func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 	} else {
 		m.eng.Schedule(m.arrivals.Next(), m.h, evArrival, 0)
 	}
-	// Run in slices of virtual time so that cancellation is noticed.
+	// Run in slices of virtual time and of work, so that a cancellation
+	// is noticed within sliceEvents events however densely they fall, and
+	// a run whose clock has stopped is caught rather than spun forever.
 	step := max(time.Millisecond, (m.end+99)/100)
-	for t := step; m.eng.Pending() > 0; t += step {
+	last, still := time.Duration(-1), uint64(0)
+	for t := step; m.eng.Pending() > 0; {
 		if ctx.Err() != nil {
 			partial = true
 			break
 		}
-		m.eng.Run(t)
+		now, more := m.eng.RunLimit(t, sliceEvents)
+		if !more {
+			t += step
+			continue
+		}
+		if now != last {
+			last, still = now, 0
+		} else if still += sliceEvents; still >= maxStill {
+			return r, nil, false, fmt.Errorf("replication %d of %s: virtual time stopped at %v: %d events without the clock advancing", rep, strategy, now, still)
+		}
 	}
 	now := m.eng.Now()
 	if partial && m.open {

@@ -1,0 +1,94 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/workloads"
+)
+
+// A closed loop with no think time whose requests fail at the instant
+// they are sent (a full queue, every instance crashed, no eligible
+// endpoint) used to send again at the same instant forever: virtual time
+// stopped and the process spun. Now such a user waits MinResend, the run
+// ends, and its outcomes add up.
+func TestClosedLoopInstantFailuresProgress(t *testing.T) {
+	const base = `
+name: spin
+seed: 2
+duration: 2s
+warmup: 0s
+clients: {arrival: {process: closed, users: 10}}
+servers:
+  - {name: web, count: 1, concurrency: 1, %s, service: {dist: exponential, mean: 10ms}}
+`
+	cases := []struct {
+		name, extra string
+		check       func(r reports.Run) error
+	}{
+		{"queue full", "queue: 2", func(r reports.Run) error {
+			if r.OK == 0 || r.Outcomes.QueueFull == 0 {
+				return fmt.Errorf("ok %d, queue_full %d; want both", r.OK, r.Outcomes.QueueFull)
+			}
+			return nil
+		}},
+		{"all crashed", "failures: [{kind: crash, at: 0s}]", func(r reports.Run) error {
+			// 10 users, each sending every MinResend for 2 s.
+			if want := int64(10 * 2 * time.Second / MinResend); r.Outcomes.ConnectFailure != want {
+				return fmt.Errorf("connect failures %d, want %d (one per user per MinResend)", r.Outcomes.ConnectFailure, want)
+			}
+			return nil
+		}},
+	}
+	for _, c := range cases {
+		r := simulateYAML(t, []byte(fmt.Sprintf(base, c.extra)), "spin.yaml", "round-robin", nil)
+		if err := c.check(r); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+// countingCtx is a context whose Err reports cancellation from its n-th
+// call on: a deterministic stand-in for a Ctrl-C that arrives while the
+// simulator is busy.
+type countingCtx struct {
+	context.Context
+	calls, n atomic.Int64
+}
+
+func (c *countingCtx) Err() error {
+	if c.calls.Add(1) >= c.n.Load() {
+		return context.Canceled
+	}
+	return nil
+}
+
+// Cancellation is looked at every sliceEvents events, not only once per
+// slice of virtual time: a run whose first hundredth of virtual time
+// holds millions of events stops after about sliceEvents of them.
+func TestCancelIsNoticedWithinBoundedWork(t *testing.T) {
+	sc, err := workloads.Parse([]byte(`
+name: dense
+seed: 1
+duration: 100ms
+warmup: 0s
+clients: {arrival: {process: constant, rate: 1e9}}
+servers: [{name: web, count: 1, concurrency: 1000000, service: {dist: constant, mean: 1us}}]
+`), "dense.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := &countingCtx{Context: context.Background()}
+	ctx.n.Store(2) // the first look passes, the second cancels
+	r, partial, err := Replicate(ctx, sc, "round-robin", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !partial || r.Events > sliceEvents+sliceEvents/4 {
+		t.Errorf("partial %v after %d events; want partial within about %d events", partial, r.Events, sliceEvents)
+	}
+}
