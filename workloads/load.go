@@ -240,11 +240,8 @@ func checkLeaf(file string, n *yaml.Node, t reflect.Type, path string) error {
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" {
-			var f float64
-			if err := n.Decode(&f); err != nil || f != math.Trunc(f) || math.IsInf(f, 0) {
-				return &Error{File: file, Line: n.Line, Field: path, Msg: fmt.Sprintf("want a whole number, got %s", n.Value)}
-			}
+		if msg := checkInteger(n, t); msg != "" {
+			return &Error{File: file, Line: n.Line, Field: path, Msg: msg}
 		}
 	}
 	if err := n.Decode(reflect.New(t).Interface()); err != nil {
@@ -255,6 +252,61 @@ func checkLeaf(file string, n *yaml.Node, t reflect.Type, path string) error {
 		return &Error{File: file, Line: line, Field: path, Msg: msg}
 	}
 	return nil
+}
+
+// checkInteger checks a whole-number key's value: written in decimal
+// (YAML 1.1 reads 010 as octal 8 and 0x10 as 16, which nobody means in a
+// scenario), whole, and within the key's range; yaml.v3 would truncate a
+// fraction and squeeze an out-of-range number (2^64 becomes 2^63)
+// without a word. It returns what is wrong, or "".
+func checkInteger(n *yaml.Node, t reflect.Type) string {
+	if n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	v := strings.TrimSpace(n.Value)
+	digits := strings.TrimLeft(v, "+-")
+	unsigned := t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64
+	rangeMsg := func() string {
+		if unsigned {
+			return fmt.Sprintf("want a whole number from 0 to %d, got %s", uint64(1)<<(t.Bits()-1)*2-1, v)
+		}
+		return fmt.Sprintf("want a whole number from %d to %d, got %s", -(int64(1) << (t.Bits() - 1)), int64(1)<<(t.Bits()-1)-1, v)
+	}
+	switch n.ShortTag() {
+	case "!!int":
+		if len(digits) > 1 && digits[0] == '0' || strings.ContainsAny(digits, "xXoObB_:") {
+			return fmt.Sprintf("want a whole number in decimal digits, got %s (a leading 0 or 0x/0o/0b prefix reads as another base)", v)
+		}
+		var err error
+		if unsigned {
+			if strings.HasPrefix(v, "-") && digits != "0" {
+				return rangeMsg()
+			}
+			_, err = strconv.ParseUint(digits, 10, t.Bits())
+		} else {
+			_, err = strconv.ParseInt(strings.TrimPrefix(v, "+"), 10, t.Bits())
+		}
+		if err != nil {
+			return rangeMsg()
+		}
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err != nil || f != math.Trunc(f) || math.IsInf(f, 0) {
+			return fmt.Sprintf("want a whole number, got %s", v)
+		}
+		// Beyond 2^53 a float is not exact: such a number must be
+		// written in digits to be read as the integer it names.
+		if math.Abs(f) >= 1<<53 || unsigned && f < 0 {
+			return rangeMsg()
+		}
+		if !unsigned && t.Bits() < 64 && (f < -float64(int64(1)<<(t.Bits()-1)) || f >= float64(int64(1)<<(t.Bits()-1))) {
+			return rangeMsg()
+		}
+		if unsigned && t.Bits() < 64 && f >= float64(uint64(1)<<t.Bits()) {
+			return rangeMsg()
+		}
+	}
+	return ""
 }
 
 // checkAliases rejects YAML aliases and anchors' expansion bombs: a scenario

@@ -109,7 +109,17 @@ var badCases = []badCase{
 	{name: "fraction for queue", yaml: validYAML + "    queue: 0.5\n", line: 10, field: "servers[0].queue",
 		want: []string{"want a whole number"}},
 	{name: "negative seed", yaml: validYAML + "seed: -1\n", line: 10, field: "seed",
-		want: []string{"into uint64"}},
+		want: []string{"want a whole number from 0 to 18446744073709551615, got -1"}},
+	// yaml.v3 reads 2^64 as a float and would make it 2^63.
+	{name: "seed beyond uint64", yaml: validYAML + "seed: 18446744073709551616\n", line: 10, field: "seed",
+		want: []string{"want a whole number from 0 to 18446744073709551615, got 18446744073709551616"}},
+	{name: "inexact float seed", yaml: validYAML + "seed: 1e19\n", line: 10, field: "seed",
+		want: []string{"want a whole number from 0 to"}},
+	// YAML 1.1 reads a leading 0 as octal: count 010 would be 8.
+	{name: "octal count", yaml: edit("count: 2", "count: 010"), line: 8, field: "servers[0].count",
+		want: []string{"want a whole number in decimal digits, got 010"}},
+	{name: "hex count", yaml: edit("count: 2", "count: 0x10"), line: 8, field: "servers[0].count",
+		want: []string{"want a whole number in decimal digits, got 0x10"}},
 	{name: "list for a mapping", yaml: edit("  arrival: {process: poisson, rate: 100}", "  arrival: [poisson, 100]"),
 		line: 5, field: "clients.arrival", want: []string{"want a mapping of keys, got a list"}},
 	{name: "scalar for a mapping", yaml: withService("exponential"), line: 9, field: "servers[0].service",
