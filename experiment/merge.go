@@ -22,6 +22,7 @@ import (
 // It is bad input (the CLI exits 2).
 type ShardError struct{ Err error }
 
+// Error returns the underlying error's message.
 func (e *ShardError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the underlying error.
