@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/edgelab/edgelab/experiment"
 	"github.com/edgelab/edgelab/sim"
 	"github.com/edgelab/edgelab/workloads"
 )
@@ -189,15 +190,15 @@ func TestK8sManifests(t *testing.T) {
 					t.Errorf("no %q in %s", want, file)
 				}
 			}
-			var ranges []sim.Range
+			var ranges []experiment.Range
 			for _, m := range varyRE.FindAllStringSubmatch(commentRE.ReplaceAllString(string(text), ""), -1) {
-				r, err := sim.ParseVary(m[1])
+				r, err := experiment.ParseVary(m[1])
 				if err != nil {
 					t.Fatal(err)
 				}
 				ranges = append(ranges, r)
 			}
-			g, err := sim.NewGrid(ranges...)
+			g, err := experiment.NewGrid(ranges...)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -81,8 +81,8 @@ type HTMLOptions struct {
 }
 
 // SLO is a service-level objective checked by the HTML summary; zero
-// fields are not checked. It has the fields of sim.SLO, which reports
-// cannot import.
+// fields are not checked. It is also the objective of a capacity search
+// (experiment.ParseSLO reads the --slo flag into one).
 type SLO struct {
 	// P99MS and MeanMS bound the response time of ok requests.
 	P99MS  float64 `json:"p99_ms,omitempty"`

@@ -14,56 +14,78 @@ import (
 	"github.com/go-echarts/go-echarts/v2/opts"
 )
 
-// SweepReport is what WriteSweepHTML draws: one scenario's results at
-// each point of a sweep. Its JSON form is sweep.json's, so a sweep.json
-// decodes into it (reports cannot import sim, whose SweepPoint it
-// mirrors).
+// SweepReport is the content of sweep.json, the output of a sweep
+// (experiment.Runner.Sweep) and what WriteSweepHTML draws: one
+// scenario's results at each point of a sweep. Key is the first
+// (outermost) varied key; Keys lists every varied key and is only written
+// when there are several (a grid), in which case each point's Values
+// holds its value of each key in the same order (Value stays the first
+// key's).
 type SweepReport struct {
-	// Scenario names the swept scenario; empty, the first point's.
+	// Scenario names the swept scenario for the page title; empty (as
+	// sweep.json leaves it), the first point's.
 	Scenario string `json:"scenario,omitempty"`
 	// Key is the varied key the charts plot against (the outermost one).
 	Key string `json:"key"`
 	// Keys are every varied key, outermost first, when there are several.
-	Keys    []string     `json:"keys,omitempty"`
+	Keys []string `json:"keys,omitempty"`
+	// Partial is true when the sweep was interrupted: Points holds only
+	// the points that ran to their end.
 	Partial bool         `json:"partial,omitempty"`
 	Points  []SweepPoint `json:"points"`
 }
 
-// SweepPoint is one point of a sweep.
+// SweepPoint is the results of one point of a sweep.
 type SweepPoint struct {
-	// Value is the point's value of the charted key.
+	// Index is the point's position in the grid (0-based), which says
+	// which shard owns it. It is not part of sweep.json.
+	Index int `json:"-"`
+	// Value is the point's value of the first (outermost) key, the one
+	// the charts plot against.
 	Value float64 `json:"value"`
-	// Values are the point's values of every key, when there are several;
-	// the others tell the curves apart.
+	// Values are the point's values of every key, in the grid's order;
+	// only set (and written) when more than one key is varied. The others
+	// tell the curves apart.
 	Values  []float64 `json:"values,omitempty"`
 	Results *Results  `json:"results"`
 }
 
-// CapacityReport is what WriteCapacityHTML draws: a capacity search's
-// answer and the values it probed. Its JSON form is capacity.json's, so
-// a capacity.json decodes into it (it mirrors sim.CapacityAnswer).
+// CapacityReport is the content of capacity.json, the answer of a
+// capacity search (experiment.Runner.Capacity) and what
+// WriteCapacityHTML draws: the answer and the values probed.
 type CapacityReport struct {
-	// Scenario names the scenario searched (the page title).
+	// Scenario names the scenario searched for the page title; capacity.json
+	// leaves it empty.
 	Scenario string `json:"scenario,omitempty"`
-	Key      string `json:"key"`
+	// Key is the key searched.
+	Key string `json:"key"`
 	// Answer is the smallest value meeting the SLO; nil when none does.
-	Answer *float64        `json:"answer"`
-	SLO    SLO             `json:"slo"`
+	Answer *float64 `json:"answer"`
+	SLO    SLO      `json:"slo"`
+	// Probes are the values evaluated, in increasing order.
 	Probes []CapacityProbe `json:"probes"`
-	// Monotonic is false when a larger value failed the SLO where a
-	// smaller one met it.
+	// Monotonic is false when a probed value failed the SLO although a
+	// smaller probed value met it; the answer then comes from a linear
+	// scan of every value.
 	Monotonic bool `json:"monotonic"`
-	// Tolerate is k of N+k planning: instances down for the whole run.
+	// Tolerate records N+k planning: the SLO was required with this many
+	// instances of the group crashed for the whole run (0 = none).
 	Tolerate int `json:"tolerate_crash,omitempty"`
-	// MonthlyCost prices the fleet at the answer; 0 without a price.
+	// MonthlyCost prices the fleet at the answer with the scenario's
+	// cost block (instances × per_instance_hour × 730 h); 0 without one.
 	MonthlyCost float64 `json:"monthly_cost,omitempty"`
-	// Partial is true when the search was interrupted.
+	// Partial is true when the search was interrupted before it
+	// finished: Probes holds the probes made so far and Answer is nil.
 	Partial bool `json:"partial,omitempty"`
 }
 
 // CapacityProbe is one value a capacity search evaluated: the worst
-// figures over the strategies run.
+// figures over the strategies run (highest p99 and mean, lowest
+// availability).
 type CapacityProbe struct {
+	// Index is the value's position in the searched range (0-based),
+	// which says which shard owns it. It is not part of capacity.json.
+	Index  int     `json:"-"`
 	Value  float64 `json:"value"`
 	P99MS  float64 `json:"p99_ms"`
 	MeanMS float64 `json:"mean_ms"`
@@ -71,6 +93,12 @@ type CapacityProbe struct {
 	Availability float64 `json:"availability"`
 	Meets        bool    `json:"meets"`
 }
+
+// JSON renders the sweep as the bytes of sweep.json.
+func (s *SweepReport) JSON() ([]byte, error) { return IndentJSON("sweep", s) }
+
+// JSON renders the answer as the bytes of capacity.json.
+func (c *CapacityReport) JSON() ([]byte, error) { return IndentJSON("capacity answer", c) }
 
 // curve is one line of a sweep chart: a strategy, and the values of the
 // other keys when several are varied.

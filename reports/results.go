@@ -170,13 +170,19 @@ type LiveStats struct {
 	WallS  float64 `json:"wall_s"`
 }
 
-// JSON renders results as indented JSON with a trailing newline.
-func (r *Results) JSON() ([]byte, error) {
+// JSON renders results as indented JSON with a trailing newline: the
+// bytes of results.json.
+func (r *Results) JSON() ([]byte, error) { return IndentJSON("results", r) }
+
+// IndentJSON renders v as JSON indented by two spaces with a trailing
+// newline, the layout of every file edgelab writes; what names v in the
+// error.
+func IndentJSON(what string, v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
-		return nil, fmt.Errorf("encode results: %w", err)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode %s: %w", what, err)
 	}
 	return buf.Bytes(), nil
 }

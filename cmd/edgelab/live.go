@@ -1,11 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
@@ -93,15 +91,12 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 	if err := plan.Check(sc); err != nil {
 		return err
 	}
-	outDir := f.out
-	if outDir == "" {
-		outDir = filepath.Join("out", safeName(sc.Name)+"-live")
-	}
-	_, statErr := os.Stat(outDir)
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
+	dir := outDir(f.out, sc.Name, "-live")
+	_, statErr := os.Stat(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create output directory: %w", err)
 	}
-	opt.OutDir = outDir
+	opt.OutDir = dir
 	stop, err := startCPUProfile(f.cpuprofile)
 	if err != nil {
 		return err
@@ -110,13 +105,13 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 	stop()
 	if err != nil {
 		if os.IsNotExist(statErr) {
-			_ = os.Remove(outDir) // ours and empty: leave nothing behind
+			_ = os.Remove(dir) // ours and empty: leave nothing behind
 		}
 		return err
 	}
 	if f.compare && !res.Partial {
 		simRes, err := sim.Run(c.Context(), sc, sim.Options{Strategies: names})
-		if err != nil && !errors.Is(err, sim.ErrInterrupted) {
+		if err != nil {
 			return fmt.Errorf("simulate %s: %w", sc.Name, err)
 		}
 		if simRes != nil {
@@ -124,20 +119,17 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 			res.Partial = res.Partial || simRes.Partial
 		}
 	}
-	data, err := res.JSON()
-	if err != nil {
-		return err
-	}
-	return publishWithReport(stdout, stderr, outDir, "results.json", data, f.json, res.Partial, func(w io.Writer) error {
-		if err := reports.WriteText(w, res); err != nil {
-			return err
-		}
-		if res.Compare != nil {
-			fmt.Fprintln(w)
-			return reports.WriteComparison(w, res, res.Compare)
-		}
-		return nil
-	}, resultsHTML(res))
+	return publish(stdout, stderr, publication{dir: dir, name: "results.json", file: res, json: f.json,
+		interrupted: res.Partial, html: resultsHTML(res), text: func(w io.Writer) error {
+			if err := reports.WriteText(w, res); err != nil {
+				return err
+			}
+			if res.Compare != nil {
+				fmt.Fprintln(w)
+				return reports.WriteComparison(w, res, res.Compare)
+			}
+			return nil
+		}})
 }
 
 // startCPUProfile starts a Go CPU profile into path ("" = none) and

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/edgelab/edgelab/experiment"
 	"github.com/edgelab/edgelab/workloads"
 )
 
@@ -31,7 +32,8 @@ func exitCode(err error) int {
 	if err == nil {
 		return 0
 	}
-	if errors.As(err, &ue) || workloads.IsInputError(err) || isUnknownCommand(err) {
+	var se *experiment.ShardError
+	if errors.As(err, &ue) || errors.As(err, &se) || workloads.IsInputError(err) || isUnknownCommand(err) {
 		return 2
 	}
 	var ie errInterrupted

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/edgelab/edgelab/reports"
 )
 
 func readFile(t *testing.T, path string) []byte {
@@ -71,7 +73,7 @@ func TestSweepShardsMergeToTheWholeSweep(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("merged sweep.json differs from the whole sweep's:\n%s\n---\n%s", got, want)
 			}
-			var out SweepOutput
+			var out reports.SweepReport
 			if err := json.Unmarshal(got, &out); err != nil {
 				t.Fatal(err)
 			}

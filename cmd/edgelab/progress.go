@@ -8,7 +8,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
-	"github.com/edgelab/edgelab/sim"
+	"github.com/edgelab/edgelab/experiment"
 )
 
 // progressBar draws the points of a sweep or capacity search finished so
@@ -65,7 +65,7 @@ func startProgress(w io.Writer, label, unit string, total int, opts ...mpb.Conta
 
 // progressLabel names what a bar counts: "sweep checkout", "capacity
 // checkout shard 2/3".
-func progressLabel(command, scenario string, shard sim.Shard) string {
+func progressLabel(command, scenario string, shard experiment.Shard) string {
 	label := command + " " + scenario
 	if !shard.Whole() {
 		label += " shard " + shard.String()

@@ -226,3 +226,31 @@ func TestSweepAndCapacityWriteReportHTML(t *testing.T) {
 		}
 	}
 }
+
+// An interrupted capacity search still writes capacity.json, marked
+// partial, and its report.html says the search is partial (exit 130).
+func TestInterruptedCapacityIsPartial(t *testing.T) {
+	if err := reports.HTMLAvailable(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	good := writeFile(t, dir, "small.yaml", small)
+	out := filepath.Join(dir, "out")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"capacity", good, "--slo", "p99=60ms", "--vary", "servers[0].count=1..4", "--out", out}, &stdout, &stderr)
+	if code != 130 || !strings.Contains(stderr.String(), "interrupted") || !strings.Contains(stdout.String(), "interrupted: no answer") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+	var ans struct {
+		Answer  *float64 `json:"answer"`
+		Partial bool     `json:"partial"`
+	}
+	if err := json.Unmarshal(readFile(t, filepath.Join(out, "capacity.json")), &ans); err != nil || !ans.Partial || ans.Answer != nil {
+		t.Errorf("capacity.json: partial %v, answer %v, error %v", ans.Partial, ans.Answer, err)
+	}
+	if page := readFile(t, filepath.Join(out, "report.html")); !bytes.Contains(page, []byte("Partial search: it was interrupted")) {
+		t.Error("report.html lacks the partial-search note")
+	}
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -106,10 +105,6 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	outDir := f.out
-	if outDir == "" {
-		outDir = filepath.Join("out", safeName(sc.Name))
-	}
 	stop, err := startCPUProfile(f.cpuprofile)
 	if err != nil {
 		return err
@@ -119,13 +114,8 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	if err != nil {
 		return fmt.Errorf("simulate %s: %w", sc.Name, err)
 	}
-	data, err := res.JSON()
-	if err != nil {
-		return err
-	}
-	return publishWithReport(stdout, stderr, outDir, "results.json", data, f.json, res.Partial, func(w io.Writer) error {
-		return reports.WriteText(w, res)
-	}, resultsHTML(res))
+	return publish(stdout, stderr, publication{dir: outDir(f.out, sc.Name, ""), name: "results.json", file: res, json: f.json,
+		interrupted: res.Partial, html: resultsHTML(res), text: func(w io.Writer) error { return reports.WriteText(w, res) }})
 }
 
 // errInterrupted reports a run stopped by a signal after it wrote its

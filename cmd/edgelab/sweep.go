@@ -1,16 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"math/bits"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/edgelab/edgelab/experiment"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/sim"
 	"github.com/edgelab/edgelab/strategies"
@@ -32,17 +26,6 @@ type sweepFlags struct {
 	tolerate string
 	shard    string
 	parallel int
-}
-
-// SweepOutput is the content of sweep.json. Key is the first (outermost)
-// varied key; Keys lists every varied key and is only written when there
-// are several (a grid), in which case each point's Values holds its value
-// of each key in the same order (Value stays the first key's).
-type SweepOutput struct {
-	Key     string           `json:"key"`
-	Keys    []string         `json:"keys,omitempty"`
-	Partial bool             `json:"partial,omitempty"`
-	Points  []sim.SweepPoint `json:"points"`
 }
 
 func oneScenario(c *cobra.Command, args []string) error {
@@ -78,16 +61,32 @@ func checkStrategies(list []string) ([]string, error) {
 	return names, nil
 }
 
-// prepare validates the flags shared by sweep and capacity and loads the
+// job is what sweep and capacity (sharded or not) share: the scenario,
+// the runner of its points, and where and how the output goes.
+type job struct {
+	c        *cobra.Command
+	command  string // "sweep" or "capacity"
+	args     []string
+	flags    sweepFlags
+	scenario *workloads.Scenario
+	runner   experiment.Runner
+	stdout   io.Writer
+}
+
+// newJob validates the flags sweep and capacity share and loads the
 // scenario at the grid's first point (to fail fast on bad input and to
-// learn its name). It returns the loader of the scenario with extra sets.
-func prepare(args []string, f sweepFlags, g sim.Grid) (sim.Loader, *workloads.Scenario, []string, error) {
+// learn its name).
+func newJob(c *cobra.Command, command string, args []string, f sweepFlags, g experiment.Grid, stdout io.Writer) (*job, error) {
+	shard, err := parseShard(f.shard)
+	if err != nil {
+		return nil, err
+	}
 	names, err := checkStrategies(f.strategies)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if f.parallel < 0 {
-		return nil, nil, nil, usageError{fmt.Errorf("--parallel: want a positive number, got %d", f.parallel)}
+		return nil, usageError{fmt.Errorf("--parallel: want a positive number, got %d", f.parallel)}
 	}
 	load := func(extra []string) (*workloads.Scenario, error) {
 		rf := f.runFlags
@@ -96,17 +95,55 @@ func prepare(args []string, f sweepFlags, g sim.Grid) (sim.Loader, *workloads.Sc
 	}
 	sc, err := load(g.Sets(g.Points()[0]))
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return load, sc, names, nil
+	return &job{c: c, command: command, args: args, flags: f, scenario: sc, stdout: stdout,
+		runner: experiment.Runner{Load: load, Sim: sim.Options{Strategies: names}, Parallel: f.parallel, Shard: shard}}, nil
+}
+
+// run runs fn with a progress bar on stderr counting total units
+// ("points", "probes"; an estimate that may grow when estimate is set).
+// It returns whether fn was interrupted, and fn's error when it is
+// anything else.
+func (j *job) run(unit string, total int, estimate bool, fn func(experiment.Runner) error) (interrupted bool, err error) {
+	bar := newProgress(j.c.ErrOrStderr(), progressLabel(j.command, j.scenario.Name, j.runner.Shard), unit, total)
+	if estimate {
+		bar = bar.estimate()
+	}
+	r := j.runner
+	r.Progress = bar.tick
+	err = fn(r)
+	bar.finish(err == nil)
+	switch {
+	case err == nil:
+		return false, nil
+	case errors.Is(err, experiment.ErrInterrupted):
+		return true, nil
+	case workloads.IsInputError(err):
+		return false, err
+	}
+	return false, fmt.Errorf("%s %s: %w", j.command, j.scenario.Name, err)
+}
+
+// shardRun identifies the sharded run of the job's scenario file.
+func (j *job) shardRun() (experiment.ShardRun, error) {
+	return experiment.NewShardRun(j.args[0], j.scenario, j.flags.sets)
+}
+
+// publish publishes p into the job's output directory (--out, default
+// out/<scenario-name>-<command>/), honouring --json.
+func (j *job) publish(p publication) error {
+	p.dir = outDir(j.flags.out, j.scenario.Name, "-"+j.command)
+	p.json = j.flags.json
+	return publish(j.stdout, j.c.ErrOrStderr(), p)
 }
 
 // parseShard reads --shard ("" = the whole run).
-func parseShard(s string) (sim.Shard, error) {
+func parseShard(s string) (experiment.Shard, error) {
 	if s == "" {
-		return sim.Shard{}, nil
+		return experiment.Shard{}, nil
 	}
-	sh, err := sim.ParseShard(s)
+	sh, err := experiment.ParseShard(s)
 	if err != nil {
 		return sh, usageError{err}
 	}
@@ -114,19 +151,19 @@ func parseShard(s string) (sim.Shard, error) {
 }
 
 // parseGrid reads the --vary flags of a sweep.
-func parseGrid(varies []string) (sim.Grid, error) {
+func parseGrid(varies []string) (experiment.Grid, error) {
 	if len(varies) == 0 {
 		return nil, usageError{errors.New("--vary is required, e.g. --vary clients.arrival.rate=100..1000:100")}
 	}
-	ranges := make([]sim.Range, len(varies))
+	ranges := make([]experiment.Range, len(varies))
 	for i, v := range varies {
-		r, err := sim.ParseVary(v)
+		r, err := experiment.ParseVary(v)
 		if err != nil {
 			return nil, usageError{err}
 		}
 		ranges[i] = r
 	}
-	g, err := sim.NewGrid(ranges...)
+	g, err := experiment.NewGrid(ranges...)
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -171,111 +208,65 @@ func runSweep(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer) e
 	if err != nil {
 		return err
 	}
-	shard, err := parseShard(f.shard)
+	j, err := newJob(c, "sweep", args, f, g, stdout)
 	if err != nil {
 		return err
 	}
-	load, sc, names, err := prepare(args, f, g)
+	if !j.runner.Shard.Whole() {
+		return runSweepShard(j, g)
+	}
+	var rep *reports.SweepReport
+	interrupted, err := j.run("points", len(g.Points()), false, func(r experiment.Runner) (err error) {
+		rep, err = r.Sweep(c.Context(), g)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	var run *shardRun
-	if !shard.Whole() {
-		if run, err = newShardRun("sweep", args, f, sc, names, g); err != nil {
-			return err
-		}
-	}
-	total := len(g.Points())
-	bar := newProgress(c.ErrOrStderr(), progressLabel("sweep", sc.Name, shard), "points", shard.Size(total))
-	points, err := sim.Sweep(c.Context(), load, g, sim.Options{Strategies: names},
-		sim.SweepOptions{Parallel: f.parallel, Shard: shard, Progress: bar.tick})
-	bar.finish(err == nil)
-	interrupted := errors.Is(err, sim.ErrInterrupted)
-	if err != nil && !interrupted {
-		if workloads.IsInputError(err) {
-			return err
-		}
-		return fmt.Errorf("sweep %s: %w", sc.Name, err)
-	}
-	outDir := f.out
-	if outDir == "" {
-		outDir = filepath.Join("out", safeName(sc.Name)+"-sweep")
-	}
-	keys := g.Keys()
-	if run != nil {
-		data, err := sweepShardJSON(run, shard, interrupted, points)
-		if err != nil {
-			return err
-		}
-		return publish(stdout, outDir, shardFileName("sweep", shard), data, f.json, interrupted, func(w io.Writer) error {
-			writeSweepText(w, keys, points)
-			fmt.Fprintf(w, "\nshard %s: %d of the %d points; combine every shard's file with 'edgelab merge'\n", shard, len(points), total)
-			return nil
-		})
-	}
-	out := SweepOutput{Key: keys[0], Partial: interrupted, Points: points}
-	if len(keys) > 1 {
-		out.Keys = keys
-	}
-	data, err := indentJSON(out)
-	if err != nil {
-		return err
-	}
-	return publishWithReport(stdout, c.ErrOrStderr(), outDir, "sweep.json", data, f.json, interrupted, func(w io.Writer) error {
-		writeSweepText(w, keys, points)
-		return nil
-	}, sweepHTML(data))
+	return j.publish(publication{name: "sweep.json", file: rep, interrupted: interrupted, html: sweepHTML(rep),
+		text: func(w io.Writer) error { return writeSweepText(w, rep) }})
 }
 
-func indentJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-func writeOut(dir, name string, data []byte) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create output directory: %w", err)
-	}
-	path := filepath.Join(dir, name)
-	return path, reports.WriteFileAtomic(path, data)
-}
-
-// publish writes data to dir/name atomically, then prints either the data
-// itself (--json: nothing else on stdout) or the text rendering followed
-// by the path written. An interrupted run still publishes, then reports
-// errInterrupted (exit 130).
-func publish(stdout io.Writer, dir, name string, data []byte, asJSON, interrupted bool, text func(io.Writer) error) error {
-	path, err := writeOut(dir, name, data)
+// runSweepShard runs the shard's points of g and writes them to
+// sweep.shard-k-of-N.json for 'edgelab merge'.
+func runSweepShard(j *job, g experiment.Grid) error {
+	id, err := j.shardRun()
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		if _, err := stdout.Write(data); err != nil {
-			return err
-		}
-	} else {
-		if err := text(stdout); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "\nwrote %s\n", path)
+	shard, total := j.runner.Shard, len(g.Points())
+	var file *experiment.ShardFile[experiment.SweepShardPoint]
+	interrupted, err := j.run("points", shard.Size(total), false, func(r experiment.Runner) (err error) {
+		file, err = r.SweepShard(j.c.Context(), g, id)
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	if interrupted {
-		return errInterrupted{path}
-	}
-	return nil
+	return j.publish(publication{name: experiment.ShardFileName("sweep", shard), file: file, interrupted: interrupted,
+		text: func(w io.Writer) error {
+			points := make([]reports.SweepPoint, len(file.Points))
+			for i, p := range file.Points {
+				points[i] = p.SweepPoint
+			}
+			if err := writeSweepText(w, &reports.SweepReport{Key: g[0].Key, Keys: g.Keys(), Points: points}); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(w, "\nshard %s: %d of the %d points; combine every shard's file with 'edgelab merge'\n", shard, len(points), total)
+			return err
+		}})
 }
 
 // writeSweepText prints one line per point and strategy, with a column
 // per varied key.
-func writeSweepText(w io.Writer, keys []string, points []sim.SweepPoint) {
+func writeSweepText(w io.Writer, rep *reports.SweepReport) error {
+	keys := rep.Keys
+	if len(keys) == 0 {
+		keys = []string{rep.Key}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "%s\tstrategy\tp50 ms\tp99 ms\tavailability %%\tthroughput rps\t\n", strings.Join(keys, "\t"))
-	for _, p := range points {
+	for _, p := range rep.Points {
 		vals := p.Values
 		if len(vals) == 0 {
 			vals = []float64{p.Value}
@@ -285,14 +276,14 @@ func writeSweepText(w io.Writer, keys []string, points []sim.SweepPoint) {
 			for j, v := range vals {
 				cells[j] = ""
 				if i == 0 {
-					cells[j] = sim.FormatValue(v)
+					cells[j] = experiment.FormatValue(v)
 				}
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.3f\t%.1f\t\n", strings.Join(cells, "\t"), run.Strategy,
 				run.LatencyMS.P50, run.LatencyMS.P99, 100*run.Availability, run.ThroughputRPS)
 		}
 	}
-	tw.Flush()
+	return tw.Flush()
 }
 
 func newCapacityCmd(stdout io.Writer) *cobra.Command {
@@ -333,8 +324,6 @@ when it is a terminal.`,
 	return cmd
 }
 
-var groupIndexRE = regexp.MustCompile(`^servers\[(\d+)\]`)
-
 // parseTolerate reads --tolerate crash=k.
 func parseTolerate(s string) (int, error) {
 	if s == "" {
@@ -348,159 +337,98 @@ func parseTolerate(s string) (int, error) {
 	return n, nil
 }
 
-// tolerating wraps a loader so that the first k instances of the group
-// named by key (servers[i]...; the first group otherwise) crash at time
-// zero and stay down: the SLO must then hold on the remaining instances,
-// as N+k capacity planning requires.
-func tolerating(load sim.Loader, key string, k int) sim.Loader {
-	if k == 0 {
-		return load
-	}
-	g := 0
-	if m := groupIndexRE.FindStringSubmatch(key); m != nil {
-		g, _ = strconv.Atoi(m[1])
-	}
-	return func(sets []string) (*workloads.Scenario, error) {
-		sc, err := load(sets)
-		if err != nil || g >= len(sc.Servers) {
-			return sc, err
-		}
-		down := make([]int, k)
-		for i := range down {
-			down[i] = i
-		}
-		sc.Servers[g].Failures = append(sc.Servers[g].Failures, workloads.Failure{Kind: workloads.FailCrash, Instances: down})
-		return sc, nil
-	}
-}
-
-func runCapacity(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer) error {
+// parseCapacity reads the --slo, --vary and --tolerate flags of a
+// capacity search.
+func parseCapacity(f sweepFlags) (experiment.Range, experiment.Objective, error) {
+	var obj experiment.Objective
 	if f.slo == "" {
-		return usageError{errors.New("--slo is required, e.g. --slo p99=200ms,availability=99.9")}
+		return experiment.Range{}, obj, usageError{errors.New("--slo is required, e.g. --slo p99=200ms,availability=99.9")}
 	}
-	slo, err := sim.ParseSLO(f.slo)
+	slo, err := experiment.ParseSLO(f.slo)
 	if err != nil {
-		return usageError{err}
+		return experiment.Range{}, obj, usageError{err}
 	}
 	if len(f.vary) == 0 {
-		return usageError{errors.New("--vary is required, e.g. --vary servers[0].count=1..20")}
+		return experiment.Range{}, obj, usageError{errors.New("--vary is required, e.g. --vary servers[0].count=1..20")}
 	}
 	if len(f.vary) > 1 {
-		return usageError{fmt.Errorf("--vary: capacity searches one key, got %d --vary flags", len(f.vary))}
+		return experiment.Range{}, obj, usageError{fmt.Errorf("--vary: capacity searches one key, got %d --vary flags", len(f.vary))}
 	}
-	r, err := sim.ParseCapacityVary(f.vary[0])
+	r, err := experiment.ParseCapacityVary(f.vary[0])
 	if err != nil {
-		return usageError{err}
+		return experiment.Range{}, obj, usageError{err}
 	}
 	k, err := parseTolerate(f.tolerate)
 	if err != nil {
-		return usageError{err}
+		return experiment.Range{}, obj, usageError{err}
 	}
-	shard, err := parseShard(f.shard)
-	if err != nil {
-		return err
-	}
-	load, sc, names, err := prepare(args, f, sim.Grid{r})
-	if err != nil {
-		return err
-	}
-	if !shard.Whole() {
-		return runCapacityShard(c, args, f, stdout, sc, names, load, r, slo, k, shard)
-	}
-	n := len(r.Points())
-	bar := newProgress(c.ErrOrStderr(), progressLabel("capacity", sc.Name, shard), "probes", searchProbes(n)).estimate()
-	ans, err := sim.Capacity(c.Context(), tolerating(load, r.Key, k), r, slo, sim.Options{Strategies: names}, bar.tick)
-	bar.finish(err == nil)
-	ans.Tolerate = k
-	if ans.Answer != nil {
-		ans.MonthlyCost = monthlyCost(load, r, *ans.Answer)
-	}
-	interrupted := errors.Is(err, sim.ErrInterrupted)
-	if err != nil && !interrupted {
-		if workloads.IsInputError(err) {
-			return err
-		}
-		return fmt.Errorf("capacity %s: %w", sc.Name, err)
-	}
-	outDir := f.out
-	if outDir == "" {
-		outDir = filepath.Join("out", safeName(sc.Name)+"-capacity")
-	}
-	data, err := indentJSON(ans)
-	if err != nil {
-		return err
-	}
-	return publishWithReport(stdout, c.ErrOrStderr(), outDir, "capacity.json", data, f.json, interrupted, func(w io.Writer) error {
-		writeCapacityText(w, r, ans, interrupted)
-		return nil
-	}, capacityHTML(data))
+	return r, experiment.Objective{SLO: slo, Tolerate: k}, nil
 }
 
-// monthlyCost prices the fleet at value v of r with the scenario's cost
-// block, rounded to cents (0 without one).
-func monthlyCost(load sim.Loader, r sim.Range, v float64) float64 {
-	at, err := load([]string{r.Set(v)})
+func runCapacity(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer) error {
+	r, obj, err := parseCapacity(f)
 	if err != nil {
-		return 0
+		return err
 	}
-	return math.Round(at.MonthlyCost()*100) / 100
-}
-
-// searchProbes is the number of probes a monotonic capacity search over n
-// values makes at most (the ends, the bisection, the neighbour above):
-// the progress bar's total, completed early or extended as the search
-// goes.
-func searchProbes(n int) int {
-	if n <= 2 {
-		return n
+	j, err := newJob(c, "capacity", args, f, experiment.Grid{r}, stdout)
+	if err != nil {
+		return err
 	}
-	return min(n, 3+bits.Len(uint(n-2)))
+	if !j.runner.Shard.Whole() {
+		return runCapacityShard(j, r, obj)
+	}
+	var ans *reports.CapacityReport
+	interrupted, err := j.run("probes", experiment.SearchProbes(len(r.Points())), true, func(run experiment.Runner) (err error) {
+		ans, err = run.Capacity(c.Context(), r, obj)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return j.publish(publication{name: "capacity.json", file: ans, interrupted: interrupted, html: capacityHTML(ans),
+		text: func(w io.Writer) error { return writeCapacityText(w, r, ans) }})
 }
 
 // runCapacityShard evaluates the shard's values of r and writes them to
 // capacity.shard-k-of-N.json for 'edgelab merge'.
-func runCapacityShard(c *cobra.Command, args []string, f sweepFlags, stdout io.Writer, sc *workloads.Scenario, names []string,
-	load sim.Loader, r sim.Range, slo sim.SLO, k int, shard sim.Shard) error {
-	run, err := newShardRun("capacity", args, f, sc, names, sim.Grid{r})
+func runCapacityShard(j *job, r experiment.Range, obj experiment.Objective) error {
+	id, err := j.shardRun()
 	if err != nil {
 		return err
 	}
-	run.SLO, run.Tolerate = &slo, k
-	total := len(r.Points())
-	bar := newProgress(c.ErrOrStderr(), progressLabel("capacity", sc.Name, shard), "values", shard.Size(total))
-	probes, err := sim.CapacityProbes(c.Context(), tolerating(load, r.Key, k), r, slo, sim.Options{Strategies: names},
-		sim.SweepOptions{Parallel: f.parallel, Shard: shard, Progress: bar.tick})
-	bar.finish(err == nil)
-	interrupted := errors.Is(err, sim.ErrInterrupted)
-	if err != nil && !interrupted {
-		if workloads.IsInputError(err) {
-			return err
-		}
-		return fmt.Errorf("capacity %s: %w", sc.Name, err)
-	}
-	outDir := f.out
-	if outDir == "" {
-		outDir = filepath.Join("out", safeName(sc.Name)+"-capacity")
-	}
-	data, err := capacityShardJSON(run, shard, interrupted, probes, func(v float64) float64 { return monthlyCost(load, r, v) })
-	if err != nil {
+	shard, total := j.runner.Shard, len(r.Points())
+	var file *experiment.ShardFile[experiment.CapacityShardPoint]
+	interrupted, err := j.run("values", shard.Size(total), false, func(run experiment.Runner) (err error) {
+		file, err = run.CapacityShard(j.c.Context(), r, obj, id)
 		return err
-	}
-	return publish(stdout, outDir, shardFileName("capacity", shard), data, f.json, interrupted, func(w io.Writer) error {
-		writeProbes(w, r.Key, probes)
-		fmt.Fprintf(w, "\nshard %s: %d of the %d values of %s; combine every shard's file with 'edgelab merge'\n", shard, len(probes), total, r.Key)
-		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return j.publish(publication{name: experiment.ShardFileName("capacity", shard), file: file, interrupted: interrupted,
+		text: func(w io.Writer) error {
+			probes := make([]reports.CapacityProbe, len(file.Points))
+			for i, p := range file.Points {
+				probes[i] = p.CapacityProbe
+			}
+			if err := writeProbes(w, r.Key, probes); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(w, "\nshard %s: %d of the %d values of %s; combine every shard's file with 'edgelab merge'\n", shard, len(probes), total, r.Key)
+			return err
+		}})
 }
 
-func writeCapacityText(w io.Writer, r sim.Range, ans sim.CapacityAnswer, interrupted bool) {
+// writeCapacityText prints a capacity search's answer over r and its
+// probes.
+func writeCapacityText(w io.Writer, r experiment.Range, ans *reports.CapacityReport) error {
 	switch {
-	case interrupted:
+	case ans.Partial:
 		fmt.Fprintf(w, "interrupted: no answer for %s meeting %s\n", ans.Key, ans.SLO)
 	case ans.Answer == nil:
-		fmt.Fprintf(w, "no %s in %s..%s meets %s\n", ans.Key, sim.FormatValue(r.From), sim.FormatValue(r.To), ans.SLO)
+		fmt.Fprintf(w, "no %s in %s..%s meets %s\n", ans.Key, experiment.FormatValue(r.From), experiment.FormatValue(r.To), ans.SLO)
 	default:
-		fmt.Fprintf(w, "smallest %s meeting %s: %s\n", ans.Key, ans.SLO, sim.FormatValue(*ans.Answer))
+		fmt.Fprintf(w, "smallest %s meeting %s: %s\n", ans.Key, ans.SLO, experiment.FormatValue(*ans.Answer))
 	}
 	if ans.MonthlyCost > 0 {
 		fmt.Fprintf(w, "monthly cost of that fleet: %.2f (instances × per_instance_hour × 730 h)\n", ans.MonthlyCost)
@@ -512,11 +440,11 @@ func writeCapacityText(w io.Writer, r sim.Range, ans sim.CapacityAnswer, interru
 		fmt.Fprintf(w, "warning: not monotonic (a larger value failed where a smaller one met the SLO); answer from a linear scan\n")
 	}
 	fmt.Fprintln(w)
-	writeProbes(w, ans.Key, ans.Probes)
+	return writeProbes(w, ans.Key, ans.Probes)
 }
 
 // writeProbes prints one line per probe.
-func writeProbes(w io.Writer, key string, probes []sim.Probe) {
+func writeProbes(w io.Writer, key string, probes []reports.CapacityProbe) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "%s\tp99 ms\tmean ms\tavailability %%\tmeets\t\n", key)
 	for _, p := range probes {
@@ -524,7 +452,7 @@ func writeProbes(w io.Writer, key string, probes []sim.Probe) {
 		if p.Meets {
 			meets = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.3f\t%s\t\n", sim.FormatValue(p.Value), p.P99MS, p.MeanMS, p.Availability, meets)
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.3f\t%s\t\n", experiment.FormatValue(p.Value), p.P99MS, p.MeanMS, p.Availability, meets)
 	}
-	tw.Flush()
+	return tw.Flush()
 }

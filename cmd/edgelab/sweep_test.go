@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgelab/edgelab/sim"
+	"github.com/edgelab/edgelab/reports"
 )
 
 // Bad sweep and capacity flags exit 2 with a message naming the flag, and
@@ -73,7 +73,7 @@ func TestSweepJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var got SweepOutput
+	var got reports.SweepReport
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&got); err != nil {
@@ -111,7 +111,7 @@ func TestCapacityCLI(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 	}
 	code, stdout, stderr = runCLI(t, "capacity", good, "--slo", "p99=1us", "--vary", "servers[0].count=1..3", "--json", "--out", out)
-	var ans sim.CapacityAnswer
+	var ans reports.CapacityReport
 	if code != 0 || json.Unmarshal([]byte(stdout), &ans) != nil || ans.Answer != nil || len(ans.Probes) == 0 {
 		t.Fatalf("no-answer capacity: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -132,7 +132,7 @@ func TestSweepGridJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var got SweepOutput
+	var got reports.SweepReport
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&got); err != nil {

@@ -1,4 +1,4 @@
-package sim_test
+package experiment_test
 
 import (
 	"bytes"
@@ -11,12 +11,14 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/edgelab/edgelab/experiment"
+	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/sim"
 	"github.com/edgelab/edgelab/workloads"
 )
 
 // loader parses yaml with the given overrides, as the CLI does.
-func loader(t *testing.T, yaml string) sim.Loader {
+func loader(t *testing.T, yaml string) experiment.Loader {
 	return func(sets []string) (*workloads.Scenario, error) {
 		return workloads.Parse([]byte(yaml), t.Name()+".yaml", sets)
 	}
@@ -38,14 +40,15 @@ servers:
 // M/M/1). 4000 s of virtual time gives 40k–320k requests per point; at
 // ρ = 0.8 that is a standard error of about 1%, so 5% is a safe bound.
 func TestSweepMM1FollowsTheory(t *testing.T) {
-	r, err := sim.ParseVary("clients.arrival.rate=10..80:10")
+	r, err := experiment.ParseVary("clients.arrival.rate=10..80:10")
 	if err != nil {
 		t.Fatal(err)
 	}
-	points, err := sim.Sweep(context.Background(), loader(t, mm1), sim.Grid{r}, sim.Options{}, sim.SweepOptions{Parallel: 2})
+	rep, err := experiment.Runner{Load: loader(t, mm1), Parallel: 2}.Sweep(context.Background(), experiment.Grid{r})
 	if err != nil {
 		t.Fatal(err)
 	}
+	points := rep.Points
 	if len(points) != 8 {
 		t.Fatalf("%d points, want 8", len(points))
 	}
@@ -122,15 +125,15 @@ func TestCapacityMMcErlangC(t *testing.T) {
 	if at > target/1.1 || below < target*1.1 {
 		t.Fatalf("ambiguous SLO: theory %.2f ms at c=%d and %.2f ms at c=%d vs target %g ms", at, want, below, want-1, target)
 	}
-	r, err := sim.ParseCapacityVary("servers[0].concurrency=1..20")
+	r, err := experiment.ParseCapacityVary("servers[0].concurrency=1..20")
 	if err != nil {
 		t.Fatal(err)
 	}
-	slo, err := sim.ParseSLO("mean=13ms")
+	slo, err := experiment.ParseSLO("mean=13ms")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ans, err := sim.Capacity(context.Background(), loader(t, mmc), r, slo, sim.Options{}, nil)
+	ans, err := experiment.Runner{Load: loader(t, mmc)}.Capacity(context.Background(), r, experiment.Objective{SLO: slo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,9 +170,9 @@ func TestCapacityNotMonotonic(t *testing.T) {
 		}
 		return base(sets)
 	}
-	r, _ := sim.ParseCapacityVary("servers[0].concurrency=1..10")
-	slo, _ := sim.ParseSLO("mean=13ms")
-	ans, err := sim.Capacity(context.Background(), load, r, slo, sim.Options{}, nil)
+	r, _ := experiment.ParseCapacityVary("servers[0].concurrency=1..10")
+	slo, _ := experiment.ParseSLO("mean=13ms")
+	ans, err := experiment.Runner{Load: load}.Capacity(context.Background(), r, experiment.Objective{SLO: slo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,9 +185,9 @@ func TestCapacityNotMonotonic(t *testing.T) {
 }
 
 func TestCapacityNoAnswer(t *testing.T) {
-	r, _ := sim.ParseCapacityVary("servers[0].concurrency=1..3")
-	slo, _ := sim.ParseSLO("p99=50ms")
-	ans, err := sim.Capacity(context.Background(), loader(t, strings.Replace(mmc, "300s", "20s", 1)), r, slo, sim.Options{}, nil)
+	r, _ := experiment.ParseCapacityVary("servers[0].concurrency=1..3")
+	slo, _ := experiment.ParseSLO("p99=50ms")
+	ans, err := experiment.Runner{Load: loader(t, strings.Replace(mmc, "300s", "20s", 1))}.Capacity(context.Background(), r, experiment.Objective{SLO: slo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,14 +215,14 @@ func TestParseVary(t *testing.T) {
 		{"x=1..1000:1", nil}, // exactly 1000 points
 	}
 	for _, c := range good {
-		r, err := sim.ParseVary(c.in)
+		r, err := experiment.ParseVary(c.in)
 		if err != nil {
 			t.Errorf("ParseVary(%q): %v", c.in, err)
 			continue
 		}
 		pts := r.Points()
 		if c.points == nil {
-			if len(pts) != sim.MaxPoints || pts[len(pts)-1] != 1000 {
+			if len(pts) != experiment.MaxPoints || pts[len(pts)-1] != 1000 {
 				t.Errorf("ParseVary(%q): %d points ending %g", c.in, len(pts), pts[len(pts)-1])
 			}
 			continue
@@ -230,10 +233,10 @@ func TestParseVary(t *testing.T) {
 	}
 	// Default: 10 points from..to; integer bounds give integer steps only
 	// when they divide.
-	if r, _ := sim.ParseVary("x=0..90"); r.Step != 10 || len(r.Points()) != 10 {
+	if r, _ := experiment.ParseVary("x=0..90"); r.Step != 10 || len(r.Points()) != 10 {
 		t.Errorf("default step %g, %d points", r.Step, len(r.Points()))
 	}
-	if r, _ := sim.ParseCapacityVary("x=1..20"); r.Step != 1 || len(r.Points()) != 20 || !r.Integer() {
+	if r, _ := experiment.ParseCapacityVary("x=1..20"); r.Step != 1 || len(r.Points()) != 20 || !r.Integer() {
 		t.Errorf("capacity default step %g, %d points", r.Step, len(r.Points()))
 	}
 	bad := []struct{ in, want string }{
@@ -251,15 +254,15 @@ func TestParseVary(t *testing.T) {
 		{"x=0..1000:1", "1001 values; at most 1000"},
 	}
 	for _, c := range bad {
-		_, err := sim.ParseVary(c.in)
+		_, err := experiment.ParseVary(c.in)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "--vary") {
 			t.Errorf("ParseVary(%q) error %v, want one starting --vary containing %q", c.in, err, c.want)
 		}
 	}
-	if s := (sim.Range{Key: "servers[0].count"}).Set(7); s != "servers[0].count=7" {
+	if s := (experiment.Range{Key: "servers[0].count"}).Set(7); s != "servers[0].count=7" {
 		t.Errorf("Set(7) = %q", s)
 	}
-	if s := (sim.Range{Key: "x"}).Set(0.25); s != "x=0.25" {
+	if s := (experiment.Range{Key: "x"}).Set(0.25); s != "x=0.25" {
 		t.Errorf("Set(0.25) = %q", s)
 	}
 }
@@ -267,21 +270,21 @@ func TestParseVary(t *testing.T) {
 func TestParseSLO(t *testing.T) {
 	good := []struct {
 		in   string
-		want sim.SLO
+		want reports.SLO
 	}{
-		{"p99=200ms", sim.SLO{P99MS: 200}},
-		{"p99=200ms,availability=99.9", sim.SLO{P99MS: 200, Availability: 99.9}},
-		{"mean=50ms, p99=1.5s ,availability=99.95%", sim.SLO{P99MS: 1500, MeanMS: 50, Availability: 99.95}},
-		{"mean=250us", sim.SLO{MeanMS: 0.25}},
-		{"availability=100", sim.SLO{Availability: 100}},
+		{"p99=200ms", reports.SLO{P99MS: 200}},
+		{"p99=200ms,availability=99.9", reports.SLO{P99MS: 200, Availability: 99.9}},
+		{"mean=50ms, p99=1.5s ,availability=99.95%", reports.SLO{P99MS: 1500, MeanMS: 50, Availability: 99.95}},
+		{"mean=250us", reports.SLO{MeanMS: 0.25}},
+		{"availability=100", reports.SLO{Availability: 100}},
 	}
 	for _, c := range good {
-		got, err := sim.ParseSLO(c.in)
+		got, err := experiment.ParseSLO(c.in)
 		if err != nil || got != c.want {
 			t.Errorf("ParseSLO(%q) = %+v, %v; want %+v", c.in, got, err, c.want)
 		}
 	}
-	if s := (sim.SLO{P99MS: 200, Availability: 99.9}).String(); s != "p99 ≤ 200 ms, availability ≥ 99.9%" {
+	if s := (reports.SLO{P99MS: 200, Availability: 99.9}).String(); s != "p99 ≤ 200 ms, availability ≥ 99.9%" {
 		t.Errorf("String() = %q", s)
 	}
 	bad := []struct{ in, want string }{
@@ -298,7 +301,7 @@ func TestParseSLO(t *testing.T) {
 		{"p99=1s,", `term ""`},
 	}
 	for _, c := range bad {
-		_, err := sim.ParseSLO(c.in)
+		_, err := experiment.ParseSLO(c.in)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "--slo") {
 			t.Errorf("ParseSLO(%q) error %v, want one starting --slo containing %q", c.in, err, c.want)
 		}
@@ -319,11 +322,12 @@ servers:
 
 func sweepJSON(t *testing.T, parallel int) []byte {
 	t.Helper()
-	r, _ := sim.ParseVary("servers[0].count=1..6:1")
-	points, err := sim.Sweep(context.Background(), loader(t, quick), sim.Grid{r}, sim.Options{}, sim.SweepOptions{Parallel: parallel})
+	r, _ := experiment.ParseVary("servers[0].count=1..6:1")
+	rep, err := experiment.Runner{Load: loader(t, quick), Parallel: parallel}.Sweep(context.Background(), experiment.Grid{r})
 	if err != nil {
 		t.Fatal(err)
 	}
+	points := rep.Points
 	for i, p := range points {
 		if p.Value != float64(i+1) {
 			t.Fatalf("point %d has value %g", i, p.Value)
@@ -353,26 +357,26 @@ func TestSweepOrderAndDeterminism(t *testing.T) {
 
 func TestSweepBadValueAndCancel(t *testing.T) {
 	// A non-integer count is bad input, reported before anything runs.
-	r, _ := sim.ParseVary("servers[0].count=1..2:0.5")
-	_, err := sim.Sweep(context.Background(), loader(t, quick), sim.Grid{r}, sim.Options{}, sim.SweepOptions{Parallel: 2})
+	r, _ := experiment.ParseVary("servers[0].count=1..2:0.5")
+	_, err := experiment.Runner{Load: loader(t, quick), Parallel: 2}.Sweep(context.Background(), experiment.Grid{r})
 	if !workloads.IsInputError(err) {
 		t.Errorf("error %v, want a workloads input error", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	r, _ = sim.ParseVary("servers[0].count=1..3:1")
-	points, err := sim.Sweep(ctx, loader(t, quick), sim.Grid{r}, sim.Options{}, sim.SweepOptions{Parallel: 1})
-	if !errors.Is(err, sim.ErrInterrupted) || len(points) != 0 {
-		t.Errorf("cancelled sweep: %d points, error %v", len(points), err)
+	r, _ = experiment.ParseVary("servers[0].count=1..3:1")
+	rep, err := experiment.Runner{Load: loader(t, quick), Parallel: 1}.Sweep(ctx, experiment.Grid{r})
+	if !errors.Is(err, experiment.ErrInterrupted) || len(rep.Points) != 0 || !rep.Partial {
+		t.Errorf("cancelled sweep: %d points, partial %v, error %v", len(rep.Points), rep.Partial, err)
 	}
 }
 
 // A grid is the cartesian product of its ranges, the first outermost, and
 // each point runs with every key's override applied.
 func TestSweepGrid(t *testing.T) {
-	count, _ := sim.ParseVary("servers[0].count=1..2:1")
-	rate, _ := sim.ParseVary("clients.arrival.rate=50..150:50")
-	g, err := sim.NewGrid(count, rate)
+	count, _ := experiment.ParseVary("servers[0].count=1..2:1")
+	rate, _ := experiment.ParseVary("clients.arrival.rate=50..150:50")
+	g, err := experiment.NewGrid(count, rate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,11 +388,12 @@ func TestSweepGrid(t *testing.T) {
 		t.Errorf("Sets = %v", s)
 	}
 	var ticks atomic.Int32
-	points, err := sim.Sweep(context.Background(), loader(t, quick), g, sim.Options{Strategies: []string{"round-robin"}},
-		sim.SweepOptions{Parallel: 2, Progress: func() { ticks.Add(1) }})
+	rep, err := experiment.Runner{Load: loader(t, quick), Sim: sim.Options{Strategies: []string{"round-robin"}},
+		Parallel: 2, Progress: func() { ticks.Add(1) }}.Sweep(context.Background(), g)
 	if err != nil {
 		t.Fatal(err)
 	}
+	points := rep.Points
 	if len(points) != len(want) || ticks.Load() != int32(len(want)) {
 		t.Fatalf("%d points, %d progress calls; want %d", len(points), ticks.Load(), len(want))
 	}
@@ -406,16 +411,16 @@ func TestSweepGrid(t *testing.T) {
 		}
 	}
 	// One range: no Values, as sweep.json always had.
-	points, err = sim.Sweep(context.Background(), loader(t, quick), sim.Grid{count}, sim.Options{}, sim.SweepOptions{})
-	if err != nil || len(points) != 2 || points[0].Values != nil {
-		t.Errorf("one-key sweep: %d points, values %v, error %v", len(points), points[0].Values, err)
+	rep, err = experiment.Runner{Load: loader(t, quick)}.Sweep(context.Background(), experiment.Grid{count})
+	if err != nil || len(rep.Points) != 2 || rep.Points[0].Values != nil || rep.Keys != nil {
+		t.Errorf("one-key sweep: %d points, values %v, error %v", len(rep.Points), rep.Points[0].Values, err)
 	}
-	if _, err := sim.NewGrid(count, count); err == nil || !strings.Contains(err.Error(), "varied twice") {
+	if _, err := experiment.NewGrid(count, count); err == nil || !strings.Contains(err.Error(), "varied twice") {
 		t.Errorf("repeated key: %v", err)
 	}
-	big, _ := sim.ParseVary("x=1..1000:1")
-	wide, _ := sim.ParseVary("y=1..20:1")
-	if _, err := sim.NewGrid(count, big, wide); err == nil || !strings.HasPrefix(err.Error(), "--vary") || !strings.Contains(err.Error(), "10000") {
+	big, _ := experiment.ParseVary("x=1..1000:1")
+	wide, _ := experiment.ParseVary("y=1..20:1")
+	if _, err := experiment.NewGrid(count, big, wide); err == nil || !strings.HasPrefix(err.Error(), "--vary") || !strings.Contains(err.Error(), "10000") {
 		t.Errorf("oversized grid: %v", err)
 	}
 }
@@ -423,14 +428,14 @@ func TestSweepGrid(t *testing.T) {
 func TestParseShard(t *testing.T) {
 	for _, c := range []struct {
 		in   string
-		want sim.Shard
-	}{{"1/1", sim.Shard{Index: 1, Count: 1}}, {"2/3", sim.Shard{Index: 2, Count: 3}}, {" 3 / 3 ", sim.Shard{Index: 3, Count: 3}}} {
-		if got, err := sim.ParseShard(c.in); err != nil || got != c.want {
+		want experiment.Shard
+	}{{"1/1", experiment.Shard{Index: 1, Count: 1}}, {"2/3", experiment.Shard{Index: 2, Count: 3}}, {" 3 / 3 ", experiment.Shard{Index: 3, Count: 3}}} {
+		if got, err := experiment.ParseShard(c.in); err != nil || got != c.want {
 			t.Errorf("ParseShard(%q) = %+v, %v", c.in, got, err)
 		}
 	}
 	for _, in := range []string{"", "3", "0/3", "4/3", "-1/3", "1/0", "a/b", "1/3/4", "1.5/3"} {
-		if _, err := sim.ParseShard(in); err == nil || !strings.HasPrefix(err.Error(), "--shard") {
+		if _, err := experiment.ParseShard(in); err == nil || !strings.HasPrefix(err.Error(), "--shard") {
 			t.Errorf("ParseShard(%q) error %v, want one starting --shard", in, err)
 		}
 	}
@@ -439,7 +444,7 @@ func TestParseShard(t *testing.T) {
 		for count := 1; count <= 4; count++ {
 			owners := make([]int, n)
 			for k := 1; k <= count; k++ {
-				s := sim.Shard{Index: k, Count: count}
+				s := experiment.Shard{Index: k, Count: count}
 				size := 0
 				for i := range n {
 					if s.Owns(i) {
@@ -458,7 +463,7 @@ func TestParseShard(t *testing.T) {
 			}
 		}
 	}
-	if (sim.Shard{}).Size(5) != 5 || !(sim.Shard{}).Owns(4) {
+	if (experiment.Shard{}).Size(5) != 5 || !(experiment.Shard{}).Owns(4) {
 		t.Error("the zero Shard does not own everything")
 	}
 }
@@ -466,8 +471,8 @@ func TestParseShard(t *testing.T) {
 // Range.String is a --vary flag that parses back to the same range.
 func TestRangeString(t *testing.T) {
 	for _, in := range []string{"x=0..1", "servers[0].count=1..20", "x=0.1..0.7:0.2", "x=-3..3:1.5", "x=5..5"} {
-		r, _ := sim.ParseVary(in)
-		back, err := sim.ParseCapacityVary(r.String())
+		r, _ := experiment.ParseVary(in)
+		back, err := experiment.ParseCapacityVary(r.String())
 		if err != nil || back != r || !slices.Equal(back.Points(), r.Points()) {
 			t.Errorf("%q → %q → %+v, %v; want %+v", in, r.String(), back, err, r)
 		}
@@ -477,17 +482,19 @@ func TestRangeString(t *testing.T) {
 // The shards of a sweep together run exactly the points of the whole one,
 // with the same results.
 func TestSweepShardsCoverTheGrid(t *testing.T) {
-	r, _ := sim.ParseVary("servers[0].count=1..5:1")
-	whole, err := sim.Sweep(context.Background(), loader(t, quick), sim.Grid{r}, sim.Options{}, sim.SweepOptions{Parallel: 2})
+	r, _ := experiment.ParseVary("servers[0].count=1..5:1")
+	rep, err := experiment.Runner{Load: loader(t, quick), Parallel: 2}.Sweep(context.Background(), experiment.Grid{r})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var union []sim.SweepPoint
+	whole := rep.Points
+	var union []reports.SweepPoint
 	for k := 1; k <= 3; k++ {
-		part, err := sim.Sweep(context.Background(), loader(t, quick), sim.Grid{r}, sim.Options{}, sim.SweepOptions{Shard: sim.Shard{Index: k, Count: 3}})
+		rep, err := experiment.Runner{Load: loader(t, quick), Shard: experiment.Shard{Index: k, Count: 3}}.Sweep(context.Background(), experiment.Grid{r})
 		if err != nil {
 			t.Fatal(err)
 		}
+		part := rep.Points
 		for _, p := range part {
 			if p.Index%3 != k-1 {
 				t.Errorf("shard %d/3 ran point %d", k, p.Index)
@@ -495,7 +502,7 @@ func TestSweepShardsCoverTheGrid(t *testing.T) {
 		}
 		union = append(union, part...)
 	}
-	slices.SortFunc(union, func(a, b sim.SweepPoint) int { return a.Index - b.Index })
+	slices.SortFunc(union, func(a, b reports.SweepPoint) int { return a.Index - b.Index })
 	zeroWall(whole)
 	zeroWall(union)
 	a, _ := json.Marshal(whole)
@@ -505,7 +512,7 @@ func TestSweepShardsCoverTheGrid(t *testing.T) {
 	}
 }
 
-func zeroWall(points []sim.SweepPoint) {
+func zeroWall(points []reports.SweepPoint) {
 	for _, p := range points {
 		for _, run := range p.Results.Runs {
 			run.Sim.WallS = 0
@@ -527,30 +534,31 @@ func TestCapacitySearchReplaysShards(t *testing.T) {
 				return base(sets)
 			}
 		}
-		r, _ := sim.ParseCapacityVary("servers[0].concurrency=1..10")
-		slo, _ := sim.ParseSLO("mean=13ms")
+		r, _ := experiment.ParseCapacityVary("servers[0].concurrency=1..10")
+		slo, _ := experiment.ParseSLO("mean=13ms")
 		calls := 0
-		want, err := sim.Capacity(context.Background(), load, r, slo, sim.Options{}, func() { calls++ })
+		obj := experiment.Objective{SLO: slo}
+		want, err := experiment.Runner{Load: load, Progress: func() { calls++ }}.Capacity(context.Background(), r, obj)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if calls != len(want.Probes) {
 			t.Errorf("%d progress calls for %d probes", calls, len(want.Probes))
 		}
-		all := map[int]sim.Probe{}
+		all := map[int]reports.CapacityProbe{}
 		for k := 1; k <= 3; k++ {
-			probes, err := sim.CapacityProbes(context.Background(), load, r, slo, sim.Options{}, sim.SweepOptions{Shard: sim.Shard{Index: k, Count: 3}, Parallel: 2})
+			probes, err := experiment.Runner{Load: load, Shard: experiment.Shard{Index: k, Count: 3}, Parallel: 2}.CapacityProbes(context.Background(), r, obj)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := (sim.Shard{Index: k, Count: 3}).Size(10); len(probes) != want {
+			if want := (experiment.Shard{Index: k, Count: 3}).Size(10); len(probes) != want {
 				t.Fatalf("shard %d/3: %d probes", k, len(probes))
 			}
 			for _, p := range probes {
 				all[p.Index] = p
 			}
 		}
-		got, err := sim.CapacitySearch(r, slo, func(i int) (sim.Probe, error) { return all[i], nil })
+		got, err := experiment.CapacitySearch(r, obj, func(i int) (reports.CapacityProbe, error) { return all[i], nil })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -562,5 +570,38 @@ func TestCapacitySearchReplaysShards(t *testing.T) {
 		if got.Monotonic == broken {
 			t.Errorf("broken=%v: monotonic %v", broken, got.Monotonic)
 		}
+	}
+}
+
+// An interrupted capacity search returns the probes made so far, no
+// answer, and says it is partial, in capacity.json too.
+func TestCapacityInterruptedIsPartial(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r, _ := experiment.ParseCapacityVary("servers[0].concurrency=1..10")
+	slo, _ := experiment.ParseSLO("mean=13ms")
+	probes := 0
+	run := experiment.Runner{Load: loader(t, strings.Replace(mmc, "300s", "20s", 1)), Progress: func() {
+		if probes++; probes == 2 {
+			cancel() // after the two ends: the bisection is cut short
+		}
+	}}
+	ans, err := run.Capacity(ctx, r, experiment.Objective{SLO: slo})
+	if !errors.Is(err, experiment.ErrInterrupted) {
+		t.Fatalf("error %v, want one wrapping ErrInterrupted", err)
+	}
+	if !ans.Partial || ans.Answer != nil || len(ans.Probes) != 2 {
+		t.Errorf("partial %v, answer %v, %d probes; want partial, no answer, 2 probes", ans.Partial, ans.Answer, len(ans.Probes))
+	}
+	data, _ := json.Marshal(ans)
+	if !strings.Contains(string(data), `"partial":true`) {
+		t.Errorf("JSON %s does not say partial", data)
+	}
+	// A search that finished is not partial, and capacity.json says nothing.
+	ans, err = experiment.Runner{Load: run.Load}.Capacity(context.Background(), r, experiment.Objective{SLO: slo})
+	if err != nil || ans.Partial {
+		t.Fatalf("partial %v, error %v", ans.Partial, err)
+	}
+	if data, _ := json.Marshal(ans); strings.Contains(string(data), "partial") {
+		t.Errorf("JSON %s mentions partial", data)
 	}
 }
