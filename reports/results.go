@@ -7,6 +7,7 @@ package reports
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -212,6 +213,70 @@ func WriteFileAtomic(path string, data []byte) error {
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadResults parses a results.json and checks that it is one the text,
+// CSV and HTML writers can render: a scenario with runs, and in each run a
+// time series whose arrays all have one value per bucket and whose
+// per-instance rows have one row per instance. A file edited by hand or
+// truncated is refused with what is wrong, never rendered into a panic.
+func ReadResults(data []byte) (*Results, error) {
+	var res Results
+	if err := json.Unmarshal(data, &res); err != nil {
+		return nil, fmt.Errorf("not a results.json: %w", err)
+	}
+	if res.Scenario == "" || len(res.Runs) == 0 {
+		return nil, errors.New("not a results.json: no scenario or runs")
+	}
+	for i := range res.Runs {
+		if err := res.Runs[i].check(); err != nil {
+			return nil, fmt.Errorf("runs[%d] (%s): %w", i, res.Runs[i].Strategy, err)
+		}
+	}
+	return &res, nil
+}
+
+// check validates a run read from a file.
+func (r *Run) check() error {
+	if r.Requests < 0 || r.OK < 0 || r.Failed < 0 || r.Rejected < 0 || r.Attempts < 0 {
+		return errors.New("negative counts")
+	}
+	s := r.Series
+	if s == nil {
+		return nil
+	}
+	n := len(s.T)
+	perBucket := []struct {
+		name string
+		len  int
+	}{
+		{"offered", len(s.Offered)}, {"ok", len(s.OK)}, {"error_5xx", len(s.Error5xx)}, {"timeout", len(s.Timeout)},
+		{"queue_full", len(s.QueueFull)}, {"connect_failure", len(s.ConnectFailure)}, {"no_upstream", len(s.NoUpstream)},
+		{"rate_limited", len(s.RateLimited)}, {"auth_rejected", len(s.AuthRejected)}, {"p50_ms", len(s.P50MS)},
+		{"p99_ms", len(s.P99MS)}, {"healthy", len(s.Healthy)}, {"instances", len(s.Instances)},
+	}
+	for _, a := range perBucket {
+		if a.len != n {
+			return fmt.Errorf("series.%s has %d values for %d buckets (t_s)", a.name, a.len, n)
+		}
+	}
+	if len(s.InFlight) != len(s.Utilization) {
+		return fmt.Errorf("series.in_flight has %d rows, series.utilization %d", len(s.InFlight), len(s.Utilization))
+	}
+	for _, m := range []struct {
+		name string
+		rows [][]float64
+	}{{"in_flight", s.InFlight}, {"utilization", s.Utilization}} {
+		if len(m.rows) != 0 && len(m.rows) != len(r.Servers) {
+			return fmt.Errorf("series.%s has %d rows for %d servers", m.name, len(m.rows), len(r.Servers))
+		}
+		for k, row := range m.rows {
+			if len(row) != n {
+				return fmt.Errorf("series.%s[%d] has %d values for %d buckets (t_s)", m.name, k, len(row), n)
+			}
+		}
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,12 +46,9 @@ func runReport(path, out string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{fmt.Errorf("%s: cannot read: %w", path, err)}
 	}
-	var res reports.Results
-	if err := json.Unmarshal(data, &res); err != nil {
-		return usageError{fmt.Errorf("%s: not a results.json: %v", path, err)}
-	}
-	if res.Scenario == "" || len(res.Runs) == 0 {
-		return usageError{fmt.Errorf("%s: not a results.json: no scenario or runs", path)}
+	res, err := reports.ReadResults(data)
+	if err != nil {
+		return usageError{fmt.Errorf("%s: %w", path, err)}
 	}
 	if out == "" {
 		out = filepath.Dir(path)
@@ -70,7 +66,7 @@ func runReport(path, out string, stdout, stderr io.Writer) error {
 	rendered := make([][]byte, len(files))
 	for i, f := range files {
 		var b bytes.Buffer
-		if err := f.write(&b, &res); err != nil {
+		if err := f.write(&b, res); err != nil {
 			if errors.Is(err, reports.ErrNoECharts) {
 				fmt.Fprintf(stderr, "edgelab: warning: %s not written: %v\n", f.name, err)
 				continue
@@ -82,7 +78,7 @@ func runReport(path, out string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("create output directory: %w", err)
 	}
-	if err := reports.WriteText(stdout, &res); err != nil {
+	if err := reports.WriteText(stdout, res); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout)

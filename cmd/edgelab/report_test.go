@@ -254,3 +254,45 @@ func TestInterruptedCapacityIsPartial(t *testing.T) {
 		t.Error("report.html lacks the partial-search note")
 	}
 }
+
+// A results.json whose series arrays disagree in length (edited by hand,
+// or cut short) is refused with exit 2 and what is wrong, never rendered
+// into a panic, and nothing is written.
+func TestReportInconsistentSeries(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"run", "--out", dir, "--json", "--set", "duration=5s", "--set", "warmup=1s",
+		"--strategy", "p2c"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("run: exit %d %s", code, stderr.String())
+	}
+	good := stdout.String()
+	edits := []struct {
+		name string
+		edit func(s *reports.Series, r *reports.Run)
+		want string
+	}{
+		{"short ok", func(s *reports.Series, _ *reports.Run) { s.OK = s.OK[:1] }, "series.ok has 1 values"},
+		{"long p99", func(s *reports.Series, _ *reports.Run) { s.P99MS = append(s.P99MS, 1) }, "series.p99_ms has"},
+		{"short utilization row", func(s *reports.Series, _ *reports.Run) { s.Utilization[0] = s.Utilization[0][:2] }, "series.utilization[0] has 2 values"},
+		{"extra in-flight row", func(s *reports.Series, _ *reports.Run) { s.InFlight = append(s.InFlight, s.InFlight[0]) }, "series.in_flight has"},
+		{"fewer servers", func(_ *reports.Series, r *reports.Run) { r.Servers = r.Servers[:1] }, "rows for 1 servers"},
+	}
+	for _, e := range edits {
+		var res reports.Results
+		if err := json.Unmarshal([]byte(good), &res); err != nil {
+			t.Fatal(err)
+		}
+		e.edit(res.Runs[0].Series, &res.Runs[0])
+		data, _ := json.Marshal(&res)
+		sub := t.TempDir()
+		path := filepath.Join(sub, "results.json")
+		os.WriteFile(path, data, 0o644)
+		var out, errb strings.Builder
+		if code := run(context.Background(), []string{"report", path}, &out, &errb); code != 2 || !strings.Contains(errb.String(), e.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 and %q", e.name, code, errb.String(), e.want)
+		}
+		if entries, _ := os.ReadDir(sub); len(entries) != 1 {
+			t.Errorf("%s: wrote files: %v", e.name, entries)
+		}
+	}
+}
