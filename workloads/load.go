@@ -113,10 +113,15 @@ func Parse(data []byte, file string, sets []string) (*Scenario, error) {
 			return nil, err
 		}
 	}
+	kept := map[string]bool{}
+	if err := checkZeros(file, root, "", kept); err != nil {
+		return nil, err
+	}
 	var sc Scenario
 	if err := root.Decode(&sc); err != nil {
 		return nil, decodeError(file, root, err)
 	}
+	sc.zeros = kept
 	sc.setDefaults()
 	sc.src = &source{file: file, root: root}
 	if err := sc.validate(); err != nil {

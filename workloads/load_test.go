@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgelab/edgelab/engine"
 	"github.com/edgelab/edgelab/workloads"
@@ -369,18 +370,57 @@ func TestParseDefaults(t *testing.T) {
 		}
 	}
 
-	// concurrency: 0 and n: 0 mean "not given" and take the defaults.
-	sc = mustParse(t, validYAML+"    concurrency: 0\n")
-	if sc.Servers[0].Concurrency != 1 {
-		t.Errorf("concurrency: 0 → %d, want the default 1", sc.Servers[0].Concurrency)
-	}
-	sc = mustParse(t, edit("clients:\n", "clients:\n  keys: {dist: zipf, n: 0}\n"))
-	if k := sc.Clients.Keys; k.N != 10000 || k.S != 1.1 {
-		t.Errorf("zipf keys with n: 0 → n %d s %g, want the defaults 10000 and 1.1", k.N, k.S)
-	}
 	sc = mustParse(t, edit("clients:\n", "clients:\n  keys: {dist: zipf, n: 50, s: 0.8}\n"))
 	if k := sc.Clients.Keys; k.N != 50 || k.S != 0.8 {
 		t.Errorf("zipf keys n %d s %g, want 50 and 0.8", k.N, k.S)
+	}
+}
+
+// An absent key takes its default; an explicit zero is never silently
+// replaced by it: where zero is a setting it means zero, elsewhere it is
+// refused, naming the default.
+func TestExplicitZeros(t *testing.T) {
+	retry := func(r string) string { return edit("clients:\n", "clients:\n  retries: "+r+"\n") }
+	kept := []struct {
+		name, yaml string
+		check      func(sc *workloads.Scenario) bool
+	}{
+		{"seed 0", validYAML + "seed: 0\n", func(sc *workloads.Scenario) bool { return sc.Seed == 0 }},
+		{"no seed", validYAML, func(sc *workloads.Scenario) bool { return sc.Seed == 1 }},
+		{"backoff 0s", retry("{max: 2, backoff: 0s}"), func(sc *workloads.Scenario) bool { return sc.Clients.Retries.Backoff == 0 }},
+		{"no backoff", retry("{max: 2}"), func(sc *workloads.Scenario) bool { return sc.Clients.Retries.Backoff.D() == 25*time.Millisecond }},
+		{"min_concurrency 0", retry("{max: 2, budget: 0.2, min_concurrency: 0}"), func(sc *workloads.Scenario) bool { return sc.Clients.Retries.MinConcurrency == 0 }},
+		{"hedge max 0", edit("clients:\n", "clients:\n  hedge: {after: 50ms, max: 0}\n"), func(sc *workloads.Scenario) bool { return sc.Clients.Hedge.Max == 0 }},
+		{"max_ejection_percent 0", validYAML + "balancer: {health: {outlier: {max_ejection_percent: 0}}}\n",
+			func(sc *workloads.Scenario) bool { return sc.Balancer.Health.Outlier.MaxEjectionPercent == 0 }},
+	}
+	for _, c := range kept {
+		if sc := mustParse(t, c.yaml); !c.check(sc) {
+			t.Errorf("%s: not what was written (or the default when absent)", c.name)
+		}
+	}
+	refused := []struct {
+		name, yaml, field, want string
+	}{
+		{"concurrency 0", validYAML + "    concurrency: 0\n", "servers[0].concurrency", "0 is not a setting of this key; omit the key for its default (1)"},
+		{"keys n 0", edit("clients:\n", "clients:\n  keys: {dist: zipf, n: 0}\n"), "clients.keys.n", "default (10000)"},
+		{"replications 0", validYAML + "replications: 0\n", "replications", "default (1)"},
+		{"empty strategy", validYAML + "balancer: {strategy: \"\"}\n", "balancer.strategy", `"" is not a setting of this key; omit the key for its default (round-robin)`},
+		{"interval 0s", validYAML + "balancer: {health: {active: {interval: 0s}}}\n", "balancer.health.active.interval", "default (5s)"},
+	}
+	for _, c := range refused {
+		_, err := workloads.Parse([]byte(c.yaml), "z.yaml", nil)
+		var e *workloads.Error
+		if !errors.As(err, &e) || e.Field != c.field || !strings.Contains(e.Msg, c.want) || e.Line == 0 {
+			t.Errorf("%s: error %v; want %s at its line: %q", c.name, err, c.field, c.want)
+		}
+	}
+	// The same through --set.
+	if _, err := workloads.Parse([]byte(validYAML), "z.yaml", []string{"servers[0].concurrency=0"}); err == nil || !strings.Contains(err.Error(), "--set") {
+		t.Errorf("--set servers[0].concurrency=0: %v", err)
+	}
+	if sc, err := workloads.Parse([]byte(validYAML), "z.yaml", []string{"seed=0"}); err != nil || sc.Seed != 0 {
+		t.Errorf("--set seed=0: seed %d, %v", sc.Seed, err)
 	}
 }
 

@@ -119,14 +119,16 @@ func (f *Failure) Affects(i int) bool {
 	return false
 }
 
-func (r *Retries) setDefaults() {
-	if r.Max > 0 && r.Backoff == 0 {
+// setDefaults fills what was not given; keepBackoff and keepMinConc say
+// that a zero was written (and means zero).
+func (r *Retries) setDefaults(keepBackoff, keepMinConc bool) {
+	if r.Max > 0 && r.Backoff == 0 && !keepBackoff {
 		r.Backoff = Duration(25 * time.Millisecond)
 	}
 	if r.MaxBackoff == 0 {
 		r.MaxBackoff = 10 * r.Backoff
 	}
-	if r.Budget > 0 && r.MinConcurrency == 0 {
+	if r.Budget > 0 && r.MinConcurrency == 0 && !keepMinConc {
 		r.MinConcurrency = 3
 	}
 }
@@ -150,8 +152,10 @@ func (r *Retries) validate() error {
 	return nil
 }
 
-func (h *Hedge) setDefaults() {
-	if h.After > 0 && h.Max == 0 {
+// setDefaults gives a hedge delay one backup attempt unless max: 0 was
+// written (keepMax).
+func (h *Hedge) setDefaults(keepMax bool) {
+	if h.After > 0 && h.Max == 0 && !keepMax {
 		h.Max = 1
 	}
 }
@@ -168,7 +172,9 @@ func (h *Hedge) validate() error {
 	return nil
 }
 
-func (h *Health) setDefaults() {
+// setDefaults fills what was not given; keepMaxEject says that
+// max_ejection_percent: 0 was written.
+func (h *Health) setDefaults(keepMaxEject bool) {
 	if a := h.Active; a != nil {
 		if a.Interval == 0 {
 			a.Interval = Duration(5 * time.Second)
@@ -190,7 +196,7 @@ func (h *Health) setDefaults() {
 		if o.BaseEjection == 0 {
 			o.BaseEjection = Duration(30 * time.Second)
 		}
-		if o.MaxEjectionPercent == 0 {
+		if o.MaxEjectionPercent == 0 && !keepMaxEject {
 			o.MaxEjectionPercent = 10
 		}
 	}
@@ -292,7 +298,9 @@ func (f *Failure) validate(p string, count int) error {
 	return nil
 }
 
-func (a *Autoscale) setDefaults(count int) {
+// setDefaults fills what was not given; keepCooldown and keepDelay say
+// that a zero was written (and means zero).
+func (a *Autoscale) setDefaults(keepCooldown, keepDelay bool) {
 	if a.Min == 0 {
 		a.Min = 1
 	}
@@ -302,10 +310,10 @@ func (a *Autoscale) setDefaults(count int) {
 	if a.Interval == 0 {
 		a.Interval = Duration(15 * time.Second)
 	}
-	if a.Cooldown == 0 {
+	if a.Cooldown == 0 && !keepCooldown {
 		a.Cooldown = Duration(30 * time.Second)
 	}
-	if a.ProvisionDelay == 0 {
+	if a.ProvisionDelay == 0 && !keepDelay {
 		a.ProvisionDelay = Duration(30 * time.Second)
 	}
 }

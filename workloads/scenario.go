@@ -37,6 +37,9 @@ type Scenario struct {
 	Servers []ServerGroup `yaml:"servers"`
 
 	src *source
+	// zeros holds the keys (paths with indices) written as an explicit
+	// zero that means zero, which the defaults leave alone.
+	zeros map[string]bool
 }
 
 // Clients describes who sends requests and how.

@@ -25,7 +25,7 @@ func (s *Scenario) setDefaults() {
 	if s.Name == "" {
 		s.Name = "scenario"
 	}
-	if s.Seed == 0 {
+	if s.Seed == 0 && !s.zeros["seed"] {
 		s.Seed = 1
 	}
 	if s.Replications == 0 {
@@ -60,9 +60,9 @@ func (s *Scenario) setDefaults() {
 	if s.Gateway != nil {
 		s.Gateway.setDefaults()
 	}
-	s.Clients.Retries.setDefaults()
-	s.Clients.Hedge.setDefaults()
-	s.Balancer.Health.setDefaults()
+	s.Clients.Retries.setDefaults(s.zeros["clients.retries.backoff"], s.zeros["clients.retries.min_concurrency"])
+	s.Clients.Hedge.setDefaults(s.zeros["clients.hedge.max"])
+	s.Balancer.Health.setDefaults(s.zeros["balancer.health.outlier.max_ejection_percent"])
 	for i := range s.Servers {
 		g := &s.Servers[i]
 		if g.Name == "" {
@@ -78,7 +78,8 @@ func (s *Scenario) setDefaults() {
 			g.Service.Dist = DistExponential
 		}
 		if g.Autoscale != nil {
-			g.Autoscale.setDefaults(g.Count)
+			p := fmt.Sprintf("servers[%d].autoscale.", i)
+			g.Autoscale.setDefaults(s.zeros[p+"cooldown"], s.zeros[p+"provision_delay"])
 		}
 	}
 }
