@@ -18,9 +18,12 @@ import (
 // caller stores the fresh response it fetched after a miss.
 //
 // Only keys are kept (the simulator needs hit or miss, not bodies). The
-// entries live in a slice allocated up front with a recency list by index
-// over it (lruList), plus a map from key to index sized for the whole cache,
-// so Get and Put do not allocate.
+// entries live in a slice with a recency list by index over it (lruList),
+// plus a map from key to index. They grow with the keys stored, not with
+// size: a cache of a million entries that sees a thousand keys holds a
+// thousand (an instance per gateway instance, each of size entries, would
+// otherwise reserve gigabytes before a request arrives). Once the cache
+// has grown to its working size, Get and Put do not allocate.
 //
 // A Cache is a single-threaded state machine: the caller serializes calls.
 type Cache struct {
@@ -40,19 +43,23 @@ type cacheEntry struct {
 
 // NewCache returns a cache of at most size entries that live for ttl after
 // they are stored. ttl ≤ 0 means entries never expire (pure LRU); size ≤ 0
-// means nothing is ever stored (every Get misses). The entries and the map
-// are allocated here, for the whole size.
+// means nothing is ever stored (every Get misses). Room for the first
+// entries is reserved here; the rest grows as keys are stored.
 func NewCache(size int, ttl time.Duration) *Cache {
 	size = max(0, min(size, math.MaxInt32))
+	reserve := min(size, cacheReserve)
 	c := &Cache{
 		ttl:  ttl,
 		size: size,
-		idx:  make(map[uint64]int32, size),
-		ents: make([]cacheEntry, 0, size),
+		idx:  make(map[uint64]int32, reserve),
+		ents: make([]cacheEntry, 0, reserve),
 	}
-	c.lru.init(size)
+	c.lru.init(reserve)
 	return c
 }
+
+// cacheReserve is the number of entries a new cache has room for.
+const cacheReserve = 1024
 
 // Get reports whether key is cached and fresh at now (a hit), and makes it
 // the most recently used. It does not extend the entry's expiry. An expired

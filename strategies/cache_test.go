@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sort"
 	"testing"
 	"time"
@@ -276,4 +277,25 @@ func ExampleCache() {
 	// 4s key 1: miss
 	// 35s key 3: miss
 	// 1 hits, 5 misses
+}
+
+// A large cache reserves room for what it stores, not for its size: a
+// gateway tier of caches with a hundred million entries each used to
+// take gigabytes before the first request.
+func TestCacheGrowsWithItsKeys(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	c := NewCache(100_000_000, time.Minute)
+	for k := range uint64(5000) {
+		c.Put(0, k)
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 8<<20 {
+		t.Errorf("a cache of size 1e8 holding 5000 keys allocated %d bytes", grew)
+	}
+	for k := range uint64(5000) {
+		if !c.Get(time.Second, k) {
+			t.Fatalf("key %d missing", k)
+		}
+	}
 }
