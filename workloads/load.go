@@ -62,12 +62,23 @@ func Quickstart() []byte { return bytes.Clone(quickstart) }
 // Load reads, overrides, defaults and validates the scenario at path.
 // sets are "key.path=value" overrides applied before validation.
 func Load(path string, sets []string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPathErr(err))}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPathErr(err))}
 	}
 	return Parse(data, path, sets)
 }
+
+// MaxFileSize bounds a scenario file. A scenario is a page of YAML; the
+// largest sensible one (a weight and a speed for each of 100,000
+// instances) is well under it, while a parser's tree of a 20 MB file takes
+// gigabytes.
+const MaxFileSize = 4 << 20
 
 func unwrapPathErr(err error) error {
 	var pe *os.PathError
@@ -79,6 +90,9 @@ func unwrapPathErr(err error) error {
 
 // Parse is Load for YAML already in memory; file names it in errors.
 func Parse(data []byte, file string, sets []string) (*Scenario, error) {
+	if len(data) > MaxFileSize {
+		return nil, &Error{File: file, Msg: fmt.Sprintf("the file is larger than a scenario can be (%d MiB)", MaxFileSize>>20)}
+	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {

@@ -693,3 +693,30 @@ func TestServiceMoments(t *testing.T) {
 		}
 	}
 }
+
+// A scenario file over MaxFileSize is refused before it is parsed (a
+// 20 MB file took 1.95 GB to parse).
+func TestFileSizeCap(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	data := []byte(validYAML + "# " + strings.Repeat("x", workloads.MaxFileSize) + "\n")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := workloads.Load(path, nil)
+	var e *workloads.Error
+	if !errors.As(err, &e) || !strings.Contains(e.Msg, "larger than a scenario can be") {
+		t.Errorf("Load of a %d-byte file: %v", len(data), err)
+	}
+	if _, err := workloads.Load(writeTemp(t, validYAML), nil); err != nil {
+		t.Errorf("a small file: %v", err)
+	}
+}
+
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
