@@ -94,6 +94,8 @@ type model struct {
 	atts    []attempt
 	freeAtt []int32
 
+	maxBacklog int // requests in flight at which the run fails
+
 	lat      *reports.LatencyRecorder
 	outcomes reports.Outcomes
 	attempts int64
@@ -110,6 +112,8 @@ type modelOptions struct {
 	// general turns direct mode off where it would apply, so that tests
 	// can check the direct path against the general one.
 	general bool
+	// maxBacklog replaces the bound on requests in flight (0: maxBacklog).
+	maxBacklog int
 }
 
 func newModel(sc *workloads.Scenario, strategy string, rep int, opt modelOptions) (*model, error) {
@@ -128,6 +132,11 @@ func newModel(sc *workloads.Scenario, strategy string, rep int, opt modelOptions
 		hedge:   sc.Clients.Hedge,
 		probe:   sc.Balancer.Health.Active,
 		lat:     reports.NewLatencyRecorder(),
+
+		maxBacklog: maxBacklog,
+	}
+	if opt.maxBacklog > 0 {
+		m.maxBacklog = opt.maxBacklog
 	}
 	m.budget = plan.RetryBudget(sc)
 	a := &sc.Clients.Arrival

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,5 +91,38 @@ servers: [{name: web, count: 1, concurrency: 1000000, service: {dist: constant, 
 	}
 	if !partial || r.Events > sliceEvents+sliceEvents/4 {
 		t.Errorf("partial %v after %d events; want partial within about %d events", partial, r.Events, sliceEvents)
+	}
+}
+
+// An overloaded system with nothing bounding its backlog fails with an
+// error that names the keys to change, instead of growing until memory
+// runs out; with a queue bound the same load runs (and sheds as
+// queue_full, as the scenario asks).
+func TestUnboundedBacklogFails(t *testing.T) {
+	const overload = `
+name: flood
+seed: 1
+duration: 5s
+warmup: 0s
+clients: {arrival: {process: poisson, rate: 20000}}
+servers: [{name: web, count: 1, %s service: {dist: exponential, mean: 1ms}}]
+`
+	for _, general := range []bool{false, true} {
+		sc, err := workloads.Parse([]byte(fmt.Sprintf(overload, "")), "flood.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, err = replicate(context.Background(), sc, "round-robin", 0, modelOptions{general: general, maxBacklog: 1000})
+		if err == nil || !strings.Contains(err.Error(), "more than 1000 requests in flight") || !strings.Contains(err.Error(), "servers[].queue") {
+			t.Errorf("general %v: error %v", general, err)
+		}
+	}
+	sc, err := workloads.Parse([]byte(fmt.Sprintf(overload, "queue: 100,")), "flood.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, _, err := replicate(context.Background(), sc, "round-robin", 0, modelOptions{maxBacklog: 1000})
+	if err != nil || r.Outcomes.QueueFull == 0 {
+		t.Errorf("with a queue bound: queue_full %d, error %v", r.Outcomes.QueueFull, err)
 	}
 }

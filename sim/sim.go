@@ -119,6 +119,28 @@ const (
 	maxStill    = 1 << 24
 )
 
+// maxBacklog bounds the requests in flight at once (beyond the closed
+// loop's users), so that memory stays O(in flight) for any valid scenario:
+// an overloaded system with nothing bounding its backlog (no queue
+// limit, no timeout) would otherwise grow until the machine runs out of
+// memory. A run that reaches it stops with an error (a few hundred MB of
+// request records), rather than shedding load the scenario did not ask
+// to shed.
+const maxBacklog = 1 << 22
+
+// checkBacklog fails a run whose requests in flight exceed its bound.
+func (m *model) checkBacklog(now time.Duration) error {
+	limit := m.maxBacklog
+	if m.think != nil {
+		limit += m.sc.Clients.Arrival.Users
+	}
+	if len(m.reqs) <= limit && len(m.atts) <= maxLive*limit {
+		return nil
+	}
+	return fmt.Errorf("more than %d requests in flight at %v: the load exceeds what the servers serve and nothing bounds the backlog; "+
+		"bound it (servers[].queue, clients.timeout), lower clients.arrival.rate or add capacity (servers[].count)", limit, now)
+}
+
 // Replicate runs one replication of one strategy. partial is true when ctx
 // was cancelled before the run ended.
 func Replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep int) (r reports.Replication, partial bool, err error) {
@@ -152,6 +174,9 @@ func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 			break
 		}
 		now, more := m.eng.RunLimit(t, sliceEvents)
+		if err := m.checkBacklog(now); err != nil {
+			return r, nil, false, fmt.Errorf("replication %d of %s: %w", rep, strategy, err)
+		}
 		if !more {
 			t += step
 			continue
