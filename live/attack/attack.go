@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -303,18 +302,18 @@ func (c *atkCollector) add(res *vegeta.Result) {
 	doneAt := sentAt + res.Latency
 	latency := doneAt - at
 	o, attempts := atkClassify(res, c.aborted)
-	if o == atkOK && c.timeout > 0 && latency > c.timeout {
+	if o == wire.OK && c.timeout > 0 && latency > c.timeout {
 		// The simulated client gives up timeout after the request's
 		// creation, however late it left.
-		o = atkTimeout
+		o = wire.Timeout
 	}
 	if sentAt >= c.warmup && sentAt < c.end {
 		c.inWindow++
 	}
 	if at >= c.warmup && at < c.end {
-		*o.count(&c.outcomes)++
+		*outcomeCount(o, &c.outcomes)++
 		c.attempts += attempts
-		if o == atkOK {
+		if o == wire.OK {
 			c.lat.Record(latency)
 		}
 		c.lag.Record(max(0, sentAt-at))
@@ -324,8 +323,8 @@ func (c *atkCollector) add(res *vegeta.Result) {
 		s.Offered[k]++
 	}
 	if k := int(doneAt / c.interval); doneAt >= 0 && doneAt < c.end && k < len(s.OK) {
-		o.series(s)[k]++
-		if o == atkOK {
+		outcomeSeries(o, s)[k]++
+		if o == wire.OK {
 			c.bucketLatency(k, latency)
 		}
 	}
@@ -450,83 +449,46 @@ func (c *atkCollector) result(partial bool) *AttackResult {
 
 func atkRound(x float64) float64 { return float64(int64(x*1e6+0.5)) / 1e6 }
 
-// atkOutcome is how a request ended, in results.json's terms.
-type atkOutcome uint8
-
-const (
-	atkOK atkOutcome = iota
-	atkError5xx
-	atkTimeout
-	atkQueueFull
-	atkNoUpstream
-	atkConnectFailure
-	atkRateLimited
-	atkAuthRejected
-)
-
-// count returns the counter of outcome o in out.
-func (o atkOutcome) count(out *reports.Outcomes) *int64 {
+// outcomeCount returns the counter of outcome o in out.
+func outcomeCount(o wire.Outcome, out *reports.Outcomes) *int64 {
 	switch o {
-	case atkOK:
+	case wire.OK:
 		return &out.OK
-	case atkError5xx:
+	case wire.Error5xx:
 		return &out.Error5xx
-	case atkTimeout:
+	case wire.Timeout:
 		return &out.Timeout
-	case atkQueueFull:
+	case wire.QueueFull:
 		return &out.QueueFull
-	case atkNoUpstream:
+	case wire.NoUpstream:
 		return &out.NoUpstream
-	case atkRateLimited:
+	case wire.RateLimited:
 		return &out.RateLimited
-	case atkAuthRejected:
+	case wire.AuthRejected:
 		return &out.AuthRejected
 	}
 	return &out.ConnectFailure
 }
 
-// series returns the per-bucket counts of outcome o in s.
-func (o atkOutcome) series(s *reports.Series) []int64 {
+// outcomeSeries returns the per-bucket counts of outcome o in s.
+func outcomeSeries(o wire.Outcome, s *reports.Series) []int64 {
 	switch o {
-	case atkOK:
+	case wire.OK:
 		return s.OK
-	case atkError5xx:
+	case wire.Error5xx:
 		return s.Error5xx
-	case atkTimeout:
+	case wire.Timeout:
 		return s.Timeout
-	case atkQueueFull:
+	case wire.QueueFull:
 		return s.QueueFull
-	case atkNoUpstream:
+	case wire.NoUpstream:
 		return s.NoUpstream
-	case atkRateLimited:
+	case wire.RateLimited:
 		return s.RateLimited
-	case atkAuthRejected:
+	case wire.AuthRejected:
 		return s.AuthRejected
 	}
 	return s.ConnectFailure
-}
-
-// atkOutcomeNamed maps an X-Edgelab-Outcome value to its outcome.
-func atkOutcomeNamed(name string) (atkOutcome, bool) {
-	switch name {
-	case "ok":
-		return atkOK, true
-	case "error_5xx":
-		return atkError5xx, true
-	case "timeout":
-		return atkTimeout, true
-	case "queue_full":
-		return atkQueueFull, true
-	case "no_upstream":
-		return atkNoUpstream, true
-	case "connect_failure":
-		return atkConnectFailure, true
-	case "rate_limited":
-		return atkRateLimited, true
-	case "auth_rejected":
-		return atkAuthRejected, true
-	}
-	return 0, false
 }
 
 // atkClassify returns a result's outcome and the upstream attempts it
@@ -539,35 +501,33 @@ func atkOutcomeNamed(name string) (atkOutcome, bool) {
 // answer is a timeout, as requests interrupted in the simulator are.
 // Attempts come from X-Edgelab-Attempts: 1 without it when an answer
 // arrived or the request timed out, 0 when it never reached a server.
-func atkClassify(res *vegeta.Result, aborted bool) (atkOutcome, int64) {
+func atkClassify(res *vegeta.Result, aborted bool) (wire.Outcome, int64) {
 	if res.Code == 0 {
 		if aborted || atkIsTimeout(res.Error) {
-			return atkTimeout, 1
+			return wire.Timeout, 1
 		}
-		return atkConnectFailure, 0
+		return wire.ConnectFailure, 0
 	}
 	attempts := int64(1)
-	if v := res.Headers.Get(wire.HeaderAttempts); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
-			attempts = n
-		}
+	if n, ok := wire.ParseAttempts(res.Headers.Get(wire.HeaderAttempts)); ok {
+		attempts = n
 	}
-	if o, ok := atkOutcomeNamed(res.Headers.Get(wire.HeaderOutcome)); ok {
+	if o, ok := wire.ParseOutcome(res.Headers.Get(wire.HeaderOutcome)); ok {
 		return o, attempts
 	}
 	switch code := res.Code; {
 	case code >= 200 && code < 300:
-		return atkOK, attempts
+		return wire.OK, attempts
 	case code == http.StatusTooManyRequests:
-		return atkRateLimited, attempts
+		return wire.RateLimited, attempts
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return atkAuthRejected, attempts
+		return wire.AuthRejected, attempts
 	case code == http.StatusGatewayTimeout:
-		return atkTimeout, attempts
+		return wire.Timeout, attempts
 	case code == http.StatusServiceUnavailable:
-		return atkNoUpstream, attempts
+		return wire.NoUpstream, attempts
 	}
-	return atkError5xx, attempts
+	return wire.Error5xx, attempts
 }
 
 // atkIsTimeout reports whether a transport error is the client giving up

@@ -34,33 +34,33 @@ func TestClassifyResults(t *testing.T) {
 		name     string
 		res      vegeta.Result
 		aborted  bool
-		want     atkOutcome
+		want     wire.Outcome
 		attempts int64
 	}{
-		{"200", vegeta.Result{Code: 200}, false, atkOK, 1},
-		{"204 with attempts", vegeta.Result{Code: 204, Headers: hdr(wire.HeaderAttempts, "3")}, false, atkOK, 3},
-		{"429", vegeta.Result{Code: 429}, false, atkRateLimited, 1},
-		{"401", vegeta.Result{Code: 401}, false, atkAuthRejected, 1},
-		{"403", vegeta.Result{Code: 403}, false, atkAuthRejected, 1},
-		{"504", vegeta.Result{Code: 504, Headers: hdr(wire.HeaderAttempts, "2")}, false, atkTimeout, 2},
-		{"503", vegeta.Result{Code: 503}, false, atkNoUpstream, 1},
-		{"503 queue_full", vegeta.Result{Code: 503, Headers: hdr(wire.HeaderOutcome, "queue_full")}, false, atkQueueFull, 1},
-		{"500", vegeta.Result{Code: 500}, false, atkError5xx, 1},
-		{"502", vegeta.Result{Code: 502}, false, atkError5xx, 1},
-		{"404", vegeta.Result{Code: 404}, false, atkError5xx, 1},
-		{"302 (redirects off)", vegeta.Result{Code: 302}, false, atkError5xx, 1},
-		{"502 connect_failure", vegeta.Result{Code: 502, Headers: hdr(wire.HeaderOutcome, "connect_failure", wire.HeaderAttempts, "3")}, false, atkConnectFailure, 3},
-		{"503 rate_limited", vegeta.Result{Code: 503, Headers: hdr(wire.HeaderOutcome, "rate_limited", wire.HeaderAttempts, "0")}, false, atkRateLimited, 0},
-		{"500 timeout header", vegeta.Result{Code: 500, Headers: hdr(wire.HeaderOutcome, "timeout")}, false, atkTimeout, 1},
-		{"unknown outcome header", vegeta.Result{Code: 200, Headers: hdr(wire.HeaderOutcome, "bogus", wire.HeaderAttempts, "x")}, false, atkOK, 1},
-		{"refused", vegeta.Result{Error: `Get "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`}, false, atkConnectFailure, 0},
-		{"reset", vegeta.Result{Error: `Get "http://127.0.0.1:5/": read tcp 127.0.0.1:6->127.0.0.1:5: read: connection reset by peer`}, false, atkConnectFailure, 0},
-		{"EOF", vegeta.Result{Error: `Get "http://127.0.0.1:5/": EOF`}, false, atkConnectFailure, 0},
-		{"client timeout", vegeta.Result{Error: `Get "http://127.0.0.1:5/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`}, false, atkTimeout, 1},
-		{"body timeout", vegeta.Result{Error: `context deadline exceeded (Client.Timeout or context cancellation while reading body)`}, false, atkTimeout, 1},
-		{"i/o timeout", vegeta.Result{Error: `read tcp 127.0.0.1:6->127.0.0.1:5: i/o timeout`}, false, atkTimeout, 1},
-		{"aborted", vegeta.Result{Error: `Get "http://127.0.0.1:5/": read: use of closed network connection`}, true, atkTimeout, 1},
-		{"aborted but answered", vegeta.Result{Code: 200}, true, atkOK, 1},
+		{"200", vegeta.Result{Code: 200}, false, wire.OK, 1},
+		{"204 with attempts", vegeta.Result{Code: 204, Headers: hdr(wire.HeaderAttempts, "3")}, false, wire.OK, 3},
+		{"429", vegeta.Result{Code: 429}, false, wire.RateLimited, 1},
+		{"401", vegeta.Result{Code: 401}, false, wire.AuthRejected, 1},
+		{"403", vegeta.Result{Code: 403}, false, wire.AuthRejected, 1},
+		{"504", vegeta.Result{Code: 504, Headers: hdr(wire.HeaderAttempts, "2")}, false, wire.Timeout, 2},
+		{"503", vegeta.Result{Code: 503}, false, wire.NoUpstream, 1},
+		{"503 queue_full", vegeta.Result{Code: 503, Headers: hdr(wire.HeaderOutcome, "queue_full")}, false, wire.QueueFull, 1},
+		{"500", vegeta.Result{Code: 500}, false, wire.Error5xx, 1},
+		{"502", vegeta.Result{Code: 502}, false, wire.Error5xx, 1},
+		{"404", vegeta.Result{Code: 404}, false, wire.Error5xx, 1},
+		{"302 (redirects off)", vegeta.Result{Code: 302}, false, wire.Error5xx, 1},
+		{"502 connect_failure", vegeta.Result{Code: 502, Headers: hdr(wire.HeaderOutcome, "connect_failure", wire.HeaderAttempts, "3")}, false, wire.ConnectFailure, 3},
+		{"503 rate_limited", vegeta.Result{Code: 503, Headers: hdr(wire.HeaderOutcome, "rate_limited", wire.HeaderAttempts, "0")}, false, wire.RateLimited, 0},
+		{"500 timeout header", vegeta.Result{Code: 500, Headers: hdr(wire.HeaderOutcome, "timeout")}, false, wire.Timeout, 1},
+		{"unknown outcome header", vegeta.Result{Code: 200, Headers: hdr(wire.HeaderOutcome, "bogus", wire.HeaderAttempts, "x")}, false, wire.OK, 1},
+		{"refused", vegeta.Result{Error: `Get "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`}, false, wire.ConnectFailure, 0},
+		{"reset", vegeta.Result{Error: `Get "http://127.0.0.1:5/": read tcp 127.0.0.1:6->127.0.0.1:5: read: connection reset by peer`}, false, wire.ConnectFailure, 0},
+		{"EOF", vegeta.Result{Error: `Get "http://127.0.0.1:5/": EOF`}, false, wire.ConnectFailure, 0},
+		{"client timeout", vegeta.Result{Error: `Get "http://127.0.0.1:5/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`}, false, wire.Timeout, 1},
+		{"body timeout", vegeta.Result{Error: `context deadline exceeded (Client.Timeout or context cancellation while reading body)`}, false, wire.Timeout, 1},
+		{"i/o timeout", vegeta.Result{Error: `read tcp 127.0.0.1:6->127.0.0.1:5: i/o timeout`}, false, wire.Timeout, 1},
+		{"aborted", vegeta.Result{Error: `Get "http://127.0.0.1:5/": read: use of closed network connection`}, true, wire.Timeout, 1},
+		{"aborted but answered", vegeta.Result{Code: 200}, true, wire.OK, 1},
 	}
 	for _, c := range cases {
 		o, n := atkClassify(&c.res, c.aborted)
@@ -71,9 +71,9 @@ func TestClassifyResults(t *testing.T) {
 	// Every outcome has its own counter and series.
 	var out reports.Outcomes
 	s := reports.NewSeries(time.Second, 1, 0)
-	for o := atkOK; o <= atkAuthRejected; o++ {
-		*o.count(&out)++
-		o.series(s)[0]++
+	for o := wire.OK; o <= wire.AuthRejected; o++ {
+		*outcomeCount(o, &out)++
+		outcomeSeries(o, s)[0]++
 	}
 	if out.Total() != 8 || out.OK != 1 || out.Rejected() != 2 || out.Failed() != 5 {
 		t.Errorf("outcome counters: %+v", out)
@@ -85,20 +85,20 @@ func TestClassifyResults(t *testing.T) {
 }
 
 // atkRule is the end-to-end test server's answer to request seq.
-func atkRule(seq uint64) (code int, outcome string, slow bool, want atkOutcome) {
+func atkRule(seq uint64) (code int, outcome string, slow bool, want wire.Outcome) {
 	switch {
 	case seq%10 == 3:
-		return 503, "queue_full", false, atkQueueFull
+		return 503, "queue_full", false, wire.QueueFull
 	case seq%10 == 5:
-		return 500, "", false, atkError5xx
+		return 500, "", false, wire.Error5xx
 	case seq%10 == 7:
-		return 429, "", false, atkRateLimited
+		return 429, "", false, wire.RateLimited
 	case seq%10 == 9:
-		return 503, "", false, atkNoUpstream
+		return 503, "", false, wire.NoUpstream
 	case seq%7 == 0:
-		return 200, "", true, atkOK
+		return 200, "", true, wire.OK
 	}
-	return 200, "", false, atkOK
+	return 200, "", false, wire.OK
 }
 
 // atkDecode reads a vegeta results stream.
@@ -205,7 +205,7 @@ servers:
 			continue // warm-up
 		}
 		_, _, _, o := atkRule(seq)
-		*o.count(&want)++
+		*outcomeCount(o, &want)++
 		attempts++
 		if seq%4 == 0 {
 			attempts++
@@ -244,7 +244,7 @@ servers:
 		}
 		if r.Timestamp.Sub(start)+r.Latency < time.Second {
 			o, _ := atkClassify(r, false)
-			*o.count(&done)++
+			*outcomeCount(o, &done)++
 		}
 	}
 	s := res.Rep.Series

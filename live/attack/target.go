@@ -156,21 +156,16 @@ func (t *atkTargeter) target(tgt *vegeta.Target) error {
 	b := append(buf[:0], t.urls[d.path]...)
 	b = append(b, atkFragSeq...)
 	seqAt := len(b)
-	b = strconv.AppendUint(b, d.seq, 10)
+	b = wire.AppendNumber(b, d.seq)
 	seqEnd := len(b)
 	b = append(b, atkFragAt...)
 	b = strconv.AppendInt(b, int64(d.at), 10)
 	urlEnd := len(b)
-	for g, v := range d.demand {
-		if g > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, int64(v), 10)
-	}
+	b = wire.AppendDemand(b, d.demand)
 	demandEnd := len(b)
-	b = strconv.AppendUint(b, uint64(d.key), 10)
+	b = wire.AppendNumber(b, uint64(d.key))
 	keyEnd := len(b)
-	b = strconv.AppendInt(b, int64(d.client), 10)
+	b = wire.AppendNumber(b, uint64(d.client))
 	clientEnd := len(b)
 	if tok != "" {
 		b = append(b, "Bearer "...)

@@ -90,20 +90,20 @@ func (b *Backend) enter() bool {
 func (b *Backend) parse(r *http.Request) (*job, error) {
 	j := &job{pos: -1}
 	if s := r.Header.Get(wire.HeaderAttempt); s != "" {
-		a, err := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
+		a, err := wire.ParseNumber(strings.TrimSpace(s), 32)
 		if err != nil {
 			return nil, fmt.Errorf("bad %s %q: want a number from 0", wire.HeaderAttempt, s)
 		}
 		j.attempt = a
 	}
 	if s := r.Header.Get(wire.HeaderSeq); s != "" {
-		q, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+		q, err := wire.ParseNumber(strings.TrimSpace(s), 64)
 		if err != nil {
 			return nil, fmt.Errorf("bad %s %q: want a request number from 1", wire.HeaderSeq, s)
 		}
 		j.seq = q
 	}
-	d, ok, err := groupDemand(r.Header.Get(wire.HeaderDemand), b.group)
+	d, ok, err := wire.GroupDemand(r.Header.Get(wire.HeaderDemand), b.group)
 	if err != nil {
 		return nil, err
 	}
@@ -115,28 +115,6 @@ func (b *Backend) parse(r *http.Request) (*job, error) {
 		j.work = b.demand.draw(j.attempt > 0)
 	}
 	return j, nil
-}
-
-// groupDemand returns value gi of a demand header ("20000000,3500000", ns
-// at speed 1, one per server group); ok is false when the header is absent.
-func groupDemand(h string, gi int) (float64, bool, error) {
-	if h == "" {
-		return 0, false, nil
-	}
-	rest := h
-	var v string
-	for k := 0; k <= gi; k++ {
-		var found bool
-		v, rest, found = strings.Cut(rest, ",")
-		if !found && k < gi {
-			return 0, false, fmt.Errorf("bad %s %q: no value for server group %d", wire.HeaderDemand, h, gi)
-		}
-	}
-	d, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || math.IsNaN(d) || math.IsInf(d, 0) || d < 0 {
-		return 0, false, fmt.Errorf("bad %s %q: want nanoseconds, one non-negative number per server group", wire.HeaderDemand, h)
-	}
-	return d, true, nil
 }
 
 // serve admits job j, serves it and answers.
@@ -163,7 +141,7 @@ func (b *Backend) serve(w http.ResponseWriter, j *job) {
 		b.full++
 		sig := b.signal()
 		b.mu.Unlock()
-		b.answer(w, http.StatusServiceUnavailable, "queue_full", sig, "queue full\n")
+		b.answer(w, http.StatusServiceUnavailable, wire.QueueFull.String(), sig, "queue full\n")
 		return
 	}
 	b.mu.Unlock()
@@ -202,7 +180,7 @@ func (b *Backend) serve(w http.ResponseWriter, j *job) {
 		b.mu.Unlock()
 	}
 	if j.failed {
-		b.answer(w, http.StatusInternalServerError, "error_5xx", j.sig, "error\n")
+		b.answer(w, http.StatusInternalServerError, wire.Error5xx.String(), j.sig, "error\n")
 		return
 	}
 	b.answer(w, http.StatusOK, "", j.sig, "ok\n")
@@ -280,10 +258,7 @@ func (b *Backend) signal() strategies.Signal {
 
 // answer writes an answer with the backend's id and load signal.
 func (b *Backend) answer(w http.ResponseWriter, code int, outcome string, sig strategies.Signal, body string) {
-	h := w.Header()
-	h.Set(wire.HeaderInFlight, strconv.Itoa(sig.InFlight))
-	h.Set(wire.HeaderUtilization, strconv.FormatFloat(sig.Utilization, 'g', -1, 64))
-	h.Set(wire.HeaderServiceTime, strconv.FormatInt(int64(sig.ServiceTime), 10))
+	wire.SetSignal(w.Header(), sig)
 	b.plain(w, code, outcome, body)
 }
 

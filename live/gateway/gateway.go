@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/edgelab/edgelab/live/wire"
 )
 
 // Gateway is one running gateway instance: a hardened HTTP server on
@@ -180,9 +182,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		release, ok, full := g.adm.acquire(wctx)
 		if !ok {
 			if full {
-				pxOwnReply(w, r, http.StatusServiceUnavailable, "queue_full", 0, "gateway queue full")
+				pxOwnReply(w, r, http.StatusServiceUnavailable, wire.QueueFull.String(), 0, "gateway queue full")
 			} else {
-				pxOwnReply(w, r, http.StatusGatewayTimeout, "timeout", 0, "timed out waiting for a gateway worker")
+				pxOwnReply(w, r, http.StatusGatewayTimeout, wire.Timeout.String(), 0, "timed out waiting for a gateway worker")
 			}
 			return
 		}

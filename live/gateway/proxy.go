@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -345,7 +344,7 @@ func (p *Proxy) signal(ui int) strategies.Signal {
 
 // noteSignal records what an upstream's answer reports about its load.
 func (p *Proxy) noteSignal(ui int, h http.Header) {
-	sig, ok := pxParseSignal(h)
+	sig, ok := wire.ParseSignal(h)
 	if !ok {
 		return
 	}
@@ -359,28 +358,6 @@ func (p *Proxy) noteDown(ui int) {
 	p.mu.Lock()
 	p.signals[ui].downUntil = p.now() + pxDownSignal
 	p.mu.Unlock()
-}
-
-// pxParseSignal reads the load-signal headers of an answer.
-func pxParseSignal(h http.Header) (strategies.Signal, bool) {
-	var sig strategies.Signal
-	found := false
-	if v := h.Get(wire.HeaderInFlight); v != "" {
-		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
-			sig.InFlight, found = n, true
-		}
-	}
-	if v := h.Get(wire.HeaderUtilization); v != "" {
-		if u, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && u >= 0 && !math.IsInf(u, 0) {
-			sig.Utilization, found = u, true
-		}
-	}
-	if v := h.Get(wire.HeaderServiceTime); v != "" {
-		if ns, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && ns >= 0 {
-			sig.ServiceTime, found = time.Duration(ns), true
-		}
-	}
-	return sig, found
 }
 
 // Stats returns a snapshot of the proxy's counters and balancer state.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -30,7 +29,7 @@ func pxNoCancel(error) {}
 
 // pxNoUpstream is the outcome name of a request the pool had no endpoint
 // for (Envoy's "no healthy upstream").
-const pxNoUpstream = "no_upstream"
+var pxNoUpstream = wire.NoUpstream.String()
 
 // pxAttempt is one upstream try of a request.
 type pxAttempt struct {
@@ -145,7 +144,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p:      p,
 		ctx:    ctx,
 		pool:   p.pools[pi],
-		req:    strategies.Request{Key: pxUint(r.Header.Get(wire.HeaderKey)), Client: pxUint(r.Header.Get(wire.HeaderClient))},
+		req:    strategies.Request{Key: wire.Number(r.Header.Get(wire.HeaderKey)), Client: wire.Number(r.Header.Get(wire.HeaderClient))},
 		method: r.Method,
 		uri:    r.URL.RequestURI(),
 		header: pxOutboundHeader(r),
@@ -160,15 +159,6 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // hedging reports whether requests send hedged attempts: then attempts
 // run in goroutines of their own, else in the request's.
 func (p *Proxy) hedging() bool { return p.hedge.Max > 0 && p.hedge.After > 0 }
-
-// pxUint parses a decimal header value (0 when absent or malformed).
-func pxUint(s string) uint64 {
-	if s == "" {
-		return 0
-	}
-	v, _ := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
-	return v
-}
 
 // run drives the request to its end as the simulator's model does: send,
 // hedge, retry within the policy and budget, or give up at the deadline.
@@ -244,7 +234,7 @@ func (x *pxExchange) handle(res pxResult) (pxFinal, bool) {
 	}
 	if res.outcome == strategies.OK {
 		x.abandonAll(strategies.Cancelled)
-		return pxFinal{outcome: "ok", ans: &res, tries: x.tries}, true
+		return pxFinal{outcome: wire.OK.String(), ans: &res, tries: x.tries}, true
 	}
 	return x.failed(res.outcome, false, &res)
 }
@@ -447,13 +437,15 @@ func pxStatusOutcome(status int, h http.Header) strategies.Outcome {
 	if status < 500 {
 		return strategies.OK
 	}
-	switch h.Get(wire.HeaderOutcome) {
-	case strategies.QueueFull.String():
-		return strategies.QueueFull
-	case strategies.Timeout.String():
-		return strategies.Timeout
-	case strategies.ConnectFail.String():
-		return strategies.ConnectFail
+	if o, ok := wire.ParseOutcome(h.Get(wire.HeaderOutcome)); ok {
+		switch o {
+		case wire.QueueFull:
+			return strategies.QueueFull
+		case wire.Timeout:
+			return strategies.Timeout
+		case wire.ConnectFailure:
+			return strategies.ConnectFail
+		}
 	}
 	return strategies.Error5xx
 }
@@ -485,7 +477,7 @@ func (p *Proxy) reply(w http.ResponseWriter, r *http.Request, f pxFinal) {
 		for k, vv := range a.header {
 			h[k] = vv
 		}
-		h.Set(wire.HeaderAttempts, strconv.Itoa(f.tries))
+		h.Set(wire.HeaderAttempts, wire.FormatNumber(uint64(f.tries)))
 		if !head {
 			h.Set("Content-Length", strconv.Itoa(len(a.body)))
 		}
@@ -515,7 +507,7 @@ func pxOwnReply(w http.ResponseWriter, r *http.Request, code int, outcome string
 	if outcome != "" {
 		h.Set(wire.HeaderOutcome, outcome)
 	}
-	h.Set(wire.HeaderAttempts, strconv.Itoa(tries))
+	h.Set(wire.HeaderAttempts, wire.FormatNumber(uint64(tries)))
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Del("Content-Length")

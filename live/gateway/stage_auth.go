@@ -16,13 +16,13 @@ func authStage(a *Auth) func(http.ResponseWriter, *http.Request, *reqState) bool
 		tok, ok := bearer(r.Header)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="edgelab"`)
-			refuse(w, http.StatusUnauthorized, "auth_rejected", "missing bearer token")
+			refuse(w, http.StatusUnauthorized, wire.AuthRejected.String(), "missing bearer token")
 			return true
 		}
 		sub, err := a.Verify(tok)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="edgelab", error="invalid_token"`)
-			refuse(w, http.StatusUnauthorized, "auth_rejected", "invalid token")
+			refuse(w, http.StatusUnauthorized, wire.AuthRejected.String(), "invalid token")
 			return true
 		}
 		r.Header.Set(HeaderAuthSubject, sub)

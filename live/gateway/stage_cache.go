@@ -120,7 +120,7 @@ func (c *respCache) len() int {
 // names the resource), or, without one, a hash of the request URI with the
 // top bit set (never a lab key).
 func cacheKey(r *http.Request) uint64 {
-	if k, err := strconv.ParseUint(r.Header.Get(wire.HeaderKey), 10, 64); err == nil {
+	if k, err := wire.ParseNumber(r.Header.Get(wire.HeaderKey), 64); err == nil {
 		return k
 	}
 	h := fnv.New64a()
@@ -135,7 +135,7 @@ func cacheKey(r *http.Request) uint64 {
 // counted.
 func (s *Stages) cacheLookup(w http.ResponseWriter, r *http.Request, rs *reqState) bool {
 	if r.Method != http.MethodGet {
-		w.Header().Set(wire.HeaderCache, "miss")
+		w.Header().Set(wire.HeaderCache, wire.CacheMiss)
 		return false
 	}
 	rs.cacheKey = cacheKey(r)
@@ -145,7 +145,7 @@ func (s *Stages) cacheLookup(w http.ResponseWriter, r *http.Request, rs *reqStat
 			s.misses.Add(1)
 		}
 		rs.store = true
-		w.Header().Set(wire.HeaderCache, "miss")
+		w.Header().Set(wire.HeaderCache, wire.CacheMiss)
 		return false
 	}
 	if rs.measured {
@@ -155,7 +155,7 @@ func (s *Stages) cacheLookup(w http.ResponseWriter, r *http.Request, rs *reqStat
 	for k, vs := range e.header {
 		h[k] = append([]string(nil), vs...)
 	}
-	h.Set(wire.HeaderCache, "hit")
+	h.Set(wire.HeaderCache, wire.CacheHit)
 	w.WriteHeader(e.status)
 	_, _ = w.Write(e.body)
 	return true

@@ -79,11 +79,11 @@ func (l *accessLog) write(r *http.Request, rec *statusRecorder, d time.Duration)
 		case !rec.done:
 			outcome = "aborted"
 		case status < 400:
-			outcome = "ok"
+			outcome = wire.OK.String()
 		case status < 500:
 			outcome = "client_error"
 		default:
-			outcome = "error_5xx"
+			outcome = wire.Error5xx.String()
 		}
 	}
 	client := r.Header.Get(wire.HeaderClient)

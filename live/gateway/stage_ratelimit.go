@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgelab/edgelab/live/wire"
 	"github.com/edgelab/edgelab/strategies"
 	"github.com/edgelab/edgelab/workloads"
 )
@@ -89,6 +90,6 @@ func (l *sharedLimiter) run(w http.ResponseWriter, r *http.Request, rs *reqState
 		return false
 	}
 	w.Header().Set("Retry-After", "1")
-	refuse(w, http.StatusTooManyRequests, "rate_limited", "rate limited")
+	refuse(w, http.StatusTooManyRequests, wire.RateLimited.String(), "rate limited")
 	return true
 }

@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"net"
 	"net/http"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -229,7 +228,7 @@ func (rs *reqState) clientID(r *http.Request) uint64 {
 		return rs.client
 	}
 	rs.clientOK = true
-	if c, err := strconv.ParseUint(r.Header.Get(wire.HeaderClient), 10, 64); err == nil {
+	if c, err := wire.ParseNumber(r.Header.Get(wire.HeaderClient), 64); err == nil {
 		rs.client = c
 		return c
 	}

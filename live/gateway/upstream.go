@@ -319,7 +319,7 @@ func pxWriteRequest(w *bufio.Writer, t *pxTarget, out *pxOut) error {
 		w.WriteString(wire.HeaderAttempt)
 		w.WriteString(": ")
 		var num [20]byte
-		w.Write(strconv.AppendInt(num[:0], int64(out.attempt), 10))
+		w.Write(wire.AppendNumber(num[:0], uint64(out.attempt)))
 		w.WriteString("\r\n")
 	}
 	if len(out.body) > 0 || out.method == http.MethodPost || out.method == http.MethodPut || out.method == http.MethodPatch {
