@@ -310,7 +310,7 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 		if instances == 1 {
 			listen = opt.Listen
 		}
-		gw, err := gateway.StartGateway(gateway.GatewayConfig{Scenario: sc, Strategy: strategy, Instance: i, Upstreams: ups,
+		gw, err := gateway.StartGateway(gateway.Config{Scenario: sc, Strategy: strategy, Instance: i, Upstreams: ups,
 			Start: start, Middleware: st.Wrap, Logf: opt.Logf, Listen: listen})
 		if err != nil {
 			return w, fmt.Errorf("start gateway %d: %w", i, err)
@@ -321,7 +321,7 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 	}
 	w.target = w.gws[0].URL()
 	if instances > 1 {
-		w.l4, err = l4.StartL4(l4.L4Config{Mode: g.L4, Backends: addrs, Health: g.Health, Start: start, Seed: sc.Seed, Listen: opt.Listen})
+		w.l4, err = l4.StartL4(l4.Config{Mode: g.L4, Backends: addrs, Health: g.Health, Start: start, Seed: sc.Seed, Listen: opt.Listen})
 		if err != nil {
 			return w, fmt.Errorf("start L4 balancer: %w", err)
 		}
@@ -374,7 +374,7 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 		smp.run(sctx, start, iv, warm, end)
 	}()
 
-	cfg := attack.AttackConfig{Scenario: sc, Target: w.target, Start: start, Vegeta: vlog, Name: strategy, MaxWorkers: opt.MaxWorkers}
+	cfg := attack.Config{Scenario: sc, Target: w.target, Start: start, Vegeta: vlog, Name: strategy, MaxWorkers: opt.MaxWorkers}
 	if w.auth != nil {
 		cfg.Tokens = w.auth.Token
 	}

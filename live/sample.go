@@ -19,11 +19,11 @@ type sampler struct {
 	healthy, instances []int
 	inFlight, util     [][]float64 // [server][bucket]
 	// the servers' counters at the end of warm-up and of the run
-	warm, end []backend.BackendStats
+	warm, end []backend.Stats
 	// gwWarm is each gateway instance's request count at the end of
 	// warm-up.
 	gwWarm []int64
-	last   []backend.BackendStats // at the previous bucket's end
+	last   []backend.Stats // at the previous bucket's end
 	w      *world
 }
 
@@ -42,12 +42,12 @@ func newSampler(w *world, buckets int) *sampler {
 	return s
 }
 
-func (s *sampler) backends() []backend.BackendStats {
+func (s *sampler) backends() []backend.Stats {
 	if s.w.fleet == nil {
 		return nil
 	}
 	bs := s.w.fleet.Backends()
-	out := make([]backend.BackendStats, len(bs))
+	out := make([]backend.Stats, len(bs))
 	for i, b := range bs {
 		out[i] = b.Stats()
 	}
@@ -136,7 +136,7 @@ func (s *sampler) servers(w *world, measured time.Duration) []reports.Server {
 	}
 	warm := s.warm
 	if warm == nil {
-		warm = make([]backend.BackendStats, len(end))
+		warm = make([]backend.Stats, len(end))
 	}
 	var out []reports.Server
 	for i, b := range w.fleet.Backends() {

@@ -24,7 +24,7 @@ const (
 	// DefaultMaxWorkers is the attacker's default bound on requests in
 	// flight at once (vegeta workers, each one connection).
 	DefaultMaxWorkers = 10_000
-	// MaxWorkersCap caps AttackConfig.MaxWorkers: beyond it, open
+	// MaxWorkersCap caps Config.MaxWorkers: beyond it, open
 	// connections exhaust file descriptors and ephemeral ports long before
 	// they add load.
 	MaxWorkersCap = 100_000
@@ -35,15 +35,15 @@ const (
 )
 
 const (
-	// atkCancelGrace is how long a cancelled attack lets requests in
+	// cancelGrace is how long a cancelled attack lets requests in
 	// flight finish before it closes their connections.
-	atkCancelGrace = 500 * time.Millisecond
-	// atkMaxBuckets bounds the time series' length, as the simulator's.
-	atkMaxBuckets = 600
+	cancelGrace = 500 * time.Millisecond
+	// maxBuckets bounds the time series' length, as the simulator's.
+	maxBuckets = 600
 )
 
-// AttackConfig is one live load generation run.
-type AttackConfig struct {
+// Config is one live load generation run.
+type Config struct {
 	// Scenario gives the arrival process, keys, clients, paths, demands,
 	// the timeout and the run's warm-up and duration.
 	Scenario *workloads.Scenario
@@ -89,9 +89,9 @@ type AttackConfig struct {
 	OnBucket func(k int, s *reports.Series)
 }
 
-// AttackResult is what a live attack measured, after warm-up, like a
+// Result is what a live attack measured, after warm-up, like a
 // simulated replication.
-type AttackResult struct {
+type Result struct {
 	// Rep holds the latency of ok requests (from their scheduled send
 	// time), the outcomes, the upstream attempts and the time series.
 	// Servers and Gateway are left for the caller, which knows them; the
@@ -126,7 +126,7 @@ type AttackResult struct {
 // in an interrupted simulation) and returns what it measured with Partial
 // set. A closed-loop scenario is an input error (see NewPacer). A failure
 // to write VegetaOut is returned along with the results.
-func Attack(ctx context.Context, cfg AttackConfig) (*AttackResult, error) {
+func Attack(ctx context.Context, cfg Config) (*Result, error) {
 	sc := cfg.Scenario
 	if sc == nil {
 		return nil, errors.New("live attack: no scenario")
@@ -153,7 +153,7 @@ func Attack(ctx context.Context, cfg AttackConfig) (*AttackResult, error) {
 		workers = DefaultMaxWorkers
 	}
 	workers = min(workers, MaxWorkersCap)
-	conns := &atkConns{live: map[*atkConn]struct{}{}}
+	conns := &conns{live: map[*trackedConn]struct{}{}}
 	conns.dialer.KeepAlive = 30 * time.Second
 	tr := &http.Transport{
 		DialContext:         conns.dial,
@@ -168,7 +168,7 @@ func Attack(ctx context.Context, cfg AttackConfig) (*AttackResult, error) {
 		vegeta.Connections(int(workers)),
 		vegeta.HTTP2(false),
 		vegeta.Redirects(vegeta.NoFollow),
-		vegeta.Timeout(atkClientTimeout(sc, cfg.Timeout)),
+		vegeta.Timeout(clientTimeout(sc, cfg.Timeout)),
 		vegeta.MaxBody(0),
 		vegeta.Workers(min(vegeta.DefaultWorkers, workers)),
 		vegeta.MaxWorkers(workers),
@@ -195,7 +195,7 @@ func Attack(ctx context.Context, cfg AttackConfig) (*AttackResult, error) {
 			done = nil
 			c.cancel()
 			atk.Stop()
-			abortTimer = time.NewTimer(atkCancelGrace)
+			abortTimer = time.NewTimer(cancelGrace)
 			abort = abortTimer.C
 		case <-abort:
 			abort = nil
@@ -223,8 +223,8 @@ func Attack(ctx context.Context, cfg AttackConfig) (*AttackResult, error) {
 	return c.finish()
 }
 
-// atkClientTimeout is the HTTP client's timeout for a scenario.
-func atkClientTimeout(sc *workloads.Scenario, override time.Duration) time.Duration {
+// clientTimeout is the HTTP client's timeout for a scenario.
+func clientTimeout(sc *workloads.Scenario, override time.Duration) time.Duration {
 	if override > 0 {
 		return override
 	}
@@ -235,10 +235,10 @@ func atkClientTimeout(sc *workloads.Scenario, override time.Duration) time.Durat
 	return t + max(50*time.Millisecond, t/10)
 }
 
-// atkCollector turns vegeta's results into a replication's measurements.
+// collector turns vegeta's results into a replication's measurements.
 // It runs on Attack's goroutine only.
-type atkCollector struct {
-	cfg      *AttackConfig
+type collector struct {
+	cfg      *Config
 	start    time.Time
 	warmup   time.Duration
 	end      time.Duration
@@ -266,9 +266,9 @@ type atkCollector struct {
 	aborted bool          // in-flight connections were closed
 }
 
-func newAtkCollector(cfg *AttackConfig, start time.Time) *atkCollector {
+func newAtkCollector(cfg *Config, start time.Time) *collector {
 	sc := cfg.Scenario
-	c := &atkCollector{
+	c := &collector{
 		cfg:     cfg,
 		start:   start,
 		warmup:  sc.Warmup.D(),
@@ -278,7 +278,7 @@ func newAtkCollector(cfg *AttackConfig, start time.Time) *atkCollector {
 		lag:     reports.NewLatencyRecorder(),
 		blat:    [2]*reports.LatencyRecorder{reports.NewCoarseLatencyRecorder(), reports.NewCoarseLatencyRecorder()},
 	}
-	c.interval = reports.SeriesInterval(c.end, atkMaxBuckets)
+	c.interval = reports.SeriesInterval(c.end, maxBuckets)
 	buckets := int((c.end + c.interval - 1) / c.interval)
 	c.series = reports.NewSeries(c.interval, buckets, sc.Instances())
 	c.vlog = cfg.Vegeta
@@ -289,19 +289,19 @@ func newAtkCollector(cfg *AttackConfig, start time.Time) *atkCollector {
 }
 
 // add measures one result.
-func (c *atkCollector) add(res *vegeta.Result) {
+func (c *collector) add(res *vegeta.Result) {
 	c.sent++
 	if c.vlog != nil && c.encErr == nil {
 		c.encErr = c.vlog.enc.Encode(res)
 	}
 	sentAt := res.Timestamp.Sub(c.start)
-	_, at, ok := atkParseFragment(res.URL)
+	_, at, ok := parseFragment(res.URL)
 	if !ok {
 		at = sentAt
 	}
 	doneAt := sentAt + res.Latency
 	latency := doneAt - at
-	o, attempts := atkClassify(res, c.aborted)
+	o, attempts := classify(res, c.aborted)
 	if o == wire.OK && c.timeout > 0 && latency > c.timeout {
 		// The simulated client gives up timeout after the request's
 		// creation, however late it left.
@@ -332,7 +332,7 @@ func (c *atkCollector) add(res *vegeta.Result) {
 
 // bucketLatency records an ok latency in bucket k's percentiles, closing
 // the buckets before k-1.
-func (c *atkCollector) bucketLatency(k int, d time.Duration) {
+func (c *collector) bucketLatency(k int, d time.Duration) {
 	if k < c.lo {
 		return // too late for its bucket, which is closed
 	}
@@ -343,7 +343,7 @@ func (c *atkCollector) bucketLatency(k int, d time.Duration) {
 }
 
 // closeBuckets writes the percentiles of the open buckets before upTo.
-func (c *atkCollector) closeBuckets(upTo int) {
+func (c *collector) closeBuckets(upTo int) {
 	s := c.series
 	for ; c.lo < upTo; c.lo++ {
 		r := c.blat[c.lo%2]
@@ -360,7 +360,7 @@ func (c *atkCollector) closeBuckets(upTo int) {
 
 // nextBucketTimer arms the timer of the next bucket end; nil when every
 // bucket has ended or the run was cancelled.
-func (c *atkCollector) nextBucketTimer() <-chan time.Time {
+func (c *collector) nextBucketTimer() <-chan time.Time {
 	if c.ticked >= len(c.series.T) || c.partial {
 		return nil
 	}
@@ -374,14 +374,14 @@ func (c *atkCollector) nextBucketTimer() <-chan time.Time {
 	return c.bucketT.C
 }
 
-func (c *atkCollector) stopBucketTimer() {
+func (c *collector) stopBucketTimer() {
 	if c.bucketT != nil {
 		c.bucketT.Stop()
 	}
 }
 
 // tick ends the current bucket for the caller's gauges.
-func (c *atkCollector) tick() {
+func (c *collector) tick() {
 	if c.cfg.OnBucket != nil {
 		c.cfg.OnBucket(c.ticked, c.series)
 	}
@@ -389,7 +389,7 @@ func (c *atkCollector) tick() {
 }
 
 // cancel marks the run interrupted now.
-func (c *atkCollector) cancel() {
+func (c *collector) cancel() {
 	if !c.partial {
 		c.partial = true
 		c.stopped = time.Since(c.start)
@@ -397,7 +397,7 @@ func (c *atkCollector) cancel() {
 }
 
 // finish closes the measurements and returns them.
-func (c *atkCollector) finish() (*AttackResult, error) {
+func (c *collector) finish() (*Result, error) {
 	r := c.result(c.partial)
 	var err error
 	if c.vlog != nil {
@@ -412,7 +412,7 @@ func (c *atkCollector) finish() (*AttackResult, error) {
 }
 
 // result assembles the attack's result from what was measured.
-func (c *atkCollector) result(partial bool) *AttackResult {
+func (c *collector) result(partial bool) *Result {
 	if partial {
 		c.cancel()
 	}
@@ -427,7 +427,7 @@ func (c *atkCollector) result(partial bool) *AttackResult {
 	if window > 0 {
 		achieved = float64(c.inWindow) / window.Seconds()
 	}
-	return &AttackResult{
+	return &Result{
 		Rep: reports.Replication{
 			Latency:  c.lat,
 			Outcomes: c.outcomes,
@@ -436,18 +436,18 @@ func (c *atkCollector) result(partial bool) *AttackResult {
 			Series:   c.series,
 		},
 		Live: reports.LiveStats{
-			TargetRPS:   atkRound(sc.Clients.Arrival.MeanRate(c.warmup, c.end)),
-			AchievedRPS: atkRound(achieved),
+			TargetRPS:   round(sc.Clients.Arrival.MeanRate(c.warmup, c.end)),
+			AchievedRPS: round(achieved),
 			SendLagMS:   c.lag.Summary(),
 			Target:      c.cfg.Target,
-			WallS:       atkRound(max(0, wall.Seconds())),
+			WallS:       round(max(0, wall.Seconds())),
 		},
 		Partial: c.partial,
 		Sent:    c.sent,
 	}
 }
 
-func atkRound(x float64) float64 { return float64(int64(x*1e6+0.5)) / 1e6 }
+func round(x float64) float64 { return float64(int64(x*1e6+0.5)) / 1e6 }
 
 // outcomeCount returns the counter of outcome o in out.
 func outcomeCount(o wire.Outcome, out *reports.Outcomes) *int64 {
@@ -491,7 +491,7 @@ func outcomeSeries(o wire.Outcome, s *reports.Series) []int64 {
 	return s.ConnectFailure
 }
 
-// atkClassify returns a result's outcome and the upstream attempts it
+// classify returns a result's outcome and the upstream attempts it
 // took. An answer's X-Edgelab-Outcome header decides when present;
 // otherwise its status: 2xx ok, 429 rate_limited, 401 and 403
 // auth_rejected, 504 timeout, 503 no_upstream, any other status
@@ -501,9 +501,9 @@ func outcomeSeries(o wire.Outcome, s *reports.Series) []int64 {
 // answer is a timeout, as requests interrupted in the simulator are.
 // Attempts come from X-Edgelab-Attempts: 1 without it when an answer
 // arrived or the request timed out, 0 when it never reached a server.
-func atkClassify(res *vegeta.Result, aborted bool) (wire.Outcome, int64) {
+func classify(res *vegeta.Result, aborted bool) (wire.Outcome, int64) {
 	if res.Code == 0 {
-		if aborted || atkIsTimeout(res.Error) {
+		if aborted || isTimeout(res.Error) {
 			return wire.Timeout, 1
 		}
 		return wire.ConnectFailure, 0
@@ -530,10 +530,10 @@ func atkClassify(res *vegeta.Result, aborted bool) (wire.Outcome, int64) {
 	return wire.Error5xx, attempts
 }
 
-// atkIsTimeout reports whether a transport error is the client giving up
+// isTimeout reports whether a transport error is the client giving up
 // (net/http's "Client.Timeout exceeded", a deadline) rather than a
 // connection refused, reset or closed.
-func atkIsTimeout(e string) bool {
+func isTimeout(e string) bool {
 	if strings.Contains(e, "Client.Timeout") {
 		return true
 	}
@@ -545,23 +545,23 @@ func atkIsTimeout(e string) bool {
 	return strings.Contains(e, "timeout") || strings.Contains(e, "deadline exceeded")
 }
 
-// atkConns dials the attack's connections and remembers them, so that a
+// conns dials the attack's connections and remembers them, so that a
 // cancelled attack can close those still busy.
-type atkConns struct {
+type conns struct {
 	dialer net.Dialer
 	mu     sync.Mutex
-	live   map[*atkConn]struct{}
+	live   map[*trackedConn]struct{}
 	closed bool
 }
 
-// atkConn is a connection that forgets itself when closed.
-type atkConn struct {
+// trackedConn is a connection that forgets itself when closed.
+type trackedConn struct {
 	net.Conn
-	owner *atkConns
+	owner *conns
 	once  sync.Once
 }
 
-func (c *atkConn) Close() error {
+func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.owner.mu.Lock()
 		delete(c.owner.live, c)
@@ -570,12 +570,12 @@ func (c *atkConn) Close() error {
 	return c.Conn.Close()
 }
 
-func (cs *atkConns) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+func (cs *conns) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	conn, err := cs.dialer.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}
-	c := &atkConn{Conn: conn, owner: cs}
+	c := &trackedConn{Conn: conn, owner: cs}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.closed {
@@ -587,7 +587,7 @@ func (cs *atkConns) dial(ctx context.Context, network, addr string) (net.Conn, e
 }
 
 // abort closes every connection and refuses new ones.
-func (cs *atkConns) abort() {
+func (cs *conns) abort() {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	cs.closed = true

@@ -63,7 +63,7 @@ func TestClassifyResults(t *testing.T) {
 		{"aborted but answered", vegeta.Result{Code: 200}, true, wire.OK, 1},
 	}
 	for _, c := range cases {
-		o, n := atkClassify(&c.res, c.aborted)
+		o, n := classify(&c.res, c.aborted)
 		if o != c.want || n != c.attempts {
 			t.Errorf("%s: outcome %d, attempts %d; want %d, %d", c.name, o, n, c.want, c.attempts)
 		}
@@ -84,8 +84,8 @@ func TestClassifyResults(t *testing.T) {
 	}
 }
 
-// atkRule is the end-to-end test server's answer to request seq.
-func atkRule(seq uint64) (code int, outcome string, slow bool, want wire.Outcome) {
+// rule is the end-to-end test server's answer to request seq.
+func rule(seq uint64) (code int, outcome string, slow bool, want wire.Outcome) {
 	switch {
 	case seq%10 == 3:
 		return 503, "queue_full", false, wire.QueueFull
@@ -101,8 +101,8 @@ func atkRule(seq uint64) (code int, outcome string, slow bool, want wire.Outcome
 	return 200, "", false, wire.OK
 }
 
-// atkDecode reads a vegeta results stream.
-func atkDecode(t *testing.T, b []byte) []vegeta.Result {
+// decode reads a vegeta results stream.
+func decode(t *testing.T, b []byte) []vegeta.Result {
 	t.Helper()
 	dec := vegeta.NewDecoder(bytes.NewReader(b))
 	var out []vegeta.Result
@@ -117,8 +117,8 @@ func atkDecode(t *testing.T, b []byte) []vegeta.Result {
 	}
 }
 
-// atkWaitGoroutines waits for the goroutine count to fall back to n.
-func atkWaitGoroutines(t *testing.T, n int) {
+// waitGoroutines waits for the goroutine count to fall back to n.
+func waitGoroutines(t *testing.T, n int) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for runtime.NumGoroutine() > n {
@@ -132,7 +132,7 @@ func atkWaitGoroutines(t *testing.T, n int) {
 }
 
 func TestAttackEndToEnd(t *testing.T) {
-	sc := atkScenario(t, `
+	sc := scenario(t, `
 seed: 5
 duration: 700ms
 warmup: 300ms
@@ -158,7 +158,7 @@ servers:
 		}
 		seen[seq] = true
 		mu.Unlock()
-		code, outcome, slow, _ := atkRule(seq)
+		code, outcome, slow, _ := rule(seq)
 		if slow {
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -174,7 +174,7 @@ servers:
 	var vbin bytes.Buffer
 	buckets := 0
 	start := time.Now().Add(100 * time.Millisecond)
-	res, err := Attack(t.Context(), AttackConfig{
+	res, err := Attack(t.Context(), Config{
 		Scenario: sc, Target: srv.URL, Start: start, VegetaOut: &vbin, MaxWorkers: 50,
 		Tokens:   func(seq uint64) string { return "t" + strconv.FormatUint(seq, 10) },
 		OnBucket: func(k int, s *reports.Series) { buckets++; s.Healthy[k] = 3 },
@@ -186,7 +186,7 @@ servers:
 	if time.Since(start) < time.Second {
 		t.Errorf("Attack returned %v after the start, before the run's end (1s)", time.Since(start))
 	}
-	atkWaitGoroutines(t, before)
+	waitGoroutines(t, before)
 	for _, b := range bad {
 		t.Error("server saw a bad request: ", b)
 	}
@@ -204,7 +204,7 @@ servers:
 		if at < 300*time.Millisecond {
 			continue // warm-up
 		}
-		_, _, _, o := atkRule(seq)
+		_, _, _, o := rule(seq)
 		*outcomeCount(o, &want)++
 		attempts++
 		if seq%4 == 0 {
@@ -232,18 +232,18 @@ servers:
 	}
 
 	// vegeta's own stream has every result, and the series add up.
-	results := atkDecode(t, vbin.Bytes())
+	results := decode(t, vbin.Bytes())
 	if len(results) != int(sent) {
 		t.Errorf("vegeta.bin has %d results, want %d", len(results), sent)
 	}
 	var done reports.Outcomes
 	for i := range results {
 		r := &results[i]
-		if _, _, ok := atkParseFragment(r.URL); !ok {
+		if _, _, ok := parseFragment(r.URL); !ok {
 			t.Fatalf("result URL %q has no schedule", r.URL)
 		}
 		if r.Timestamp.Sub(start)+r.Latency < time.Second {
-			o, _ := atkClassify(r, false)
+			o, _ := classify(r, false)
 			*outcomeCount(o, &done)++
 		}
 	}
@@ -276,7 +276,7 @@ servers:
 }
 
 func TestAttackCancelMidRun(t *testing.T) {
-	sc := atkScenario(t, `
+	sc := scenario(t, `
 duration: 3s
 clients: {arrival: {process: constant, rate: 200}, timeout: 10s}
 servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
@@ -298,7 +298,7 @@ servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 	time.AfterFunc(300*time.Millisecond, cancel)
 	var vbin bytes.Buffer
 	t0 := time.Now()
-	res, err := Attack(ctx, AttackConfig{Scenario: sc, Target: srv.URL, VegetaOut: &vbin})
+	res, err := Attack(ctx, Config{Scenario: sc, Target: srv.URL, VegetaOut: &vbin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +314,7 @@ servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 	if o.Total() != res.Sent || o.OK+o.Failed()+o.Rejected() != o.Total() || o.Timeout != 1 || o.OK != res.Sent-1 {
 		t.Errorf("outcomes %+v for %d requests sent", o, res.Sent)
 	}
-	if n := len(atkDecode(t, vbin.Bytes())); int64(n) != res.Sent {
+	if n := len(decode(t, vbin.Bytes())); int64(n) != res.Sent {
 		t.Errorf("vegeta.bin has %d results, want %d", n, res.Sent)
 	}
 	var offered int64
@@ -325,19 +325,19 @@ servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 		t.Errorf("offered %d, want %d", offered, res.Sent)
 	}
 	srv.Close()
-	atkWaitGoroutines(t, before)
+	waitGoroutines(t, before)
 
 	// Cancelled before the start: nothing sent, a partial empty result.
 	ctx, cancel = context.WithCancel(t.Context())
 	cancel()
-	res, err = Attack(ctx, AttackConfig{Scenario: sc, Target: "http://127.0.0.1:1", Start: time.Now().Add(time.Hour)})
+	res, err = Attack(ctx, Config{Scenario: sc, Target: "http://127.0.0.1:1", Start: time.Now().Add(time.Hour)})
 	if err != nil || !res.Partial || res.Sent != 0 || res.Rep.Series == nil || res.Rep.Latency == nil {
 		t.Errorf("cancelled before the start: %+v, %v", res, err)
 	}
 }
 
 func TestAttackCorrectsCoordinatedOmission(t *testing.T) {
-	sc := atkScenario(t, `
+	sc := scenario(t, `
 duration: 500ms
 clients: {arrival: {process: constant, rate: 100}, timeout: 5s}
 servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
@@ -350,15 +350,15 @@ servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 	defer srv.Close()
 	var vbin bytes.Buffer
 	start := time.Now().Add(50 * time.Millisecond)
-	res, err := Attack(t.Context(), AttackConfig{Scenario: sc, Target: srv.URL, Start: start, VegetaOut: &vbin, MaxWorkers: 1})
+	res, err := Attack(t.Context(), Config{Scenario: sc, Target: srv.URL, Start: start, VegetaOut: &vbin, MaxWorkers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Request 5 is due at 50ms and takes 300ms; with one worker, requests
 	// 6, 7, ... (due at 60ms, 70ms, ...) cannot leave before 350ms: their
 	// latency counts from when they were due.
-	for _, r := range atkDecode(t, vbin.Bytes()) {
-		seq, at, _ := atkParseFragment(r.URL)
+	for _, r := range decode(t, vbin.Bytes()) {
+		seq, at, _ := parseFragment(r.URL)
 		if seq <= 5 || seq > 30 {
 			continue
 		}
@@ -377,7 +377,7 @@ servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 }
 
 func TestAttackRealTransportFailures(t *testing.T) {
-	sc := atkScenario(t, `
+	sc := scenario(t, `
 duration: 300ms
 clients: {arrival: {process: constant, rate: 100}, timeout: 200ms}
 servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
@@ -389,7 +389,7 @@ servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 	}
 	dead := "http://" + ln.Addr().String()
 	ln.Close()
-	res, err := Attack(t.Context(), AttackConfig{Scenario: sc, Target: dead})
+	res, err := Attack(t.Context(), Config{Scenario: sc, Target: dead})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +407,7 @@ servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 		}
 	}))
 	defer srv.Close()
-	res, err = Attack(t.Context(), AttackConfig{Scenario: sc, Target: srv.URL})
+	res, err = Attack(t.Context(), Config{Scenario: sc, Target: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/edgelab/edgelab/workloads"
 )
 
-// atkScenario parses a test scenario.
-func atkScenario(t *testing.T, yaml string) *workloads.Scenario {
+// scenario parses a test scenario.
+func scenario(t *testing.T, yaml string) *workloads.Scenario {
 	t.Helper()
 	sc, err := workloads.Parse([]byte(yaml), "test.yaml", nil)
 	if err != nil {
@@ -63,7 +63,7 @@ func TestPacerReplaysSyntheticSchedule(t *testing.T) {
 func TestPacerReplaysArrivalClock(t *testing.T) {
 	for _, proc := range []string{"poisson", "constant"} {
 		t.Run(proc, func(t *testing.T) {
-			sc := atkScenario(t, `
+			sc := scenario(t, `
 seed: 7
 duration: 2s
 warmup: 1s
@@ -105,7 +105,7 @@ servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 }
 
 func TestPacerRejectsClosedLoop(t *testing.T) {
-	sc := atkScenario(t, `
+	sc := scenario(t, `
 duration: 1s
 clients: {arrival: {process: closed, users: 10, think: 100ms}}
 servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
@@ -118,7 +118,7 @@ servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 		!strings.Contains(err.Error(), "test.yaml:3") {
 		t.Errorf("error %q: want an input error at test.yaml:3 naming clients.arrival.process", err)
 	}
-	if _, err := Attack(t.Context(), AttackConfig{Scenario: sc, Target: "http://127.0.0.1:1"}); !workloads.IsInputError(err) {
+	if _, err := Attack(t.Context(), Config{Scenario: sc, Target: "http://127.0.0.1:1"}); !workloads.IsInputError(err) {
 		t.Errorf("Attack on a closed loop: %v, want the input error", err)
 	}
 }

@@ -24,11 +24,11 @@ import (
 // shared table (vegeta's own Result.Seq numbers hits in an order that
 // may differ from the order in which workers call the targeter).
 const (
-	atkFragSeq = "#seq="
-	atkFragAt  = ";at="
+	fragSeq = "#seq="
+	fragAt  = ";at="
 )
 
-// atkTargeter draws each request's properties from the simulator's random
+// targeter draws each request's properties from the simulator's random
 // streams, in the simulator's order: the n-th call draws what the
 // simulator draws for its n-th request (sim/model.go, newRequest), from
 // the same streams of the same seed and replication. Every stream is drawn
@@ -37,7 +37,7 @@ const (
 // this changes nothing and keeps request n identical in every case.
 // Paths come from clients.paths (drawn as the simulator's gateway does;
 // sent even without gateway routes, for a user's own gateway), or "/".
-type atkTargeter struct {
+type targeter struct {
 	mu      sync.Mutex
 	seq     uint64
 	clock   *workloads.ArrivalClock // "arrivals": request n's scheduled time
@@ -52,8 +52,8 @@ type atkTargeter struct {
 	tokens func(seq uint64) string
 }
 
-// atkDraw is one request's properties.
-type atkDraw struct {
+// draw is one request's properties.
+type draw struct {
 	seq    uint64
 	at     time.Duration
 	client int
@@ -64,7 +64,7 @@ type atkDraw struct {
 
 // newAtkTargeter returns the targeter of replication rep of the scenario,
 // sending to base (a URL such as http://127.0.0.1:8080).
-func newAtkTargeter(sc *workloads.Scenario, rep int, base string, tokens func(uint64) string) (*atkTargeter, error) {
+func newAtkTargeter(sc *workloads.Scenario, rep int, base string, tokens func(uint64) string) (*targeter, error) {
 	u, err := url.Parse(base)
 	switch {
 	case err != nil:
@@ -77,7 +77,7 @@ func newAtkTargeter(sc *workloads.Scenario, rep int, base string, tokens func(ui
 		return nil, fmt.Errorf("target %q: give a base URL without query, fragment or user", base)
 	}
 	seed := sc.Seed
-	t := &atkTargeter{
+	t := &targeter{
 		clock:   sc.Clients.Arrival.Clock(engine.Source(seed, rep, "arrivals")),
 		clients: engine.Stream(seed, rep, "clients"),
 		count:   max(1, sc.Clients.Count),
@@ -111,7 +111,7 @@ func newAtkTargeter(sc *workloads.Scenario, rep int, base string, tokens func(ui
 
 // draw fills d with the next request's properties; d.demand must have room
 // for one value per server group.
-func (t *atkTargeter) draw(d *atkDraw) {
+func (t *targeter) draw(d *draw) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.seq++
@@ -138,9 +138,9 @@ func (t *atkTargeter) draw(d *atkDraw) {
 // protocol of package live (see doc.go). It is safe for concurrent use;
 // besides the header map vegeta needs, it allocates one string for the URL
 // and every header value together.
-func (t *atkTargeter) target(tgt *vegeta.Target) error {
+func (t *targeter) target(tgt *vegeta.Target) error {
 	var small [8]time.Duration
-	d := atkDraw{demand: small[:0]}
+	d := draw{demand: small[:0]}
 	if n := len(t.demand); n <= len(small) {
 		d.demand = small[:n]
 	} else {
@@ -154,11 +154,11 @@ func (t *atkTargeter) target(tgt *vegeta.Target) error {
 
 	var buf [256]byte
 	b := append(buf[:0], t.urls[d.path]...)
-	b = append(b, atkFragSeq...)
+	b = append(b, fragSeq...)
 	seqAt := len(b)
 	b = wire.AppendNumber(b, d.seq)
 	seqEnd := len(b)
-	b = append(b, atkFragAt...)
+	b = append(b, fragAt...)
 	b = strconv.AppendInt(b, int64(d.at), 10)
 	urlEnd := len(b)
 	b = wire.AppendDemand(b, d.demand)
@@ -194,20 +194,20 @@ func (t *atkTargeter) target(tgt *vegeta.Target) error {
 	return nil
 }
 
-// atkParseFragment returns the serial number and scheduled time a
+// parseFragment returns the serial number and scheduled time a
 // target's URL carries; ok is false when it carries none.
-func atkParseFragment(u string) (seq uint64, at time.Duration, ok bool) {
-	i := strings.LastIndex(u, atkFragSeq)
+func parseFragment(u string) (seq uint64, at time.Duration, ok bool) {
+	i := strings.LastIndex(u, fragSeq)
 	if i < 0 {
 		return 0, 0, false
 	}
-	rest := u[i+len(atkFragSeq):]
-	j := strings.Index(rest, atkFragAt)
+	rest := u[i+len(fragSeq):]
+	j := strings.Index(rest, fragAt)
 	if j < 0 {
 		return 0, 0, false
 	}
 	seq, err1 := strconv.ParseUint(rest[:j], 10, 64)
-	ns, err2 := strconv.ParseInt(rest[j+len(atkFragAt):], 10, 64)
+	ns, err2 := strconv.ParseInt(rest[j+len(fragAt):], 10, 64)
 	if err1 != nil || err2 != nil {
 		return 0, 0, false
 	}

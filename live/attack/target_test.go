@@ -17,7 +17,7 @@ import (
 	"github.com/edgelab/edgelab/workloads"
 )
 
-const atkRoutedYAML = `
+const routedYAML = `
 seed: 42
 duration: 10s
 clients:
@@ -32,16 +32,16 @@ servers:
   - {name: orders, count: 1, service: {dist: exponential, mean: 3ms}}
 `
 
-// atkReference draws the first n requests straight from the simulator's
+// reference draws the first n requests straight from the simulator's
 // streams, the way sim/model.go and sim/gateway.go do.
-type atkReference struct {
+type reference struct {
 	seq          uint64
 	at           time.Duration
 	client, key  string
 	path, demand string
 }
 
-func atkReferenceDraws(sc *workloads.Scenario, rep, n int) []atkReference {
+func referenceDraws(sc *workloads.Scenario, rep, n int) []reference {
 	seed := sc.Seed
 	clock := sc.Clients.Arrival.Clock(engine.Source(seed, rep, "arrivals"))
 	clients := engine.Stream(seed, rep, "clients")
@@ -57,7 +57,7 @@ func atkReferenceDraws(sc *workloads.Scenario, rep, n int) []atkReference {
 		sum += pw.Weight
 		cum = append(cum, sum)
 	}
-	out := make([]atkReference, n)
+	out := make([]reference, n)
 	for i := range out {
 		r := &out[i]
 		r.seq = uint64(i + 1)
@@ -81,9 +81,9 @@ func atkReferenceDraws(sc *workloads.Scenario, rep, n int) []atkReference {
 }
 
 func TestTargeterReproducesSimulatorDraws(t *testing.T) {
-	sc := atkScenario(t, atkRoutedYAML)
+	sc := scenario(t, routedYAML)
 	for _, rep := range []int{0, 2} {
-		ref := atkReferenceDraws(sc, rep, 2000)
+		ref := referenceDraws(sc, rep, 2000)
 		tok := func(seq uint64) string { return fmt.Sprintf("tok-%d", seq) }
 		tg, err := newAtkTargeter(sc, rep, "http://127.0.0.1:8080/", tok)
 		if err != nil {
@@ -100,7 +100,7 @@ func TestTargeterReproducesSimulatorDraws(t *testing.T) {
 			if err != nil {
 				t.Fatalf("request %d: %v", i+1, err)
 			}
-			seq, at, ok := atkParseFragment(tgt.URL)
+			seq, at, ok := parseFragment(tgt.URL)
 			got := []string{h.Get(wire.HeaderSeq), h.Get(wire.HeaderKey), h.Get(wire.HeaderClient), h.Get(wire.HeaderDemand), req.URL.Path, h.Get("Authorization")}
 			exp := []string{strconv.FormatUint(want.seq, 10), want.key, want.client, want.demand, want.path, fmt.Sprintf("Bearer tok-%d", want.seq)}
 			for k := range got {
@@ -124,7 +124,7 @@ func TestTargeterReproducesSimulatorDraws(t *testing.T) {
 }
 
 func TestTargeterWithoutPathsOrTokens(t *testing.T) {
-	sc := atkScenario(t, `
+	sc := scenario(t, `
 seed: 3
 duration: 1s
 clients: {arrival: {process: constant, rate: 100}, count: 1}
@@ -161,9 +161,9 @@ servers: [{name: only, count: 1, service: {dist: constant, mean: 2ms}}]
 }
 
 func TestTargeterConcurrentCallsKeepRequestIdentity(t *testing.T) {
-	sc := atkScenario(t, atkRoutedYAML)
+	sc := scenario(t, routedYAML)
 	const n = 4000
-	ref := atkReferenceDraws(sc, 0, n)
+	ref := referenceDraws(sc, 0, n)
 	tg, err := newAtkTargeter(sc, 0, "http://127.0.0.1:8080", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func TestTargeterConcurrentCallsKeepRequestIdentity(t *testing.T) {
 			for i := 0; i < n/8; i++ {
 				var tgt vegeta.Target
 				_ = tg.target(&tgt)
-				seq, at, _ := atkParseFragment(tgt.URL)
+				seq, at, _ := parseFragment(tgt.URL)
 				if seq < 1 || seq > n {
 					errs <- fmt.Sprintf("seq %d out of range", seq)
 					return
@@ -212,7 +212,7 @@ func TestTargeterIsCheap(t *testing.T) {
 	if testing.CoverMode() != "" || livetest.Race {
 		t.Skip("allocation counts differ under coverage and the race detector")
 	}
-	sc := atkScenario(t, atkRoutedYAML)
+	sc := scenario(t, routedYAML)
 	tg, err := newAtkTargeter(sc, 0, "http://127.0.0.1:8080", func(uint64) string { return "t" })
 	if err != nil {
 		t.Fatal(err)

@@ -209,11 +209,11 @@ func (f *Fleet) Close() error {
 	return errors.Join(errs...)
 }
 
-// BackendStats are a backend's cumulative counters since StartFleet. The
+// Stats are a backend's cumulative counters since StartFleet. The
 // difference of two readings covers the span between their At: utilization
 // = ΔBusy / (Concurrency · Δt), mean queue = ΔQueue / Δt, as the simulator
 // defines them.
-type BackendStats struct {
+type Stats struct {
 	// Requests counts the requests the backend received (served, queued or
 	// refused with queue_full), as the simulator's per-server requests;
 	// health checks are not counted.
@@ -348,12 +348,12 @@ func (b *Backend) Spare() bool { return b.spare }
 
 // Stats returns the backend's cumulative counters; safe to call
 // concurrently with serving.
-func (b *Backend) Stats() BackendStats {
+func (b *Backend) Stats() Stats {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	at := time.Now()
 	now := at.Sub(b.fleet.epoch)
-	return BackendStats{
+	return Stats{
 		Requests: b.requests, Served: b.served, QueueFull: b.full, Errors: b.errs,
 		Busy:        b.busyAvg.Integral(now) / 1e9,
 		Queue:       b.queueAvg.Integral(now) / 1e9,

@@ -21,12 +21,12 @@ import (
 // (gateway.concurrency and gateway.queue), running the stages middleware
 // and then the reverse proxy.
 type Gateway struct {
-	cfg     GatewayConfig
+	cfg     Config
 	proxy   *Proxy
 	inner   http.Handler // middleware(proxy)
 	ln      net.Listener
 	srv     *http.Server
-	adm     *pxAdmission // nil without a gateway section
+	adm     *admission // nil without a gateway section
 	timeout time.Duration
 	served  chan error
 
@@ -52,7 +52,7 @@ const (
 
 // StartGateway starts a gateway instance on cfg.Listen (default 127.0.0.1
 // on a free port) with the proxy cfg describes. Close stops it.
-func StartGateway(cfg GatewayConfig) (*Gateway, error) {
+func StartGateway(cfg Config) (*Gateway, error) {
 	p, err := NewProxy(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("gateway %d: %w", cfg.Instance, err)
@@ -92,7 +92,7 @@ func StartGateway(cfg GatewayConfig) (*Gateway, error) {
 	return g, nil
 }
 
-// gwLogWriter sends the HTTP server's error log to GatewayConfig.Logf.
+// gwLogWriter sends the HTTP server's error log to Config.Logf.
 type gwLogWriter struct {
 	logf     func(string, ...any)
 	instance int
@@ -157,13 +157,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
-		pxOwnReply(w, r, http.StatusServiceUnavailable, "", 0, "gateway is shutting down")
+		ownReply(w, r, http.StatusServiceUnavailable, "", 0, "gateway is shutting down")
 		return
 	}
 	g.wg.Add(1)
 	g.mu.Unlock()
 	defer g.wg.Done()
-	if msg := pxEdgeCheck(r); msg != "" {
+	if msg := edgeCheck(r); msg != "" {
 		http.Error(w, msg, http.StatusBadRequest)
 		return
 	}
@@ -171,7 +171,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, g.proxy.maxBody)
 	}
 	g.proxy.countRequest()
-	ctx := context.WithValue(r.Context(), pxArrivalKey{}, arrival)
+	ctx := context.WithValue(r.Context(), arrivalKey{}, arrival)
 	if g.adm != nil {
 		wctx := ctx
 		if g.timeout > 0 {
@@ -182,24 +182,24 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		release, ok, full := g.adm.acquire(wctx)
 		if !ok {
 			if full {
-				pxOwnReply(w, r, http.StatusServiceUnavailable, wire.QueueFull.String(), 0, "gateway queue full")
+				ownReply(w, r, http.StatusServiceUnavailable, wire.QueueFull.String(), 0, "gateway queue full")
 			} else {
-				pxOwnReply(w, r, http.StatusGatewayTimeout, wire.Timeout.String(), 0, "timed out waiting for a gateway worker")
+				ownReply(w, r, http.StatusGatewayTimeout, wire.Timeout.String(), 0, "timed out waiting for a gateway worker")
 			}
 			return
 		}
-		slot := &pxSlot{release: release}
+		slot := &slot{release: release}
 		defer slot.free()
-		ctx = context.WithValue(ctx, pxSlotKey{}, slot)
+		ctx = context.WithValue(ctx, slotKey{}, slot)
 	}
 	g.inner.ServeHTTP(w, r.WithContext(ctx))
 }
 
-// pxAdmission is a gateway instance's workers and waiting room: at most
+// admission is a gateway instance's workers and waiting room: at most
 // conc requests are processed at once, up to queue more wait in FIFO
 // order (queue < 0: unbounded), the rest are refused (queue_full), as the
 // simulator's gateway instance does.
-type pxAdmission struct {
+type admission struct {
 	mu       sync.Mutex
 	conc     int
 	busy     int
@@ -207,14 +207,14 @@ type pxAdmission struct {
 	waiting  *list.List // of chan struct{}, closed when granted a worker
 }
 
-func newPxAdmission(conc, queue int) *pxAdmission {
-	return &pxAdmission{conc: conc, queueCap: queue, waiting: list.New()}
+func newPxAdmission(conc, queue int) *admission {
+	return &admission{conc: conc, queueCap: queue, waiting: list.New()}
 }
 
 // acquire takes a worker, waiting in line while ctx allows. ok reports
 // that the caller holds a worker and must call release; otherwise full
 // tells a full waiting room from ctx ending first.
-func (a *pxAdmission) acquire(ctx context.Context) (release func(), ok, full bool) {
+func (a *admission) acquire(ctx context.Context) (release func(), ok, full bool) {
 	a.mu.Lock()
 	if a.busy < a.conc && a.waiting.Len() == 0 {
 		a.busy++
@@ -247,7 +247,7 @@ func (a *pxAdmission) acquire(ctx context.Context) (release func(), ok, full boo
 }
 
 // release frees a worker: the first in line takes it over, or it idles.
-func (a *pxAdmission) release() {
+func (a *admission) release() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if e := a.waiting.Front(); e != nil {

@@ -31,9 +31,9 @@ type Upstream struct {
 	Weight float64
 }
 
-// GatewayConfig configures one gateway instance: its reverse proxy and
+// Config configures one gateway instance: its reverse proxy and
 // the HTTP server in front of it.
-type GatewayConfig struct {
+type Config struct {
 	// Scenario supplies the balancer, health, client-resilience and
 	// gateway settings.
 	Scenario *workloads.Scenario
@@ -72,7 +72,7 @@ type ProxyStats struct {
 	Healthy int
 	// Endpoints is the number of endpoints, summed over the pools.
 	Endpoints int
-	// InFlight is, per upstream (GatewayConfig.Upstreams order), the
+	// InFlight is, per upstream (Config.Upstreams order), the
 	// attempts the balancer counts in flight.
 	InFlight []int
 	// Ejections counts outlier ejections since the start, over the pools.
@@ -81,22 +81,22 @@ type ProxyStats struct {
 
 // Defaults of the proxy's limits.
 const (
-	pxDefaultMaxBody = 1 << 20
-	// pxMaxResponse caps an upstream answer's body: answers are buffered
+	defaultMaxBody = 1 << 20
+	// maxResponse caps an upstream answer's body: answers are buffered
 	// so that a hedge or retry can win cleanly; a larger one is a bad
 	// gateway (502 error_5xx).
-	pxMaxResponse = 8 << 20
-	pxDialTimeout = 2 * time.Second
-	pxMaxIdlePer  = 1024
-	// pxMaxDialing bounds the dials in progress to one upstream (per
+	maxResponse = 8 << 20
+	dialTimeout = 2 * time.Second
+	maxIdlePer  = 1024
+	// maxDialing bounds the dials in progress to one upstream (per
 	// gateway instance); requests beyond wait for a freed connection or
-	// a dial slot (pxClient.get). Measured on loopback under a
+	// a dial slot (client.get). Measured on loopback under a
 	// connection storm: 4 held 7000 req/s where unbounded dialing
 	// tipped into timeouts (docs/performance.md).
-	pxMaxDialing  = 4
-	pxIdleTimeout = 90 * time.Second
-	pxMaxRespHdr  = 64 << 10
-	pxDownSignal  = time.Second // how long a refused connection marks a signal "down"
+	maxDialing  = 4
+	idleTimeout = 90 * time.Second
+	maxRespHdr  = 64 << 10
+	downSignal  = time.Second // how long a refused connection marks a signal "down"
 )
 
 // Proxy is the gateway's reverse proxy: an http.Handler that balances
@@ -107,10 +107,10 @@ const (
 //
 // Every pool call happens under one mutex with now = time.Since(Start).
 type Proxy struct {
-	cfg     GatewayConfig
+	cfg     Config
 	sc      *workloads.Scenario
 	start   time.Time
-	client  *pxClient
+	client  *client
 	maxBody int64
 	logf    func(string, ...any)
 
@@ -120,14 +120,14 @@ type Proxy struct {
 	routed  bool
 	probe   *workloads.ActiveHealth
 
-	ups   []pxUpstream
-	pools []*pxPool
+	ups   []upstream
+	pools []*balancerPool
 	group []int // server group → pool (routed)
 
 	mu       sync.Mutex // guards everything below and every pool
 	budget   *strategies.RetryBudget
 	retryR   *rand.Rand
-	signals  []pxSignal // per upstream
+	signals  []signal // per upstream
 	attempts int64
 	requests int64
 	closed   bool
@@ -137,30 +137,30 @@ type Proxy struct {
 	stopFunc context.CancelFunc
 }
 
-// pxUpstream is an upstream as the proxy uses it.
-type pxUpstream struct {
+// upstream is an upstream as the proxy uses it.
+type upstream struct {
 	Upstream
-	target pxTarget
+	target target
 	path   string // the URL's path without a trailing slash, prepended to request URIs
 	pool   int
 	local  int
 }
 
-// pxPool is one balancer pool and its upstreams.
-type pxPool struct {
+// balancerPool is one balancer pool and its upstreams.
+type balancerPool struct {
 	pool *strategies.Pool
 	ups  []int // local endpoint → upstream index
 }
 
-// pxSignal is an upstream's latest load report.
-type pxSignal struct {
+// signal is an upstream's latest load report.
+type signal struct {
 	sig       strategies.Signal
 	downUntil time.Duration // refused connection: report "down" until then
 }
 
 // NewProxy builds a proxy for cfg and starts its active health checks.
 // Close stops them.
-func NewProxy(cfg GatewayConfig) (*Proxy, error) {
+func NewProxy(cfg Config) (*Proxy, error) {
 	sc := cfg.Scenario
 	if sc == nil {
 		return nil, errors.New("live: proxy: no scenario")
@@ -182,10 +182,10 @@ func NewProxy(cfg GatewayConfig) (*Proxy, error) {
 		retry:   sc.Clients.Retries,
 		hedge:   sc.Clients.Hedge,
 		probe:   sc.Balancer.Health.Active,
-		signals: make([]pxSignal, len(cfg.Upstreams)),
+		signals: make([]signal, len(cfg.Upstreams)),
 	}
 	if p.maxBody <= 0 {
-		p.maxBody = pxDefaultMaxBody
+		p.maxBody = defaultMaxBody
 	}
 	if p.logf == nil {
 		p.logf = func(string, ...any) {}
@@ -221,13 +221,13 @@ func NewProxy(cfg GatewayConfig) (*Proxy, error) {
 			}
 			addr = net.JoinHostPort(base.Hostname(), port)
 		}
-		t := pxTarget{addr: addr, host: base.Host, tls: base.Scheme == "https", name: base.Hostname()}
-		p.ups = append(p.ups, pxUpstream{Upstream: u, target: t, path: strings.TrimSuffix(base.EscapedPath(), "/")})
+		t := target{addr: addr, host: base.Host, tls: base.Scheme == "https", name: base.Hostname()}
+		p.ups = append(p.ups, upstream{Upstream: u, target: t, path: strings.TrimSuffix(base.EscapedPath(), "/")})
 	}
 	if err := p.buildPools(strategy); err != nil {
 		return nil, err
 	}
-	p.client = newPxClient(len(p.ups), pxMaxIdlePer, pxMaxDialing, pxIdleTimeout, pxDialTimeout, pxMaxRespHdr)
+	p.client = newPxClient(len(p.ups), maxIdlePer, maxDialing, idleTimeout, dialTimeout, maxRespHdr)
 	p.stop, p.stopFunc = context.WithCancel(context.Background())
 	p.preconnect()
 	p.startHealth()
@@ -257,7 +257,7 @@ func (p *Proxy) preconnect() {
 // streams are named as the simulator names them.
 func (p *Proxy) buildPools(strategy string) error {
 	sc := p.sc
-	hc := pxHealthConfig(&sc.Balancer.Health)
+	hc := healthConfig(&sc.Balancer.Health)
 	newPool := func(stream string, ups []int) error {
 		bal, err := strategies.New(strategy, engine.Stream(sc.Seed, p.cfg.Rep, stream), sc.Balancer.Params[strategy])
 		if err != nil {
@@ -278,7 +278,7 @@ func (p *Proxy) buildPools(strategy string) error {
 		if a := sc.Balancer.Affinity; a != "" {
 			pool.SetAffinity(a, 0)
 		}
-		p.pools = append(p.pools, &pxPool{pool: pool, ups: ups})
+		p.pools = append(p.pools, &balancerPool{pool: pool, ups: ups})
 		return nil
 	}
 	g := sc.Gateway
@@ -310,9 +310,9 @@ func (p *Proxy) buildPools(strategy string) error {
 	return nil
 }
 
-// pxHealthConfig is the simulator's healthConfig: the scenario's health
+// healthConfig is the simulator's healthConfig: the scenario's health
 // settings as the pool takes them.
-func pxHealthConfig(h *workloads.Health) strategies.HealthConfig {
+func healthConfig(h *workloads.Health) strategies.HealthConfig {
 	var cfg strategies.HealthConfig
 	if a := h.Active; a != nil {
 		cfg.Active = &strategies.ActiveHealth{Interval: a.Interval.D(), Timeout: a.Timeout.D(), Unhealthy: a.Unhealthy, Healthy: a.Healthy}
@@ -349,14 +349,14 @@ func (p *Proxy) noteSignal(ui int, h http.Header) {
 		return
 	}
 	p.mu.Lock()
-	p.signals[ui] = pxSignal{sig: sig}
+	p.signals[ui] = signal{sig: sig}
 	p.mu.Unlock()
 }
 
 // noteDown marks upstream ui's signal "down" after a refused connection.
 func (p *Proxy) noteDown(ui int) {
 	p.mu.Lock()
-	p.signals[ui].downUntil = p.now() + pxDownSignal
+	p.signals[ui].downUntil = p.now() + downSignal
 	p.mu.Unlock()
 }
 

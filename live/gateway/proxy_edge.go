@@ -11,11 +11,11 @@ import (
 	"github.com/edgelab/edgelab/live/wire"
 )
 
-// pxEdgeCheck refuses what a reverse proxy must not serve: CONNECT and
+// edgeCheck refuses what a reverse proxy must not serve: CONNECT and
 // request targets that are not in origin form ("http://elsewhere/",
 // "host:port", "*"), so the gateway is never an open proxy. It returns
 // the reason, or "" when the request may go on.
-func pxEdgeCheck(r *http.Request) string {
+func edgeCheck(r *http.Request) string {
 	if r.Method == http.MethodConnect {
 		return "CONNECT is refused: this is a reverse proxy, not a forward proxy"
 	}
@@ -31,10 +31,10 @@ func pxEdgeCheck(r *http.Request) string {
 	return ""
 }
 
-// pxIsHop reports whether a (canonical) header name is hop-by-hop (RFC
+// isHop reports whether a (canonical) header name is hop-by-hop (RFC
 // 9110 section 7.6.1, plus the obsolete Proxy-Connection and every
 // Proxy-* header).
-func pxIsHop(k string) bool {
+func isHop(k string) bool {
 	switch k {
 	case "Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
 		return true
@@ -42,9 +42,9 @@ func pxIsHop(k string) bool {
 	return strings.HasPrefix(k, "Proxy-")
 }
 
-// pxStripHop removes hop-by-hop headers from h: the standard ones and
+// stripHop removes hop-by-hop headers from h: the standard ones and
 // every header named in Connection.
-func pxStripHop(h http.Header) {
+func stripHop(h http.Header) {
 	for _, v := range h.Values("Connection") {
 		for _, name := range strings.Split(v, ",") {
 			if name = textproto.TrimString(name); name != "" {
@@ -53,21 +53,21 @@ func pxStripHop(h http.Header) {
 		}
 	}
 	for k := range h {
-		if pxIsHop(k) {
+		if isHop(k) {
 			delete(h, k)
 		}
 	}
 }
 
-// pxOutboundHeader is the header set every attempt of r starts from:
+// outboundHeader is the header set every attempt of r starts from:
 // hop-by-hop headers stripped, X-Forwarded-For appended, the client's own
 // attempt number and Expect dropped (the body is already read).
-func pxOutboundHeader(r *http.Request) http.Header {
+func outboundHeader(r *http.Request) http.Header {
 	h := r.Header.Clone()
 	if h == nil {
 		h = http.Header{}
 	}
-	pxStripHop(h)
+	stripHop(h)
 	h.Del("Expect")
 	h.Del(wire.HeaderAttempt)
 	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
@@ -84,26 +84,26 @@ func pxOutboundHeader(r *http.Request) http.Header {
 
 // Context keys the gateway passes to its proxy.
 type (
-	// pxArrivalKey holds the time.Time the gateway received the request:
+	// arrivalKey holds the time.Time the gateway received the request:
 	// the overall timeout runs from then, as the simulator's does from the
 	// request's creation.
-	pxArrivalKey struct{}
-	// pxSlotKey holds the *pxSlot of the gateway worker the request holds.
-	pxSlotKey struct{}
+	arrivalKey struct{}
+	// slotKey holds the *slot of the gateway worker the request holds.
+	slotKey struct{}
 )
 
-// pxSlot is an admitted request's gateway worker, released once.
-type pxSlot struct {
+// slot is an admitted request's gateway worker, released once.
+type slot struct {
 	once    sync.Once
 	release func()
 }
 
-func (s *pxSlot) free() { s.once.Do(s.release) }
+func (s *slot) free() { s.once.Do(s.release) }
 
-// pxReleaseSlot frees the gateway worker held by the request in ctx, if
+// releaseSlot frees the gateway worker held by the request in ctx, if
 // any.
-func pxReleaseSlot(ctx context.Context) {
-	if s, ok := ctx.Value(pxSlotKey{}).(*pxSlot); ok {
+func releaseSlot(ctx context.Context) {
+	if s, ok := ctx.Value(slotKey{}).(*slot); ok {
 		s.free()
 	}
 }

@@ -73,7 +73,7 @@ func (p *Proxy) probeOnce(ui int, timeout time.Duration) bool {
 	ctx, cancel := context.WithTimeout(p.stop, timeout)
 	defer cancel()
 	u := &p.ups[ui]
-	out := pxOut{method: http.MethodGet, uri: u.path + "/healthz", header: http.Header{"User-Agent": {"edgelab-health"}}, attempt: -1, probe: true}
+	out := upRequest{method: http.MethodGet, uri: u.path + "/healthz", header: http.Header{"User-Agent": {"edgelab-health"}}, attempt: -1, probe: true}
 	in, err := p.client.do(ctx, ui, &u.target, &out, 64<<10)
 	if err != nil {
 		return false

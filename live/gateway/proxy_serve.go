@@ -16,23 +16,23 @@ import (
 // Causes of the contexts the proxy cancels, to tell its own decisions
 // apart from the client's.
 var (
-	errPxTimeout  = errors.New("request timeout (clients.timeout)")
-	errPxPerTry   = errors.New("per-try timeout (clients.retries.per_try_timeout)")
-	errPxLost     = errors.New("attempt abandoned: another attempt answered or the request ended")
-	errPxTooLarge = errors.New("upstream answer too large")
-	errPxClosed   = errors.New("gateway closed")
+	errTimeout  = errors.New("request timeout (clients.timeout)")
+	errPerTry   = errors.New("per-try timeout (clients.retries.per_try_timeout)")
+	errLost     = errors.New("attempt abandoned: another attempt answered or the request ended")
+	errTooLarge = errors.New("upstream answer too large")
+	errClosed   = errors.New("gateway closed")
 )
 
-// pxNoCancel is the cancel of an attempt run in its request's goroutine:
+// noCancel is the cancel of an attempt run in its request's goroutine:
 // it ends before anything could abandon it.
-func pxNoCancel(error) {}
+func noCancel(error) {}
 
-// pxNoUpstream is the outcome name of a request the pool had no endpoint
+// outcomeNoUpstream is the outcome name of a request the pool had no endpoint
 // for (Envoy's "no healthy upstream").
-var pxNoUpstream = wire.NoUpstream.String()
+var outcomeNoUpstream = wire.NoUpstream.String()
 
-// pxAttempt is one upstream try of a request.
-type pxAttempt struct {
+// attempt is one upstream try of a request.
+type attempt struct {
 	no     int // attempt number within the request (X-Edgelab-Attempt)
 	local  int // endpoint index in the pool
 	ui     int // upstream index
@@ -41,9 +41,9 @@ type pxAttempt struct {
 	cancel context.CancelCauseFunc
 }
 
-// pxResult is what became of an attempt.
-type pxResult struct {
-	a       *pxAttempt
+// result is what became of an attempt.
+type result struct {
+	a       *attempt
 	outcome strategies.Outcome
 	status  int // 0: no usable answer (err says why)
 	header  http.Header
@@ -51,34 +51,34 @@ type pxResult struct {
 	err     error
 }
 
-// pxFinal is a request's fate.
-type pxFinal struct {
-	outcome string    // results.json outcome name; "ok" when it succeeded
-	ans     *pxResult // the upstream answer to forward, if any
+// final is a request's fate.
+type final struct {
+	outcome string  // results.json outcome name; "ok" when it succeeded
+	ans     *result // the upstream answer to forward, if any
 	tries   int
 }
 
-// pxExchange is one client request's life at the proxy: the simulator's
+// exchange is one client request's life at the proxy: the simulator's
 // request with its attempts, timers and retry state, run by the request's
 // goroutine. Only that goroutine touches it, except the immutable fields
 // the attempts read.
-type pxExchange struct {
+type exchange struct {
 	p       *Proxy
 	ctx     context.Context // the request's, with the overall deadline
-	pool    *pxPool
+	pool    *balancerPool
 	req     strategies.Request
 	method  string
 	uri     string // origin-form request URI
 	header  http.Header
 	body    []byte
-	results chan pxResult // attempts' results when they run apart (hedging), else nil
+	results chan result // attempts' results when they run apart (hedging), else nil
 
 	// ready is the result of the attempt send ran in the request's own
 	// goroutine (no hedging), when hasReady.
-	ready    pxResult
+	ready    result
 	hasReady bool
 
-	live                   []*pxAttempt
+	live                   []*attempt
 	tries, retries, hedges int
 	pending                bool // a budgeted retry waits out its backoff
 	hedgeT, retryT         *time.Timer
@@ -89,15 +89,15 @@ type pxExchange struct {
 // upstreams with client-side resilience and forwards the answer.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !p.enter() {
-		pxOwnReply(w, r, http.StatusServiceUnavailable, "", 0, "gateway is shutting down")
+		ownReply(w, r, http.StatusServiceUnavailable, "", 0, "gateway is shutting down")
 		return
 	}
 	defer p.wg.Done()
-	if msg := pxEdgeCheck(r); msg != "" {
+	if msg := edgeCheck(r); msg != "" {
 		http.Error(w, msg, http.StatusBadRequest)
 		return
 	}
-	arrival, behind := r.Context().Value(pxArrivalKey{}).(time.Time)
+	arrival, behind := r.Context().Value(arrivalKey{}).(time.Time)
 	if !behind {
 		// Used on its own, not behind a Gateway: count the request here.
 		arrival = time.Now()
@@ -119,12 +119,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	pi := p.route(r.URL.Path)
 	if pi < 0 {
-		pxOwnReply(w, r, http.StatusNotFound, pxNoUpstream, 0, "no route for this path")
+		ownReply(w, r, http.StatusNotFound, outcomeNoUpstream, 0, "no route for this path")
 		return
 	}
 	// The gateway worker is done with the request (its stages ran): as in
 	// the simulator, the upstream exchange holds no gateway worker.
-	pxReleaseSlot(r.Context())
+	releaseSlot(r.Context())
 	ctx := r.Context()
 	if !behind {
 		// Close cancels the requests in progress, whoever serves the
@@ -132,26 +132,26 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Gateway cancels it before it closes the proxy.)
 		c, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
-		defer context.AfterFunc(p.stop, func() { cancel(errPxClosed) })()
+		defer context.AfterFunc(p.stop, func() { cancel(errClosed) })()
 		ctx = c
 	}
 	if p.timeout > 0 {
 		var cancelT context.CancelFunc
-		ctx, cancelT = context.WithDeadlineCause(ctx, arrival.Add(p.timeout), errPxTimeout)
+		ctx, cancelT = context.WithDeadlineCause(ctx, arrival.Add(p.timeout), errTimeout)
 		defer cancelT()
 	}
-	x := &pxExchange{
+	x := &exchange{
 		p:      p,
 		ctx:    ctx,
 		pool:   p.pools[pi],
 		req:    strategies.Request{Key: wire.Number(r.Header.Get(wire.HeaderKey)), Client: wire.Number(r.Header.Get(wire.HeaderClient))},
 		method: r.Method,
 		uri:    r.URL.RequestURI(),
-		header: pxOutboundHeader(r),
+		header: outboundHeader(r),
 		body:   body,
 	}
 	if p.hedging() {
-		x.results = make(chan pxResult, 1+max(p.retry.Max, 0)+p.hedge.Max)
+		x.results = make(chan result, 1+max(p.retry.Max, 0)+p.hedge.Max)
 	}
 	p.reply(w, r, x.run())
 }
@@ -162,7 +162,7 @@ func (p *Proxy) hedging() bool { return p.hedge.Max > 0 && p.hedge.After > 0 }
 
 // run drives the request to its end as the simulator's model does: send,
 // hedge, retry within the policy and budget, or give up at the deadline.
-func (x *pxExchange) run() pxFinal {
+func (x *exchange) run() final {
 	p := x.p
 	p.mu.Lock()
 	if p.budget != nil {
@@ -179,7 +179,7 @@ func (x *pxExchange) run() pxFinal {
 		}
 		if x.hasReady {
 			res := x.ready
-			x.ready, x.hasReady = pxResult{}, false
+			x.ready, x.hasReady = result{}, false
 			if f, done := x.handle(res); done {
 				return f
 			}
@@ -217,9 +217,9 @@ func (x *pxExchange) run() pxFinal {
 // handle takes an attempt's result (the simulator's attempt end): the
 // balancer learns the outcome, then the request succeeds, or waits for
 // other attempts, retries or fails. done reports that it is over.
-func (x *pxExchange) handle(res pxResult) (pxFinal, bool) {
+func (x *exchange) handle(res result) (final, bool) {
 	if !x.unlink(res.a) {
-		return pxFinal{}, false // abandoned earlier; its Done was reported then
+		return final{}, false // abandoned earlier; its Done was reported then
 	}
 	p := x.p
 	p.mu.Lock()
@@ -234,13 +234,13 @@ func (x *pxExchange) handle(res pxResult) (pxFinal, bool) {
 	}
 	if res.outcome == strategies.OK {
 		x.abandonAll(strategies.Cancelled)
-		return pxFinal{outcome: wire.OK.String(), ans: &res, tries: x.tries}, true
+		return final{outcome: wire.OK.String(), ans: &res, tries: x.tries}, true
 	}
 	return x.failed(res.outcome, false, &res)
 }
 
 // finish releases the request's timers and budget share.
-func (x *pxExchange) finish() {
+func (x *exchange) finish() {
 	if x.hedgeT != nil {
 		x.hedgeT.Stop()
 	}
@@ -261,15 +261,15 @@ func (x *pxExchange) finish() {
 
 // timedOut abandons every live attempt: the overall deadline passed (or
 // the client went away, which is the client giving up too).
-func (x *pxExchange) timedOut() pxFinal {
+func (x *exchange) timedOut() final {
 	x.abandonAll(strategies.Timeout)
-	return pxFinal{outcome: strategies.Timeout.String(), tries: x.tries}
+	return final{outcome: strategies.Timeout.String(), tries: x.tries}
 }
 
 // send routes a new attempt through the balancer (the simulator's send).
 // retry is true for an attempt admitted by the retry budget. done reports
 // that the request is over (no upstream and nothing else to wait for).
-func (x *pxExchange) send(retry bool) (f pxFinal, done bool) {
+func (x *exchange) send(retry bool) (f final, done bool) {
 	p := x.p
 	p.mu.Lock()
 	now := p.now()
@@ -283,7 +283,7 @@ func (x *pxExchange) send(retry bool) (f pxFinal, done bool) {
 	}
 	p.attempts++
 	p.mu.Unlock()
-	a := &pxAttempt{no: x.tries, local: local, ui: x.pool.ups[local], sent: now, retry: retry}
+	a := &attempt{no: x.tries, local: local, ui: x.pool.ups[local], sent: now, retry: retry}
 	x.tries++
 	x.live = append(x.live, a)
 	if x.tries == 1 && p.hedging() {
@@ -293,37 +293,37 @@ func (x *pxExchange) send(retry bool) (f pxFinal, done bool) {
 	if x.results == nil {
 		// No hedging: the attempt runs in the request's goroutine, and
 		// the loop in run takes its result next.
-		a.cancel = pxNoCancel
+		a.cancel = noCancel
 		actx, stop := x.ctx, context.CancelFunc(nil)
 		if per := p.retry.PerTryTimeout.D(); per > 0 {
-			actx, stop = context.WithTimeoutCause(actx, per, errPxPerTry)
+			actx, stop = context.WithTimeoutCause(actx, per, errPerTry)
 		}
 		x.ready, x.hasReady = p.exchange(actx, a, x), true
 		if stop != nil {
 			stop()
 		}
-		return pxFinal{}, false
+		return final{}, false
 	}
 	actx, cancel := context.WithCancelCause(x.ctx)
 	a.cancel = cancel
 	stop := context.CancelFunc(func() {})
 	if per := p.retry.PerTryTimeout.D(); per > 0 {
-		actx, stop = context.WithTimeoutCause(actx, per, errPxPerTry)
+		actx, stop = context.WithTimeoutCause(actx, per, errPerTry)
 	}
 	p.wg.Add(1) // the handler holds a count, so this never races Wait
 	go p.attempt(actx, stop, a, x)
-	return pxFinal{}, false
+	return final{}, false
 }
 
 // failed handles a failed attempt (the simulator's attemptFailed): wait
 // for other live attempts (hedging), retry within the policy and budget,
 // or end the request with this outcome.
-func (x *pxExchange) failed(o strategies.Outcome, noUpstream bool, ans *pxResult) (pxFinal, bool) {
+func (x *exchange) failed(o strategies.Outcome, noUpstream bool, ans *result) (final, bool) {
 	if len(x.live) > 0 {
-		return pxFinal{}, false
+		return final{}, false
 	}
 	p := x.p
-	if !noUpstream && x.retries < p.retry.Max && pxRetriable(o) {
+	if !noUpstream && x.retries < p.retry.Max && retriable(o) {
 		p.mu.Lock()
 		admit := p.budget == nil || p.budget.TryRetry()
 		var backoff time.Duration
@@ -340,19 +340,19 @@ func (x *pxExchange) failed(o strategies.Outcome, noUpstream bool, ans *pxResult
 				x.retryT.Reset(backoff)
 			}
 			x.retryC = x.retryT.C
-			return pxFinal{}, false
+			return final{}, false
 		}
 	}
 	if noUpstream {
-		return pxFinal{outcome: pxNoUpstream, tries: x.tries}, true
+		return final{outcome: outcomeNoUpstream, tries: x.tries}, true
 	}
-	return pxFinal{outcome: o.String(), ans: ans, tries: x.tries}, true
+	return final{outcome: o.String(), ans: ans, tries: x.tries}, true
 }
 
-// pxRetriable is the simulator's retriable: 5xx, connect failure, queue
+// retriable is the simulator's retriable: 5xx, connect failure, queue
 // full (a 503) and per-try timeout are retried, as Envoy's retry_on:
 // 5xx,connect-failure,reset.
-func pxRetriable(o strategies.Outcome) bool {
+func retriable(o strategies.Outcome) bool {
 	switch o {
 	case strategies.Error5xx, strategies.ConnectFail, strategies.QueueFull, strategies.Timeout:
 		return true
@@ -361,7 +361,7 @@ func pxRetriable(o strategies.Outcome) bool {
 }
 
 // unlink removes a from the live attempts; false if it was not live.
-func (x *pxExchange) unlink(a *pxAttempt) bool {
+func (x *exchange) unlink(a *attempt) bool {
 	for k, b := range x.live {
 		if b == a {
 			last := len(x.live) - 1
@@ -376,7 +376,7 @@ func (x *pxExchange) unlink(a *pxAttempt) bool {
 
 // abandonAll gives up on every live attempt: the balancer learns outcome
 // o for each now, and their upstream requests are cancelled.
-func (x *pxExchange) abandonAll(o strategies.Outcome) {
+func (x *exchange) abandonAll(o strategies.Outcome) {
 	if len(x.live) == 0 {
 		return
 	}
@@ -391,7 +391,7 @@ func (x *pxExchange) abandonAll(o strategies.Outcome) {
 	}
 	p.mu.Unlock()
 	for k, a := range x.live {
-		a.cancel(errPxLost)
+		a.cancel(errLost)
 		x.live[k] = nil
 	}
 	x.live = x.live[:0]
@@ -400,7 +400,7 @@ func (x *pxExchange) abandonAll(o strategies.Outcome) {
 // attempt runs one upstream try in a goroutine of its own (hedging) and
 // reports its result on x.results (buffered for every attempt the request
 // may make, so it never blocks).
-func (p *Proxy) attempt(ctx context.Context, stop context.CancelFunc, a *pxAttempt, x *pxExchange) {
+func (p *Proxy) attempt(ctx context.Context, stop context.CancelFunc, a *attempt, x *exchange) {
 	defer p.wg.Done()
 	defer stop()
 	defer a.cancel(nil)
@@ -408,21 +408,21 @@ func (p *Proxy) attempt(ctx context.Context, stop context.CancelFunc, a *pxAttem
 }
 
 // exchange sends one upstream try of x and reads its answer whole.
-func (p *Proxy) exchange(ctx context.Context, a *pxAttempt, x *pxExchange) pxResult {
-	res := pxResult{a: a}
+func (p *Proxy) exchange(ctx context.Context, a *attempt, x *exchange) result {
+	res := result{a: a}
 	u := &p.ups[a.ui]
-	out := pxOut{method: x.method, uri: u.path + x.uri, header: x.header, body: x.body, attempt: a.no}
-	in, err := p.client.do(ctx, a.ui, &u.target, &out, pxMaxResponse)
+	out := upRequest{method: x.method, uri: u.path + x.uri, header: x.header, body: x.body, attempt: a.no}
+	in, err := p.client.do(ctx, a.ui, &u.target, &out, maxResponse)
 	switch {
 	case err == nil:
 		p.noteSignal(a.ui, in.header)
 		res.status, res.header, res.body = in.status, in.header, in.body
-		res.outcome = pxStatusOutcome(in.status, in.header)
-	case errors.Is(err, errPxTooLarge) && ctx.Err() == nil:
+		res.outcome = statusOutcome(in.status, in.header)
+	case errors.Is(err, errTooLarge) && ctx.Err() == nil:
 		res.outcome, res.err = strategies.Error5xx, err
 	default:
 		res.err = err
-		res.outcome = pxErrOutcome(ctx, err)
+		res.outcome = errOutcome(ctx, err)
 		if res.outcome == strategies.ConnectFail && errors.Is(err, syscall.ECONNREFUSED) {
 			p.noteDown(a.ui)
 		}
@@ -430,10 +430,10 @@ func (p *Proxy) exchange(ctx context.Context, a *pxAttempt, x *pxExchange) pxRes
 	return res
 }
 
-// pxStatusOutcome maps an upstream answer to the balancer's outcome: a
+// statusOutcome maps an upstream answer to the balancer's outcome: a
 // 5xx is Error5xx unless the backend named it (a 503 queue_full is
 // QueueFull), anything else is OK.
-func pxStatusOutcome(status int, h http.Header) strategies.Outcome {
+func statusOutcome(status int, h http.Header) strategies.Outcome {
 	if status < 500 {
 		return strategies.OK
 	}
@@ -450,13 +450,13 @@ func pxStatusOutcome(status int, h http.Header) strategies.Outcome {
 	return strategies.Error5xx
 }
 
-// pxErrOutcome maps a failed exchange to the balancer's outcome: a
+// errOutcome maps a failed exchange to the balancer's outcome: a
 // per-try, overall or client timeout is Timeout; anything else (refused,
 // reset, closed before answering) is a connect failure, as the simulator
 // counts a crashed server's attempts.
-func pxErrOutcome(ctx context.Context, err error) strategies.Outcome {
+func errOutcome(ctx context.Context, err error) strategies.Outcome {
 	if ctx.Err() != nil {
-		if errors.Is(context.Cause(ctx), errPxLost) {
+		if errors.Is(context.Cause(ctx), errLost) {
 			return strategies.Cancelled
 		}
 		return strategies.Timeout
@@ -466,10 +466,10 @@ func pxErrOutcome(ctx context.Context, err error) strategies.Outcome {
 
 // reply writes the request's fate to the client: the upstream answer when
 // there is one, else the proxy's own with X-Edgelab-Outcome.
-func (p *Proxy) reply(w http.ResponseWriter, r *http.Request, f pxFinal) {
+func (p *Proxy) reply(w http.ResponseWriter, r *http.Request, f final) {
 	if a := f.ans; a != nil && a.status != 0 {
 		h := w.Header()
-		pxStripHop(a.header)
+		stripHop(a.header)
 		head := r.Method == http.MethodHead
 		if !head {
 			a.header.Del("Content-Length")
@@ -489,20 +489,20 @@ func (p *Proxy) reply(w http.ResponseWriter, r *http.Request, f pxFinal) {
 	}
 	switch f.outcome {
 	case strategies.Timeout.String():
-		pxOwnReply(w, r, http.StatusGatewayTimeout, f.outcome, f.tries, "upstream request timed out")
+		ownReply(w, r, http.StatusGatewayTimeout, f.outcome, f.tries, "upstream request timed out")
 	case strategies.ConnectFail.String():
-		pxOwnReply(w, r, http.StatusBadGateway, f.outcome, f.tries, "upstream connection failed")
+		ownReply(w, r, http.StatusBadGateway, f.outcome, f.tries, "upstream connection failed")
 	case strategies.QueueFull.String():
-		pxOwnReply(w, r, http.StatusServiceUnavailable, f.outcome, f.tries, "upstream queue full")
-	case pxNoUpstream:
-		pxOwnReply(w, r, http.StatusServiceUnavailable, f.outcome, f.tries, "no healthy upstream")
+		ownReply(w, r, http.StatusServiceUnavailable, f.outcome, f.tries, "upstream queue full")
+	case outcomeNoUpstream:
+		ownReply(w, r, http.StatusServiceUnavailable, f.outcome, f.tries, "no healthy upstream")
 	default:
-		pxOwnReply(w, r, http.StatusBadGateway, strategies.Error5xx.String(), f.tries, "bad gateway")
+		ownReply(w, r, http.StatusBadGateway, strategies.Error5xx.String(), f.tries, "bad gateway")
 	}
 }
 
-// pxOwnReply writes an answer the gateway decided itself.
-func pxOwnReply(w http.ResponseWriter, r *http.Request, code int, outcome string, tries int, msg string) {
+// ownReply writes an answer the gateway decided itself.
+func ownReply(w http.ResponseWriter, r *http.Request, code int, outcome string, tries int, msg string) {
 	h := w.Header()
 	if outcome != "" {
 		h.Set(wire.HeaderOutcome, outcome)

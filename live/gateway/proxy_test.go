@@ -18,8 +18,8 @@ import (
 	"github.com/edgelab/edgelab/strategies"
 )
 
-// pxUps lists backends as upstreams of group 0.
-func pxUps(bs ...*livetest.Backend) []Upstream {
+// ups lists backends as upstreams of group 0.
+func ups(bs ...*livetest.Backend) []Upstream {
 	ups := make([]Upstream, len(bs))
 	for i, b := range bs {
 		ups[i] = Upstream{ID: b.ID, URL: b.Srv.URL, Weight: 1}
@@ -27,8 +27,8 @@ func pxUps(bs ...*livetest.Backend) []Upstream {
 	return ups
 }
 
-// pxStart starts a gateway and a client for it, both closed at cleanup.
-func pxStart(t *testing.T, cfg GatewayConfig) (*Gateway, *http.Client) {
+// start starts a gateway and a client for it, both closed at cleanup.
+func start(t *testing.T, cfg Config) (*Gateway, *http.Client) {
 	t.Helper()
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Now()
@@ -57,7 +57,7 @@ func TestProxyEveryStrategy(t *testing.T) {
 			for i, b := range bs {
 				before[i] = b.Hits.Load()
 			}
-			g, c := pxStart(t, GatewayConfig{Scenario: sc, Strategy: name, Upstreams: pxUps(bs...)})
+			g, c := start(t, Config{Scenario: sc, Strategy: name, Upstreams: ups(bs...)})
 			const n = 30
 			servers := map[string]int{}
 			for i := range n {
@@ -110,7 +110,7 @@ func TestProxyRoutesByPrefix(t *testing.T) {
 			"  - {name: api, count: 1, service: {dist: constant, mean: 1ms}}\n",
 	}.Parse(t)
 	ups := []Upstream{{ID: "web-0", URL: web.Srv.URL, Group: 0}, {ID: "api-0", URL: api.Srv.URL, Group: 1}}
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: ups})
+	g, c := start(t, Config{Scenario: sc, Upstreams: ups})
 	for range 3 {
 		if a := livetest.Get(t, c, g.URL()+"/api/orders?x=1"); a.Body != "api-0" {
 			t.Fatalf("/api went to %q", a.Body)
@@ -124,17 +124,17 @@ func TestProxyRoutesByPrefix(t *testing.T) {
 	}
 }
 
-// pxFail5xx answers 500 error_5xx.
-func pxFail5xx(w http.ResponseWriter, _ *http.Request) {
+// fail5xx answers 500 error_5xx.
+func fail5xx(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set(wire.HeaderOutcome, "error_5xx")
 	w.WriteHeader(http.StatusInternalServerError)
 	_, _ = io.WriteString(w, "boom")
 }
 
 func TestProxyRetriesFailingUpstream(t *testing.T) {
-	bad := livetest.NewBackend(t, "web-0", pxFail5xx)
+	bad := livetest.NewBackend(t, "web-0", fail5xx)
 	sc := livetest.YAML{Clients: "  retries: {max: 2, backoff: 1ms}\n", Servers: "  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: pxUps(bad)})
+	g, c := start(t, Config{Scenario: sc, Upstreams: ups(bad)})
 	a := livetest.Get(t, c, g.URL()+"/x")
 	if a.Code != http.StatusInternalServerError || a.Header.Get(wire.HeaderOutcome) != "error_5xx" || a.Header.Get(wire.HeaderAttempts) != "3" || a.Body != "boom" {
 		t.Fatalf("got %d %q outcome %q attempts %q", a.Code, a.Body, a.Header.Get(wire.HeaderOutcome), a.Header.Get(wire.HeaderAttempts))
@@ -152,10 +152,10 @@ func TestProxyRetriesFailingUpstream(t *testing.T) {
 }
 
 func TestProxyRetryFindsGoodUpstream(t *testing.T) {
-	bad := livetest.NewBackend(t, "web-0", pxFail5xx)
+	bad := livetest.NewBackend(t, "web-0", fail5xx)
 	good := livetest.NewBackend(t, "web-1", nil)
 	sc := livetest.YAML{Clients: "  retries: {max: 2, backoff: 1ms}\n"}.Parse(t)
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: pxUps(bad, good)})
+	g, c := start(t, Config{Scenario: sc, Upstreams: ups(bad, good)})
 	// Round-robin starts with web-0: the first attempt fails, the retry
 	// goes to web-1.
 	a := livetest.Get(t, c, g.URL()+"/x")
@@ -175,11 +175,11 @@ func TestProxyRetryBudgetLimitsRetries(t *testing.T) {
 			case <-r.Context().Done():
 			}
 		}
-		pxFail5xx(w, r)
+		fail5xx(w, r)
 	})
 	sc := livetest.YAML{Clients: "  retries: {max: 1, backoff: 1ms, budget: 0.01, min_concurrency: 1}\n",
 		Servers: "  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: pxUps(b)})
+	g, c := start(t, Config{Scenario: sc, Upstreams: ups(b)})
 	first := make(chan livetest.Answer, 1)
 	go func() {
 		req, _ := http.NewRequest(http.MethodGet, g.URL()+"/first", nil)
@@ -222,7 +222,7 @@ func TestProxyHedgeFastAnswerWins(t *testing.T) {
 		_, _ = io.WriteString(w, "fast")
 	})
 	sc := livetest.YAML{Clients: "  hedge: {after: 20ms, max: 1}\n", Servers: "  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: pxUps(b)})
+	g, c := start(t, Config{Scenario: sc, Upstreams: ups(b)})
 	a := livetest.Get(t, c, g.URL()+"/x")
 	if a.Code != http.StatusOK || a.Body != "fast" || a.Header.Get(wire.HeaderAttempts) != "2" {
 		t.Fatalf("got %d %q attempts %q", a.Code, a.Body, a.Header.Get(wire.HeaderAttempts))
@@ -235,14 +235,14 @@ func TestProxyHedgeFastAnswerWins(t *testing.T) {
 	livetest.Eventually(t, "in-flight back to 0", func() bool { return g.Stats().InFlight[0] == 0 })
 }
 
-// pxHang blocks until the request is cancelled.
-func pxHang(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+// hang blocks until the request is cancelled.
+func hang(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
 
 func TestProxyPerTryTimeout(t *testing.T) {
-	b := livetest.NewBackend(t, "web-0", pxHang)
+	b := livetest.NewBackend(t, "web-0", hang)
 	sc := livetest.YAML{Clients: "  retries: {max: 1, backoff: 1ms, per_try_timeout: 50ms}\n",
 		Servers: "  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: pxUps(b)})
+	g, c := start(t, Config{Scenario: sc, Upstreams: ups(b)})
 	a := livetest.Get(t, c, g.URL()+"/x")
 	if a.Code != http.StatusGatewayTimeout || a.Header.Get(wire.HeaderOutcome) != "timeout" || a.Header.Get(wire.HeaderAttempts) != "2" {
 		t.Fatalf("got %d outcome %q attempts %q", a.Code, a.Header.Get(wire.HeaderOutcome), a.Header.Get(wire.HeaderAttempts))
@@ -250,9 +250,9 @@ func TestProxyPerTryTimeout(t *testing.T) {
 }
 
 func TestProxyOverallTimeout(t *testing.T) {
-	b := livetest.NewBackend(t, "web-0", pxHang)
+	b := livetest.NewBackend(t, "web-0", hang)
 	sc := livetest.YAML{Clients: "  timeout: 100ms\n", Servers: "  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: pxUps(b)})
+	g, c := start(t, Config{Scenario: sc, Upstreams: ups(b)})
 	a := livetest.Get(t, c, g.URL()+"/x")
 	if a.Code != http.StatusGatewayTimeout || a.Header.Get(wire.HeaderOutcome) != "timeout" || a.Header.Get(wire.HeaderAttempts) != "1" {
 		t.Fatalf("got %d outcome %q attempts %q", a.Code, a.Header.Get(wire.HeaderOutcome), a.Header.Get(wire.HeaderAttempts))
@@ -271,7 +271,7 @@ func TestProxyActiveHealthEjectsSickUpstream(t *testing.T) {
 	})
 	sc := livetest.YAML{Balancer: "  health:\n    active: {interval: 20ms, timeout: 1s, unhealthy: 1, healthy: 1}\n    panic_threshold: 0\n",
 		Servers: "  - {name: web, count: 2, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: pxUps(good, sick)})
+	g, c := start(t, Config{Scenario: sc, Upstreams: ups(good, sick)})
 	livetest.Eventually(t, "the sick upstream to be taken out", func() bool { return g.Stats().Healthy == 1 })
 	before := sick.Hits.Load()
 	for range 20 {
@@ -286,10 +286,10 @@ func TestProxyActiveHealthEjectsSickUpstream(t *testing.T) {
 
 func TestProxyOutlierEjection(t *testing.T) {
 	good := livetest.NewBackend(t, "web-0", nil)
-	bad := livetest.NewBackend(t, "web-1", pxFail5xx)
+	bad := livetest.NewBackend(t, "web-1", fail5xx)
 	sc := livetest.YAML{Balancer: "  health:\n    outlier: {consecutive_5xx: 3, base_ejection: 1m, max_ejection_percent: 50}\n    panic_threshold: 0\n",
 		Servers: "  - {name: web, count: 2, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: pxUps(good, bad)})
+	g, c := start(t, Config{Scenario: sc, Upstreams: ups(good, bad)})
 	for range 6 { // round-robin: 3 go to the bad upstream
 		livetest.Get(t, c, g.URL()+"/x")
 	}
@@ -313,7 +313,7 @@ func TestProxyNoUpstreamWhenAllDown(t *testing.T) {
 	sc := livetest.YAML{Balancer: "  health:\n    active: {interval: 10ms, timeout: 200ms, unhealthy: 1, healthy: 1}\n    panic_threshold: 0\n",
 		Servers: "  - {name: web, count: 2, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
 	ups := []Upstream{{ID: "web-0", URL: livetest.DeadURL(t)}, {ID: "web-1", URL: livetest.DeadURL(t)}}
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: ups})
+	g, c := start(t, Config{Scenario: sc, Upstreams: ups})
 	livetest.Eventually(t, "every upstream to be unhealthy", func() bool { return g.Stats().Healthy == 0 })
 	a := livetest.Get(t, c, g.URL()+"/x")
 	if a.Code != http.StatusServiceUnavailable || a.Header.Get(wire.HeaderOutcome) != "no_upstream" || a.Header.Get(wire.HeaderAttempts) != "0" {
@@ -323,7 +323,7 @@ func TestProxyNoUpstreamWhenAllDown(t *testing.T) {
 
 func TestProxyConnectFailure(t *testing.T) {
 	sc := livetest.YAML{Clients: "  retries: {max: 1, backoff: 1ms}\n", Servers: "  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: []Upstream{{ID: "web-0", URL: livetest.DeadURL(t)}}})
+	g, c := start(t, Config{Scenario: sc, Upstreams: []Upstream{{ID: "web-0", URL: livetest.DeadURL(t)}}})
 	a := livetest.Get(t, c, g.URL()+"/x")
 	if a.Code != http.StatusBadGateway || a.Header.Get(wire.HeaderOutcome) != "connect_failure" || a.Header.Get(wire.HeaderAttempts) != "2" {
 		t.Fatalf("got %d outcome %q attempts %q", a.Code, a.Header.Get(wire.HeaderOutcome), a.Header.Get(wire.HeaderAttempts))
@@ -343,7 +343,7 @@ func TestProxySignalsFromAnswers(t *testing.T) {
 		w.Header().Set(wire.HeaderServiceTime, "2500000")
 	})
 	sc := livetest.YAML{Servers: "  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Strategy: "prequal", Upstreams: pxUps(b)})
+	g, c := start(t, Config{Scenario: sc, Strategy: "prequal", Upstreams: ups(b)})
 	livetest.Get(t, c, g.URL()+"/x")
 	g.proxy.mu.Lock()
 	sig := g.proxy.signal(0)
@@ -353,8 +353,8 @@ func TestProxySignalsFromAnswers(t *testing.T) {
 	}
 }
 
-// pxRaw sends a raw HTTP/1.1 request and reads the answer.
-func pxRaw(t *testing.T, addr, raw string) *http.Response {
+// rawExchange sends a raw HTTP/1.1 request and reads the answer.
+func rawExchange(t *testing.T, addr, raw string) *http.Response {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
@@ -381,8 +381,8 @@ func TestProxyStripsHopByHopAndAppendsXFF(t *testing.T) {
 		w.Header().Set("X-Answer", "kept")
 	})
 	sc := livetest.YAML{Servers: "  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, _ := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: pxUps(b)})
-	resp := pxRaw(t, g.Addr(), "GET /x HTTP/1.1\r\nHost: gw\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\n"+
+	g, _ := start(t, Config{Scenario: sc, Upstreams: ups(b)})
+	resp := rawExchange(t, g.Addr(), "GET /x HTTP/1.1\r\nHost: gw\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\n"+
 		"Keep-Alive: timeout=5\r\nProxy-Authorization: Basic eDp5\r\nProxy-Foo: bar\r\nTE: trailers\r\nUpgrade: websocket\r\n"+
 		"X-Forwarded-For: 203.0.113.9\r\nX-Keep: yes\r\n"+wire.HeaderAttempt+": 9\r\nConnection: close\r\n\r\n")
 	if resp.StatusCode != http.StatusOK {
@@ -415,12 +415,12 @@ func TestProxyStripsHopByHopAndAppendsXFF(t *testing.T) {
 func TestProxyRefusesOpenProxyRequests(t *testing.T) {
 	b := livetest.NewBackend(t, "web-0", nil)
 	sc := livetest.YAML{Servers: "  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, _ := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: pxUps(b)})
+	g, _ := start(t, Config{Scenario: sc, Upstreams: ups(b)})
 	for _, raw := range []string{
 		"GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n",
 		"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nConnection: close\r\n\r\n",
 	} {
-		if resp := pxRaw(t, g.Addr(), raw); resp.StatusCode != http.StatusBadRequest {
+		if resp := rawExchange(t, g.Addr(), raw); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("%q: status %d, want 400", strings.SplitN(raw, "\r\n", 2)[0], resp.StatusCode)
 		}
 	}
@@ -446,7 +446,7 @@ func TestProxyBodyLimit(t *testing.T) {
 		_, _ = w.Write(body)
 	})
 	sc := livetest.YAML{Servers: "  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: pxUps(b), MaxBody: 16})
+	g, c := start(t, Config{Scenario: sc, Upstreams: ups(b), MaxBody: 16})
 	post := func(body string) (int, string) {
 		resp, err := c.Post(g.URL()+"/x", "text/plain", strings.NewReader(body))
 		if err != nil {
@@ -478,7 +478,7 @@ func TestGatewayAdmissionQueueFull(t *testing.T) {
 		})
 	}
 	sc := livetest.YAML{Top: "gateway:\n  concurrency: 1\n  queue: 1\n", Servers: "  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: pxUps(b), Middleware: mw})
+	g, c := start(t, Config{Scenario: sc, Upstreams: ups(b), Middleware: mw})
 	done := make(chan int, 2)
 	send := func() {
 		req, _ := http.NewRequest(http.MethodGet, g.URL()+"/x", nil)
@@ -523,7 +523,7 @@ func TestGatewayAdmissionQueueFull(t *testing.T) {
 func TestGatewayHealthzAndStats(t *testing.T) {
 	b := livetest.NewBackend(t, "web-0", nil)
 	sc := livetest.YAML{Servers: "  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: pxUps(b)})
+	g, c := start(t, Config{Scenario: sc, Upstreams: ups(b)})
 	if a := livetest.Get(t, c, g.URL()+"/healthz"); a.Code != http.StatusOK {
 		t.Fatalf("/healthz: %d", a.Code)
 	}
@@ -540,12 +540,12 @@ func TestGatewayHealthzAndStats(t *testing.T) {
 
 func TestGatewayCloseLeaksNothing(t *testing.T) {
 	b := livetest.NewBackend(t, "web-0", nil)
-	slow := livetest.NewBackend(t, "web-1", pxHang)
+	slow := livetest.NewBackend(t, "web-1", hang)
 	sc := livetest.YAML{Clients: "  hedge: {after: 5ms, max: 1}\n",
 		Balancer: "  health:\n    active: {interval: 10ms, timeout: 100ms}\n",
 		Servers:  "  - {name: web, count: 2, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
 	base := runtime.NumGoroutine()
-	g, err := StartGateway(GatewayConfig{Scenario: sc, Start: time.Now(), Upstreams: pxUps(b, slow)})
+	g, err := StartGateway(Config{Scenario: sc, Start: time.Now(), Upstreams: ups(b, slow)})
 	if err != nil {
 		t.Fatal(err)
 	}

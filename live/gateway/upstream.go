@@ -21,7 +21,7 @@ import (
 	"github.com/edgelab/edgelab/live/wire"
 )
 
-// pxClient is the proxy's HTTP/1.1 client to its upstreams: a pool of
+// client is the proxy's HTTP/1.1 client to its upstreams: a pool of
 // keep-alive connections per upstream, each exchange run in the calling
 // goroutine — the request written with one system call, the answer read
 // with net/http's own parser (http.ReadResponse) — as Envoy's and
@@ -34,7 +34,7 @@ import (
 // it) is detected on use: a request that failed before the first byte of
 // the answer on a reused connection is sent again on a fresh one when it
 // is safe to replay, as net/http's Transport does.
-type pxClient struct {
+type client struct {
 	dialer      net.Dialer
 	dialContext func(ctx context.Context, network, addr string) (net.Conn, error) // dialer.DialContext; tests wrap it
 	maxIdle     int                                                               // idle connections kept per upstream
@@ -45,37 +45,37 @@ type pxClient struct {
 	maxDialing int // dials in progress per upstream; more requests wait
 
 	mu     sync.Mutex
-	ups    []pxConns // per upstream
+	ups    []conns // per upstream
 	closed bool
 }
 
-// pxConns is one upstream's connections at the client.
-type pxConns struct {
-	idle    []*pxConn   // most recently used last
-	dialing int         // dials in progress
-	waiters []*pxWaiter // requests waiting for a connection, first first
+// conns is one upstream's connections at the client.
+type conns struct {
+	idle    []*conn   // most recently used last
+	dialing int       // dials in progress
+	waiters []*waiter // requests waiting for a connection, first first
 }
 
-// pxWaiter is a request waiting for a connection: it receives one that
+// waiter is a request waiting for a connection: it receives one that
 // another request is done with, or nil, its turn to dial.
-type pxWaiter struct{ ch chan *pxConn }
+type waiter struct{ ch chan *conn }
 
-// pxConn is one keep-alive connection to an upstream.
-type pxConn struct {
+// conn is one keep-alive connection to an upstream.
+type conn struct {
 	nc        net.Conn      // what the exchange reads and writes (TLS over raw for https)
 	raw       net.Conn      // the TCP connection
 	tls       bool          // nc is TLS over raw
-	br        *bufio.Reader // reads through the pxConn, to count
+	br        *bufio.Reader // reads through the conn, to count
 	bw        *bufio.Writer
 	idleSince time.Time
-	lim       int64 // bytes left to read before errPxHeaderTooLarge
+	lim       int64 // bytes left to read before errHeaderTooLarge
 }
 
 // Read reads from the connection within the limit (the answer header's
 // size while it is read).
-func (pc *pxConn) Read(b []byte) (int, error) {
+func (pc *conn) Read(b []byte) (int, error) {
 	if pc.lim <= 0 {
-		return 0, errPxHeaderTooLarge
+		return 0, errHeaderTooLarge
 	}
 	if int64(len(b)) > pc.lim {
 		b = b[:pc.lim]
@@ -85,8 +85,8 @@ func (pc *pxConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// pxOut is an upstream request.
-type pxOut struct {
+// upRequest is an upstream request.
+type upRequest struct {
 	method string
 	uri    string // origin form
 	header http.Header
@@ -101,15 +101,15 @@ type pxOut struct {
 	probe bool
 }
 
-// pxIn is an upstream answer, its body read whole.
-type pxIn struct {
+// upAnswer is an upstream answer, its body read whole.
+type upAnswer struct {
 	status int
 	header http.Header
 	body   []byte
 }
 
-// pxTarget is where an upstream request goes.
-type pxTarget struct {
+// target is where an upstream request goes.
+type target struct {
 	addr string // host:port to dial
 	host string // Host header
 	tls  bool   // https
@@ -118,49 +118,49 @@ type pxTarget struct {
 
 // Errors of the upstream client.
 var (
-	errPxClientClosed   = errors.New("upstream client closed")
-	errPxBadHeader      = errors.New("invalid header field")
-	errPxHeaderTooLarge = errors.New("upstream answer header too large")
-	errPxIdle408        = errors.New("upstream closed the idle connection (408)")
+	errClientClosed   = errors.New("upstream client closed")
+	errBadHeader      = errors.New("invalid header field")
+	errHeaderTooLarge = errors.New("upstream answer header too large")
+	errIdle408        = errors.New("upstream closed the idle connection (408)")
 )
 
-// pxHeadRequest and pxGetRequest tell http.ReadResponse whether an answer
+// headRequest and getRequest tell http.ReadResponse whether an answer
 // has a body (a HEAD's has none).
 var (
-	pxHeadRequest = &http.Request{Method: http.MethodHead}
-	pxGetRequest  = &http.Request{Method: http.MethodGet}
+	headRequest = &http.Request{Method: http.MethodHead}
+	getRequest  = &http.Request{Method: http.MethodGet}
 )
 
-// pxMax1xx bounds the informational answers before the real one.
-const pxMax1xx = 5
+// max1xx bounds the informational answers before the real one.
+const max1xx = 5
 
-// pxLongAgo is a deadline in the past: it makes blocked reads and writes
+// longAgo is a deadline in the past: it makes blocked reads and writes
 // return at once.
-var pxLongAgo = time.Unix(1, 0)
+var longAgo = time.Unix(1, 0)
 
-func newPxClient(upstreams, maxIdle, maxDialing int, idleTimeout, dialTimeout time.Duration, maxHeader int64) *pxClient {
-	c := &pxClient{
+func newPxClient(upstreams, maxIdle, maxDialing int, idleTimeout, dialTimeout time.Duration, maxHeader int64) *client {
+	c := &client{
 		maxHeader:   maxHeader,
 		dialer:      net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
 		maxIdle:     maxIdle,
 		idleTimeout: idleTimeout,
 		maxDialing:  maxDialing,
-		ups:         make([]pxConns, upstreams),
+		ups:         make([]conns, upstreams),
 	}
 	c.dialContext = c.dialer.DialContext
 	return c
 }
 
 // do sends out to upstream ui at t and reads the answer whole, up to
-// maxBody bytes (a larger answer is errPxTooLarge). ctx bounds the whole
+// maxBody bytes (a larger answer is errTooLarge). ctx bounds the whole
 // exchange: when it ends, the connection is abandoned and do returns.
-func (c *pxClient) do(ctx context.Context, ui int, t *pxTarget, out *pxOut, maxBody int64) (pxIn, error) {
+func (c *client) do(ctx context.Context, ui int, t *target, out *upRequest, maxBody int64) (upAnswer, error) {
 	for {
 		pc, reused, err := c.get(ctx, ui, t, out.probe)
 		if err != nil {
-			return pxIn{}, err
+			return upAnswer{}, err
 		}
-		if reused && (pc.br.Buffered() > 0 || !pc.tls && !pxConnAlive(pc.raw)) {
+		if reused && (pc.br.Buffered() > 0 || !pc.tls && !connAlive(pc.raw)) {
 			// The server closed the idle connection, or sent something
 			// unasked (a 408 before closing): it carries no request. (Over
 			// TLS the peek cannot tell a session ticket from an answer;
@@ -188,8 +188,8 @@ func (c *pxClient) do(ctx context.Context, ui int, t *pxTarget, out *pxOut, maxB
 // exchange writes out on pc and reads the answer. keep reports that pc
 // may carry another request; stale that the exchange failed before the
 // first byte of an answer in a way that makes it safe to send out again.
-func (c *pxClient) exchange(ctx context.Context, pc *pxConn, t *pxTarget, out *pxOut, maxBody int64, reused bool) (in pxIn, keep, stale bool, err error) {
-	stop := context.AfterFunc(ctx, func() { _ = pc.nc.SetDeadline(pxLongAgo) })
+func (c *client) exchange(ctx context.Context, pc *conn, t *target, out *upRequest, maxBody int64, reused bool) (in upAnswer, keep, stale bool, err error) {
+	stop := context.AfterFunc(ctx, func() { _ = pc.nc.SetDeadline(longAgo) })
 	defer func() {
 		if !stop() {
 			// ctx ended: the deadline may be set now or about to be.
@@ -199,20 +199,20 @@ func (c *pxClient) exchange(ctx context.Context, pc *pxConn, t *pxTarget, out *p
 			}
 		}
 	}()
-	if err = pxWriteRequest(pc.bw, t, out); err == nil {
+	if err = writeRequest(pc.bw, t, out); err == nil {
 		err = pc.bw.Flush()
 	}
 	if err != nil {
 		// Nothing of an answer can have come: the request may go again
 		// (its body is in memory).
-		return pxIn{}, false, true, err
+		return upAnswer{}, false, true, err
 	}
 	if _, err = pc.br.Peek(1); err != nil {
-		return pxIn{}, false, pxReplayable(out), err
+		return upAnswer{}, false, replayable(out), err
 	}
-	req := pxGetRequest
+	req := getRequest
 	if out.method == http.MethodHead {
-		req = pxHeadRequest
+		req = headRequest
 	}
 	var resp *http.Response
 	for n := 0; ; n++ {
@@ -220,31 +220,31 @@ func (c *pxClient) exchange(ctx context.Context, pc *pxConn, t *pxTarget, out *p
 		resp, err = http.ReadResponse(pc.br, req)
 		pc.lim = math.MaxInt64
 		if err != nil {
-			return pxIn{}, false, false, err
+			return upAnswer{}, false, false, err
 		}
 		if resp.StatusCode < 100 {
-			return pxIn{}, false, false, fmt.Errorf("upstream answered status %d", resp.StatusCode)
+			return upAnswer{}, false, false, fmt.Errorf("upstream answered status %d", resp.StatusCode)
 		}
 		// Informational answers (103 Early Hints…) precede the real one;
 		// a few at most, as net/http's Transport allows.
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
-		if n == pxMax1xx {
-			return pxIn{}, false, false, errors.New("upstream sent too many informational answers")
+		if n == max1xx {
+			return upAnswer{}, false, false, errors.New("upstream sent too many informational answers")
 		}
 	}
 	if reused && resp.StatusCode == http.StatusRequestTimeout {
 		// A 408 on a connection that idled is the server closing it
 		// (it may have sent it before the request arrived), as net/http's
 		// Transport reads it.
-		return pxIn{}, false, pxReplayable(out), errPxIdle408
+		return upAnswer{}, false, replayable(out), errIdle408
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		return pxIn{}, false, false, errors.New("upstream switched protocols, which the gateway does not proxy")
+		return upAnswer{}, false, false, errors.New("upstream switched protocols, which the gateway does not proxy")
 	}
 	if resp.Body != http.NoBody && resp.ContentLength > maxBody {
-		return pxIn{}, false, false, errPxTooLarge
+		return upAnswer{}, false, false, errTooLarge
 	}
 	var body []byte
 	switch {
@@ -256,21 +256,21 @@ func (c *pxClient) exchange(ctx context.Context, pc *pxConn, t *pxTarget, out *p
 	default:
 		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 		if err == nil && int64(len(body)) > maxBody {
-			return pxIn{}, false, false, errPxTooLarge
+			return upAnswer{}, false, false, errTooLarge
 		}
 	}
 	if err != nil {
-		return pxIn{}, false, false, err
+		return upAnswer{}, false, false, err
 	}
 	// Bytes beyond the answer (a wrong Content-Length, an extra answer)
 	// would be read as the next request's: such a connection is closed.
-	return pxIn{status: resp.StatusCode, header: resp.Header, body: body}, !resp.Close && pc.br.Buffered() == 0, false, nil
+	return upAnswer{status: resp.StatusCode, header: resp.Header, body: body}, !resp.Close && pc.br.Buffered() == 0, false, nil
 }
 
-// pxReplayable reports whether a request that may have reached the server
+// replayable reports whether a request that may have reached the server
 // can be sent again: idempotent methods (RFC 9110 section 9.2.2) and
 // requests that carry an idempotency key, as net/http's Transport decides.
-func pxReplayable(out *pxOut) bool {
+func replayable(out *upRequest) bool {
 	switch out.method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
 		return true
@@ -280,13 +280,13 @@ func pxReplayable(out *pxOut) bool {
 	return a || b
 }
 
-// pxWriteRequest writes out's request line and header and its body to w.
+// writeRequest writes out's request line and header and its body to w.
 // The Host header names the upstream; Content-Length is the body's; the
 // header's own Host, Content-Length, Transfer-Encoding and Trailer are
 // not sent (as net/http's Request.Write), nor an empty User-Agent; a
 // header name or value net/http would refuse (a control character, CR or
 // LF) fails the request, so that no value can split the header.
-func pxWriteRequest(w *bufio.Writer, t *pxTarget, out *pxOut) error {
+func writeRequest(w *bufio.Writer, t *target, out *upRequest) error {
 	w.WriteString(out.method)
 	w.WriteByte(' ')
 	w.WriteString(out.uri)
@@ -295,7 +295,7 @@ func pxWriteRequest(w *bufio.Writer, t *pxTarget, out *pxOut) error {
 	w.WriteString("\r\n")
 	for k, vv := range out.header {
 		if !httpguts.ValidHeaderFieldName(k) {
-			return fmt.Errorf("%w name %q", errPxBadHeader, k)
+			return fmt.Errorf("%w name %q", errBadHeader, k)
 		}
 		ck := textproto.CanonicalMIMEHeaderKey(k) // a middleware may set h["content-length"]
 		switch ck {
@@ -304,7 +304,7 @@ func pxWriteRequest(w *bufio.Writer, t *pxTarget, out *pxOut) error {
 		}
 		for _, v := range vv {
 			if !httpguts.ValidHeaderFieldValue(v) {
-				return fmt.Errorf("%w value for %s", errPxBadHeader, ck)
+				return fmt.Errorf("%w value for %s", errBadHeader, ck)
 			}
 			if v = strings.TrimSpace(v); v == "" && ck == "User-Agent" {
 				continue
@@ -343,8 +343,8 @@ func pxWriteRequest(w *bufio.Writer, t *pxTarget, out *pxOut) error {
 // upstream more than the burst itself; connections another request frees
 // within a dial's time serve the burst instead (as net/http's Transport
 // and Envoy's pools reuse a connection that frees before a dial ends).
-func (c *pxClient) get(ctx context.Context, ui int, t *pxTarget, probe bool) (pc *pxConn, reused bool, err error) {
-	var expired []*pxConn
+func (c *client) get(ctx context.Context, ui int, t *target, probe bool) (pc *conn, reused bool, err error) {
+	var expired []*conn
 	defer func() {
 		for _, e := range expired {
 			_ = e.nc.Close()
@@ -353,7 +353,7 @@ func (c *pxClient) get(ctx context.Context, ui int, t *pxTarget, probe bool) (pc
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return nil, false, errPxClientClosed
+		return nil, false, errClientClosed
 	}
 	u := &c.ups[ui]
 	for len(u.idle) > 0 {
@@ -378,7 +378,7 @@ func (c *pxClient) get(ctx context.Context, ui int, t *pxTarget, probe bool) (pc
 		c.mu.Unlock()
 		return c.dialFor(ctx, ui, t)
 	}
-	w := &pxWaiter{ch: make(chan *pxConn, 1)}
+	w := &waiter{ch: make(chan *conn, 1)}
 	u.waiters = append(u.waiters, w)
 	c.mu.Unlock()
 	select {
@@ -415,7 +415,7 @@ func (c *pxClient) get(ctx context.Context, ui int, t *pxTarget, probe bool) (pc
 }
 
 // dialFor dials t holding one of upstream ui's dial slots, and frees it.
-func (c *pxClient) dialFor(ctx context.Context, ui int, t *pxTarget) (*pxConn, bool, error) {
+func (c *client) dialFor(ctx context.Context, ui int, t *target) (*conn, bool, error) {
 	pc, err := c.dial(ctx, t)
 	c.dialDone(ui)
 	return pc, false, err
@@ -423,7 +423,7 @@ func (c *pxClient) dialFor(ctx context.Context, ui int, t *pxTarget) (*pxConn, b
 
 // dialDone frees a dial slot of upstream ui: the first waiting request
 // takes it over.
-func (c *pxClient) dialDone(ui int) {
+func (c *client) dialDone(ui int) {
 	c.mu.Lock()
 	u := &c.ups[ui]
 	if len(u.waiters) > 0 {
@@ -438,7 +438,7 @@ func (c *pxClient) dialDone(ui int) {
 }
 
 // dial opens a connection to t.
-func (c *pxClient) dial(ctx context.Context, t *pxTarget) (*pxConn, error) {
+func (c *client) dial(ctx context.Context, t *target) (*conn, error) {
 	nc, err := c.dialContext(ctx, "tcp", t.addr)
 	if err != nil {
 		return nil, err
@@ -457,7 +457,7 @@ func (c *pxClient) dial(ctx context.Context, t *pxTarget) (*pxConn, error) {
 		}
 		nc = tc
 	}
-	pc := &pxConn{nc: nc, raw: raw, tls: t.tls, bw: bufio.NewWriterSize(nc, 4<<10), lim: math.MaxInt64}
+	pc := &conn{nc: nc, raw: raw, tls: t.tls, bw: bufio.NewWriterSize(nc, 4<<10), lim: math.MaxInt64}
 	pc.br = bufio.NewReaderSize(pc, 4<<10)
 	return pc, nil
 }
@@ -465,7 +465,7 @@ func (c *pxClient) dial(ctx context.Context, t *pxTarget) (*pxConn, error) {
 // put hands pc to the first request waiting for a connection to
 // upstream ui, or keeps it idle (or closes it when the idle connections
 // are full or the client is closed).
-func (c *pxClient) put(ui int, pc *pxConn) {
+func (c *client) put(ui int, pc *conn) {
 	c.mu.Lock()
 	u := &c.ups[ui]
 	if !c.closed && len(u.waiters) > 0 {
@@ -487,7 +487,7 @@ func (c *pxClient) put(ui int, pc *pxConn) {
 }
 
 // dropIdle closes upstream ui's idle connections.
-func (c *pxClient) dropIdle(ui int) {
+func (c *client) dropIdle(ui int) {
 	c.mu.Lock()
 	idle := c.ups[ui].idle
 	c.ups[ui].idle = nil
@@ -499,10 +499,10 @@ func (c *pxClient) dropIdle(ui int) {
 
 // close closes every idle connection; connections in use are closed when
 // their exchange ends, and no new one is made.
-func (c *pxClient) close() {
+func (c *client) close() {
 	c.mu.Lock()
 	c.closed = true
-	var idle []*pxConn
+	var idle []*conn
 	for ui := range c.ups {
 		idle = append(idle, c.ups[ui].idle...)
 		c.ups[ui].idle = nil

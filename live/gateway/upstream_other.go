@@ -4,6 +4,6 @@ package gateway
 
 import "net"
 
-// pxConnAlive cannot peek on this system: an idle connection is taken as
+// connAlive cannot peek on this system: an idle connection is taken as
 // open, and a request on one the server closed fails as a connect failure.
-func pxConnAlive(net.Conn) bool { return true }
+func connAlive(net.Conn) bool { return true }

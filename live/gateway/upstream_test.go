@@ -23,24 +23,24 @@ import (
 	"github.com/edgelab/edgelab/workloads"
 )
 
-// upTarget is the pxTarget of an http(s):// URL.
-func upTarget(t *testing.T, raw string) pxTarget {
+// upTarget is the target of an http(s):// URL.
+func upTarget(t *testing.T, raw string) target {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pxTarget{addr: u.Host, host: u.Host, tls: u.Scheme == "https", name: u.Hostname()}
+	return target{addr: u.Host, host: u.Host, tls: u.Scheme == "https", name: u.Hostname()}
 }
 
 // upPool is a snapshot of the client's state for its first upstream.
-func upPool(c *pxClient) pxConns {
+func upPool(c *client) conns {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ups[0]
 }
 
-func upClient(t *testing.T) *pxClient {
+func upClient(t *testing.T) *client {
 	t.Helper()
 	c := newPxClient(1, 8, 4, time.Minute, time.Second, 64<<10)
 	t.Cleanup(c.close)
@@ -104,7 +104,7 @@ func TestUpstreamClientReplaysOnAStaleConnection(t *testing.T) {
 			s := newRawServer(t, answerOnceThenClose)
 			c, tg := upClient(t), upTarget(t, s.url())
 			for i := range 3 {
-				out := pxOut{method: method, uri: "/x", header: http.Header{}, body: []byte("b"), attempt: i}
+				out := upRequest{method: method, uri: "/x", header: http.Header{}, body: []byte("b"), attempt: i}
 				in, err := c.do(context.Background(), 0, &tg, &out, 1<<20)
 				if err != nil {
 					t.Fatalf("request %d: %v", i, err)
@@ -142,11 +142,11 @@ func TestUpstreamClientDoesNotReplayAFailedPost(t *testing.T) {
 		}
 	})
 	c, tg := upClient(t), upTarget(t, s.url())
-	get := pxOut{method: http.MethodGet, uri: "/", header: http.Header{}, attempt: -1}
+	get := upRequest{method: http.MethodGet, uri: "/", header: http.Header{}, attempt: -1}
 	if _, err := c.do(context.Background(), 0, &tg, &get, 1<<20); err != nil {
 		t.Fatal(err)
 	}
-	post := pxOut{method: http.MethodPost, uri: "/", header: http.Header{}, body: []byte("pay"), attempt: -1}
+	post := upRequest{method: http.MethodPost, uri: "/", header: http.Header{}, body: []byte("pay"), attempt: -1}
 	if _, err := c.do(context.Background(), 0, &tg, &post, 1<<20); err == nil {
 		t.Fatal("a POST reset without an answer succeeded")
 	}
@@ -185,7 +185,7 @@ func TestUpstreamClientAnswers(t *testing.T) {
 			})
 			c, tg := upClient(t), upTarget(t, s.url())
 			for i := range 2 {
-				out := pxOut{method: tc.method, uri: "/", header: http.Header{}, attempt: -1}
+				out := upRequest{method: tc.method, uri: "/", header: http.Header{}, attempt: -1}
 				in, err := c.do(context.Background(), 0, &tg, &out, 1<<20)
 				if err != nil {
 					t.Fatalf("request %d: %v", i, err)
@@ -211,9 +211,9 @@ func TestUpstreamClientLimits(t *testing.T) {
 		name, answer string
 		want         error
 	}{
-		{"header too large", big, errPxHeaderTooLarge},
-		{"body too large", "HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + strings.Repeat("b", 2000), errPxTooLarge},
-		{"chunked body too large", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n" + strings.Repeat("b", 2000) + "\r\n0\r\n\r\n", errPxTooLarge},
+		{"header too large", big, errHeaderTooLarge},
+		{"body too large", "HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + strings.Repeat("b", 2000), errTooLarge},
+		{"chunked body too large", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n" + strings.Repeat("b", 2000) + "\r\n0\r\n\r\n", errTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
@@ -222,7 +222,7 @@ func TestUpstreamClientLimits(t *testing.T) {
 				}
 			})
 			c, tg := upClient(t), upTarget(t, s.url())
-			out := pxOut{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
+			out := upRequest{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
 			if _, err := c.do(context.Background(), 0, &tg, &out, 1000); !errors.Is(err, tc.want) {
 				t.Fatalf("err %v, want %v", err, tc.want)
 			}
@@ -242,7 +242,7 @@ func TestUpstreamClientCancel(t *testing.T) {
 	cause := errors.New("abandoned")
 	ctx, cancel := context.WithCancelCause(context.Background())
 	time.AfterFunc(50*time.Millisecond, func() { cancel(cause) })
-	out := pxOut{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
+	out := upRequest{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
 	start := time.Now()
 	_, err := c.do(ctx, 0, &tg, &out, 1<<20)
 	if !errors.Is(err, cause) {
@@ -265,7 +265,7 @@ func TestUpstreamClientTLS(t *testing.T) {
 	defer srv.Close()
 	tg := upTarget(t, srv.URL)
 	c := upClient(t)
-	out := pxOut{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
+	out := upRequest{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
 	if _, err := c.do(context.Background(), 0, &tg, &out, 1<<20); err == nil {
 		t.Fatal("an upstream with an untrusted certificate was accepted")
 	}
@@ -282,26 +282,26 @@ func TestUpstreamClientTLS(t *testing.T) {
 func TestWriteRequest(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		out  pxOut
+		out  upRequest
 		want string
 		err  error
 	}{
-		{"get", pxOut{method: "GET", uri: "/a?b=1", header: http.Header{"X-A": {"1"}}, attempt: 2},
+		{"get", upRequest{method: "GET", uri: "/a?b=1", header: http.Header{"X-A": {"1"}}, attempt: 2},
 			"GET /a?b=1 HTTP/1.1\r\nHost: up:80\r\nX-A: 1\r\nX-Edgelab-Attempt: 2\r\n\r\n", nil},
-		{"post without body", pxOut{method: "POST", uri: "/", header: http.Header{}, attempt: -1},
+		{"post without body", upRequest{method: "POST", uri: "/", header: http.Header{}, attempt: -1},
 			"POST / HTTP/1.1\r\nHost: up:80\r\nContent-Length: 0\r\n\r\n", nil},
-		{"body, own framing headers dropped", pxOut{method: "PUT", uri: "/", attempt: -1, body: []byte("xyz"),
+		{"body, own framing headers dropped", upRequest{method: "PUT", uri: "/", attempt: -1, body: []byte("xyz"),
 			header: http.Header{"Host": {"evil"}, "Content-Length": {"99"}, "Transfer-Encoding": {"chunked"}, "User-Agent": {""}}},
 			"PUT / HTTP/1.1\r\nHost: up:80\r\nContent-Length: 3\r\n\r\nxyz", nil},
-		{"newlines in a value", pxOut{method: "GET", uri: "/", header: http.Header{"X-A": {"a\r\nX-Injected: 1"}}, attempt: -1}, "", errPxBadHeader},
-		{"framing header under another spelling", pxOut{method: "GET", uri: "/", header: http.Header{"content-length": {"5"}, "transfer-encoding": {"chunked"}}, attempt: -1},
+		{"newlines in a value", upRequest{method: "GET", uri: "/", header: http.Header{"X-A": {"a\r\nX-Injected: 1"}}, attempt: -1}, "", errBadHeader},
+		{"framing header under another spelling", upRequest{method: "GET", uri: "/", header: http.Header{"content-length": {"5"}, "transfer-encoding": {"chunked"}}, attempt: -1},
 			"GET / HTTP/1.1\r\nHost: up:80\r\n\r\n", nil},
-		{"bad name", pxOut{method: "GET", uri: "/", header: http.Header{"X A": {"1"}}, attempt: -1}, "", errPxBadHeader},
+		{"bad name", upRequest{method: "GET", uri: "/", header: http.Header{"X A": {"1"}}, attempt: -1}, "", errBadHeader},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			w := bufio.NewWriter(&buf)
-			err := pxWriteRequest(w, &pxTarget{host: "up:80"}, &tc.out)
+			err := writeRequest(w, &target{host: "up:80"}, &tc.out)
 			if !errors.Is(err, tc.err) {
 				t.Fatalf("err %v, want %v", err, tc.err)
 			}
@@ -322,9 +322,9 @@ func TestProxyUpstreamWithABasePath(t *testing.T) {
 		got.Store(r.Method + " " + r.RequestURI + " " + r.Host)
 	})
 	sc := livetest.YAML{Servers: "  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	ups := pxUps(b)
+	ups := ups(b)
 	ups[0].URL += "/base/"
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: ups})
+	g, c := start(t, Config{Scenario: sc, Upstreams: ups})
 	if a := livetest.Get(t, c, g.URL()+"/x/y?q=1%202"); a.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", a.Code, a.Body)
 	}
@@ -355,7 +355,7 @@ func BenchmarkGatewayProxy(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := StartGateway(GatewayConfig{Scenario: sc, Upstreams: []Upstream{{ID: "web-0", URL: s0.URL, Weight: 1}, {ID: "web-1", URL: s1.URL, Weight: 1}}})
+	g, err := StartGateway(Config{Scenario: sc, Upstreams: []Upstream{{ID: "web-0", URL: s0.URL, Weight: 1}, {ID: "web-1", URL: s1.URL, Weight: 1}}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -399,7 +399,7 @@ func keepAliveServer(c net.Conn, br *bufio.Reader) {
 
 // gatedDials makes c's dials wait for a value on the returned channel
 // (true: dial, false: fail) and counts them.
-func gatedDials(c *pxClient) (gate chan bool, dials *atomic.Int64) {
+func gatedDials(c *client) (gate chan bool, dials *atomic.Int64) {
 	gate, dials = make(chan bool), new(atomic.Int64)
 	real := c.dialContext
 	c.dialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -419,7 +419,7 @@ func gatedDials(c *pxClient) (gate chan bool, dials *atomic.Int64) {
 
 // gatedClient is a client with one dial slot to a keep-alive server,
 // its dials gated by gatedDials.
-func gatedClient(t *testing.T) (*rawServer, *pxClient, pxTarget, chan bool, *atomic.Int64) {
+func gatedClient(t *testing.T) (*rawServer, *client, target, chan bool, *atomic.Int64) {
 	t.Helper()
 	s := newRawServer(t, keepAliveServer)
 	c := newPxClient(1, 8, 1, time.Minute, time.Second, 64<<10)
@@ -431,7 +431,7 @@ func gatedClient(t *testing.T) (*rawServer, *pxClient, pxTarget, chan bool, *ato
 func TestUpstreamClientBoundsDialsAndHandsOverConnections(t *testing.T) {
 	s, c, tg, gate, dials := gatedClient(t)
 	get := func() error {
-		out := pxOut{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
+		out := upRequest{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
 		_, err := c.do(context.Background(), 0, &tg, &out, 1<<20)
 		return err
 	}
@@ -472,7 +472,7 @@ func TestUpstreamClientBoundsDialsAndHandsOverConnections(t *testing.T) {
 func TestUpstreamClientWaitersTakeOverFailedDialsAndGiveUp(t *testing.T) {
 	_, c, tg, gate, dials := gatedClient(t)
 	do := func(ctx context.Context) error {
-		out := pxOut{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
+		out := upRequest{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
 		_, err := c.do(ctx, 0, &tg, &out, 1<<20)
 		return err
 	}
@@ -510,7 +510,7 @@ func TestUpstreamClientWaitersTakeOverFailedDialsAndGiveUp(t *testing.T) {
 func TestProxyPreconnectsEveryUpstream(t *testing.T) {
 	a, b := newRawServer(t, keepAliveServer), newRawServer(t, keepAliveServer)
 	sc := livetest.YAML{Servers: "  - {name: web, count: 2, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
-	g, c := pxStart(t, GatewayConfig{Scenario: sc, Upstreams: []Upstream{{ID: "web-0", URL: a.url(), Weight: 1}, {ID: "web-1", URL: b.url(), Weight: 1}}})
+	g, c := start(t, Config{Scenario: sc, Upstreams: []Upstream{{ID: "web-0", URL: a.url(), Weight: 1}, {ID: "web-1", URL: b.url(), Weight: 1}}})
 	livetest.Eventually(t, "a connection to each upstream", func() bool { return a.conns.Load() == 1 && b.conns.Load() == 1 })
 	for range 4 {
 		if ans := livetest.Get(t, c, g.URL()+"/"); ans.Code != http.StatusOK {
@@ -537,7 +537,7 @@ func TestUpstreamClientIdle408IsStale(t *testing.T) {
 	})
 	c, tg := upClient(t), upTarget(t, s.url())
 	for i := range 2 {
-		out := pxOut{method: http.MethodGet, uri: "/", header: http.Header{}, attempt: -1}
+		out := upRequest{method: http.MethodGet, uri: "/", header: http.Header{}, attempt: -1}
 		in, err := c.do(context.Background(), 0, &tg, &out, 1<<20)
 		if err != nil || in.status != 200 {
 			t.Fatalf("request %d: %d %v, want 200", i, in.status, err)
@@ -553,7 +553,7 @@ func TestUpstreamClientProbesSkipTheDialLine(t *testing.T) {
 	_, c, tg, gate, dials := gatedClient(t)
 	blocked := make(chan error, 1)
 	go func() {
-		out := pxOut{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
+		out := upRequest{method: "GET", uri: "/", header: http.Header{}, attempt: -1}
 		_, err := c.do(context.Background(), 0, &tg, &out, 1<<20)
 		blocked <- err
 	}()
@@ -561,7 +561,7 @@ func TestUpstreamClientProbesSkipTheDialLine(t *testing.T) {
 	// The one dial slot is taken and its dial hangs: a probe dials anyway.
 	probe := make(chan error, 1)
 	go func() {
-		out := pxOut{method: "GET", uri: "/healthz", header: http.Header{}, attempt: -1, probe: true}
+		out := upRequest{method: "GET", uri: "/healthz", header: http.Header{}, attempt: -1, probe: true}
 		_, err := c.do(context.Background(), 0, &tg, &out, 1<<20)
 		probe <- err
 	}()

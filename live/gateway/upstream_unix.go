@@ -7,10 +7,10 @@ import (
 	"syscall"
 )
 
-// pxConnAlive reports whether an idle connection is still open: no end of
+// connAlive reports whether an idle connection is still open: no end of
 // stream, reset or stray bytes wait on it. It peeks without blocking, in
 // one system call.
-func pxConnAlive(c net.Conn) bool {
+func connAlive(c net.Conn) bool {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return true

@@ -16,8 +16,8 @@ import (
 	"github.com/edgelab/edgelab/workloads"
 )
 
-// L4Config configures the L4 (TCP) balancer in front of gateway instances.
-type L4Config struct {
+// Config configures the L4 (TCP) balancer in front of gateway instances.
+type Config struct {
 	// Mode is round-robin (default), flow-hash (by the connection's
 	// addresses) or least-conn (fewest open connections).
 	Mode string
@@ -40,8 +40,8 @@ type L4Config struct {
 	Listen string
 }
 
-// L4Stats is a snapshot of the L4 balancer's state.
-type L4Stats struct {
+// Stats is a snapshot of the L4 balancer's state.
+type Stats struct {
 	// Conns counts the connections sent to each backend.
 	Conns []int64
 	// Open is the number of connections open now to each backend.
@@ -58,7 +58,7 @@ type L4Stats struct {
 // active health checks. Each client connection goes, whole, to one
 // instance; bytes are copied both ways with half-close.
 type L4 struct {
-	cfg    L4Config
+	cfg    Config
 	ln     net.Listener
 	start  time.Time
 	dialer net.Dialer
@@ -82,7 +82,7 @@ const l4DialTimeout = 2 * time.Second
 
 // StartL4 starts an L4 balancer on 127.0.0.1 (a free port). Close stops
 // it.
-func StartL4(cfg L4Config) (*L4, error) {
+func StartL4(cfg Config) (*L4, error) {
 	if len(cfg.Backends) == 0 {
 		return nil, errors.New("live: L4: no backends")
 	}
@@ -143,11 +143,11 @@ func (l *L4) Addr() string { return l.ln.Addr().String() }
 func (l *L4) URL() string { return "http://" + l.Addr() }
 
 // Stats returns a snapshot of the balancer's counters.
-func (l *L4) Stats() L4Stats {
+func (l *L4) Stats() Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.pool.Refresh(l.now())
-	st := L4Stats{Conns: append([]int64(nil), l.sent...), Open: make([]int, len(l.sent)), Failed: l.failed, Healthy: l.pool.HealthyCount()}
+	st := Stats{Conns: append([]int64(nil), l.sent...), Open: make([]int, len(l.sent)), Failed: l.failed, Healthy: l.pool.HealthyCount()}
 	for i := range st.Open {
 		st.Open[i] = l.pool.InFlight(i)
 	}

@@ -76,7 +76,7 @@ func newL4Echo(t *testing.T, name string) *l4Echo {
 
 func (e *l4Echo) addr() string { return e.ln.Addr().String() }
 
-func startL4(t *testing.T, cfg L4Config) *L4 {
+func startL4(t *testing.T, cfg Config) *L4 {
 	t.Helper()
 	l, err := StartL4(cfg)
 	if err != nil {
@@ -115,7 +115,7 @@ func l4Exchange(t *testing.T, addr, msg string) string {
 
 func TestL4RoundRobinSpreadsWithHalfClose(t *testing.T) {
 	es := []*l4Echo{newL4Echo(t, "a"), newL4Echo(t, "b"), newL4Echo(t, "c")}
-	l := startL4(t, L4Config{Mode: workloads.L4RoundRobin, Backends: []string{es[0].addr(), es[1].addr(), es[2].addr()}})
+	l := startL4(t, Config{Mode: workloads.L4RoundRobin, Backends: []string{es[0].addr(), es[1].addr(), es[2].addr()}})
 	var got []string
 	for i := range 6 {
 		ans := l4Exchange(t, l.Addr(), fmt.Sprintf("ping%d", i))
@@ -139,7 +139,7 @@ func TestL4RoundRobinSpreadsWithHalfClose(t *testing.T) {
 
 func TestL4LeastConnBalancesOpenConnections(t *testing.T) {
 	es := []*l4Echo{newL4Echo(t, "a"), newL4Echo(t, "b"), newL4Echo(t, "c")}
-	l := startL4(t, L4Config{Mode: workloads.L4LeastConn, Backends: []string{es[0].addr(), es[1].addr(), es[2].addr()}, Seed: 3})
+	l := startL4(t, Config{Mode: workloads.L4LeastConn, Backends: []string{es[0].addr(), es[1].addr(), es[2].addr()}, Seed: 3})
 	var held []net.Conn
 	for range 3 {
 		c, err := net.DialTimeout("tcp", l.Addr(), 2*time.Second)
@@ -169,7 +169,7 @@ func TestL4FlowHashPinsConnections(t *testing.T) {
 		b := livetest.NewBackend(t, fmt.Sprintf("gateway-%d", i), nil)
 		addrs = append(addrs, b.Srv.Listener.Addr().String())
 	}
-	l := startL4(t, L4Config{Mode: workloads.L4FlowHash, Backends: addrs})
+	l := startL4(t, Config{Mode: workloads.L4FlowHash, Backends: addrs})
 	// One keep-alive connection: every request goes to one instance.
 	tr := &http.Transport{MaxConnsPerHost: 1}
 	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
@@ -217,7 +217,7 @@ func (c l4FakeConn) LocalAddr() net.Addr  { return l4Addr(c.local) }
 
 func TestL4ConnectFailureClosesClient(t *testing.T) {
 	dead := strings.TrimPrefix(livetest.DeadURL(t), "http://")
-	l := startL4(t, L4Config{Backends: []string{dead}})
+	l := startL4(t, Config{Backends: []string{dead}})
 	c, err := net.DialTimeout("tcp", l.Addr(), 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +235,7 @@ func TestL4HealthCheckAvoidsDownInstance(t *testing.T) {
 	dead := strings.TrimPrefix(livetest.DeadURL(t), "http://")
 	health := &workloads.ActiveHealth{Interval: workloads.Duration(10 * time.Millisecond), Timeout: workloads.Duration(time.Second), Unhealthy: 1, Healthy: 1}
 	for _, tcp := range []bool{false, true} {
-		l := startL4(t, L4Config{Backends: []string{dead, up.Srv.Listener.Addr().String()}, Health: health, HealthTCP: tcp})
+		l := startL4(t, Config{Backends: []string{dead, up.Srv.Listener.Addr().String()}, Health: health, HealthTCP: tcp})
 		livetest.Eventually(t, "the down instance to be unhealthy", func() bool { return l.Stats().Healthy == 1 })
 		tr := &http.Transport{DisableKeepAlives: true}
 		c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
@@ -256,7 +256,7 @@ func TestL4InFrontOfGateways(t *testing.T) {
 		Servers: "  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}\n"}.Parse(t)
 	var addrs []string
 	for i := range 2 {
-		g, err := gateway.StartGateway(gateway.GatewayConfig{Scenario: sc, Instance: i, Start: time.Now(),
+		g, err := gateway.StartGateway(gateway.Config{Scenario: sc, Instance: i, Start: time.Now(),
 			Upstreams: []gateway.Upstream{{ID: b.ID, URL: b.Srv.URL, Weight: 1}}})
 		if err != nil {
 			t.Fatalf("StartGateway: %v", err)
@@ -268,7 +268,7 @@ func TestL4InFrontOfGateways(t *testing.T) {
 		})
 		addrs = append(addrs, g.Addr())
 	}
-	l := startL4(t, L4Config{Mode: sc.Gateway.L4, Backends: addrs, Health: sc.Gateway.Health})
+	l := startL4(t, Config{Mode: sc.Gateway.L4, Backends: addrs, Health: sc.Gateway.Health})
 	tr := &http.Transport{DisableKeepAlives: true}
 	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
 	for range 4 {
@@ -284,7 +284,7 @@ func TestL4InFrontOfGateways(t *testing.T) {
 func TestL4CloseLeaksNothing(t *testing.T) {
 	es := []*l4Echo{newL4Echo(t, "a"), newL4Echo(t, "b")}
 	base := runtime.NumGoroutine()
-	l, err := StartL4(L4Config{Mode: workloads.L4LeastConn, Backends: []string{es[0].addr(), es[1].addr()},
+	l, err := StartL4(Config{Mode: workloads.L4LeastConn, Backends: []string{es[0].addr(), es[1].addr()},
 		Health:    &workloads.ActiveHealth{Interval: workloads.Duration(10 * time.Millisecond), Timeout: workloads.Duration(100 * time.Millisecond), Unhealthy: 1, Healthy: 1},
 		HealthTCP: true})
 	if err != nil {
