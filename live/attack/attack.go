@@ -21,17 +21,17 @@ import (
 
 // Limits of the load generator.
 const (
-	// DefaultMaxWorkers is the attacker's default bound on requests in
+	// defaultMaxWorkers is the attacker's default bound on requests in
 	// flight at once (vegeta workers, each one connection).
-	DefaultMaxWorkers = 10_000
-	// MaxWorkersCap caps Config.MaxWorkers: beyond it, open
+	defaultMaxWorkers = 10_000
+	// maxWorkersCap caps Config.MaxWorkers: beyond it, open
 	// connections exhaust file descriptors and ephemeral ports long before
 	// they add load.
-	MaxWorkersCap = 100_000
-	// NoTimeoutCap is the HTTP client's timeout when the scenario has no
+	maxWorkersCap = 100_000
+	// noTimeoutCap is the HTTP client's timeout when the scenario has no
 	// clients.timeout: a request still unanswered after it is a timeout,
 	// so that the attack always ends.
-	NoTimeoutCap = 30 * time.Second
+	noTimeoutCap = 30 * time.Second
 )
 
 const (
@@ -71,13 +71,13 @@ type Config struct {
 	// -every… and vegeta plot group results by it): the strategy.
 	Name string
 	// MaxWorkers bounds the requests in flight at once (0 means
-	// DefaultMaxWorkers; at most MaxWorkersCap). When every worker waits
+	// defaultMaxWorkers; at most maxWorkersCap). When every worker waits
 	// for an answer, requests leave late: their latency still counts
 	// from their scheduled time.
 	MaxWorkers uint64
 	// Timeout overrides the HTTP client's timeout. Zero means
 	// clients.timeout plus a margin (a tenth, at least 50 ms) so that a
-	// gateway's own 504 arrives first, or NoTimeoutCap without one.
+	// gateway's own 504 arrives first, or noTimeoutCap without one.
 	Timeout time.Duration
 	// OnBucket, when set, is called at the end of every time-series
 	// bucket k (at Start + (k+1)·interval, the last one at warm-up +
@@ -108,7 +108,7 @@ type Result struct {
 
 // Attack sends the scenario's open-loop arrivals to cfg.Target with
 // vegeta, replaying the simulator's arrival times and per-request draws
-// (see NewPacer and the header protocol in doc.go), and measures the
+// (see newPacer and the header protocol of package wire), and measures the
 // answers as the simulator does: requests scheduled in [warmup, warmup +
 // duration) count, ok latencies are measured from the scheduled time (so
 // a late send, coordinated omission, counts against the system), and the
@@ -124,14 +124,14 @@ type Result struct {
 // When ctx is cancelled, Attack stops sending, gives requests in flight a
 // short grace, then closes their connections (those count as timeouts, as
 // in an interrupted simulation) and returns what it measured with Partial
-// set. A closed-loop scenario is an input error (see NewPacer). A failure
+// set. A closed-loop scenario is an input error (see newPacer). A failure
 // to write VegetaOut is returned along with the results.
 func Attack(ctx context.Context, cfg Config) (*Result, error) {
 	sc := cfg.Scenario
 	if sc == nil {
 		return nil, errors.New("live attack: no scenario")
 	}
-	pacer, err := NewPacer(sc, cfg.Rep)
+	pacer, err := newPacer(sc, cfg.Rep)
 	if err != nil {
 		return nil, err
 	}
@@ -150,9 +150,9 @@ func Attack(ctx context.Context, cfg Config) (*Result, error) {
 
 	workers := cfg.MaxWorkers
 	if workers == 0 {
-		workers = DefaultMaxWorkers
+		workers = defaultMaxWorkers
 	}
-	workers = min(workers, MaxWorkersCap)
+	workers = min(workers, maxWorkersCap)
 	conns := &conns{live: map[*trackedConn]struct{}{}}
 	conns.dialer.KeepAlive = 30 * time.Second
 	tr := &http.Transport{
@@ -230,7 +230,7 @@ func clientTimeout(sc *workloads.Scenario, override time.Duration) time.Duration
 	}
 	t := sc.Clients.Timeout.D()
 	if t <= 0 {
-		return NoTimeoutCap
+		return noTimeoutCap
 	}
 	return t + max(50*time.Millisecond, t/10)
 }

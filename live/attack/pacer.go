@@ -15,7 +15,7 @@ import (
 // cancellation ends it at once (vegeta's own sleep cannot be interrupted).
 const pacerSlice = 50 * time.Millisecond
 
-// Pacer is a vegeta.Pacer that replays a scenario's open-loop arrival
+// vegetaPacer is a vegeta.Pacer that replays a scenario's open-loop arrival
 // times: the n-th hit leaves at the simulator's n-th arrival time
 // (workloads.ArrivalClock on the "arrivals" stream of the seed and
 // replication), so that a live run offers the very schedule the simulation
@@ -25,7 +25,7 @@ const pacerSlice = 50 * time.Millisecond
 // its memory is constant, whatever the number of requests. Pace must be
 // called from one goroutine at a time, as vegeta's attack loop does; Rate
 // may be called from any goroutine.
-type Pacer struct {
+type vegetaPacer struct {
 	next func() time.Duration        // the next arrival time since the run began
 	rate func(time.Duration) float64 // the process's rate at a run time
 	end  time.Duration               // no arrival at or after it
@@ -49,13 +49,13 @@ type Pacer struct {
 	expect time.Duration
 }
 
-var _ vegeta.Pacer = (*Pacer)(nil)
+var _ vegeta.Pacer = (*vegetaPacer)(nil)
 
-// NewPacer returns the pacer of replication rep of the scenario. A closed
+// newPacer returns the pacer of replication rep of the scenario. A closed
 // loop (clients.arrival.process: closed) cannot be paced by vegeta, whose
-// send times do not depend on answers: NewPacer returns an input error
+// send times do not depend on answers: newPacer returns an input error
 // naming the field (workloads.IsInputError reports true).
-func NewPacer(sc *workloads.Scenario, rep int) (*Pacer, error) {
+func newPacer(sc *workloads.Scenario, rep int) (*vegetaPacer, error) {
 	a := &sc.Clients.Arrival
 	if a.Process == workloads.ProcessClosed {
 		return nil, sc.FieldError("clients.arrival.process",
@@ -68,8 +68,8 @@ func NewPacer(sc *workloads.Scenario, rep int) (*Pacer, error) {
 // newSchedulePacer returns a pacer over any non-decreasing schedule: next
 // yields the arrival times in order, end is the first time not sent and
 // rate is the instantaneous rate reported by Rate.
-func newSchedulePacer(next func() time.Duration, end time.Duration, rate func(time.Duration) float64) *Pacer {
-	return &Pacer{next: next, end: end, rate: rate}
+func newSchedulePacer(next func() time.Duration, end time.Duration, rate func(time.Duration) float64) *vegetaPacer {
+	return &vegetaPacer{next: next, end: end, rate: rate}
 }
 
 // Pace implements vegeta.Pacer: it returns how long to wait, elapsed into
@@ -81,7 +81,7 @@ func newSchedulePacer(next func() time.Duration, end time.Duration, rate func(ti
 // When the pacer can be cancelled (inside Attack), a wait longer than a
 // short slice is spent here, so that a cancellation is noticed at once;
 // Pace then returns the remainder, or stop = true if cancelled.
-func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+func (p *vegetaPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 	for p.n <= hits {
 		p.at = p.next()
 		p.n++
@@ -115,7 +115,7 @@ func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 }
 
 // sleep waits for d or until done is closed; it reports false if done was.
-func (p *Pacer) sleep(d time.Duration) bool {
+func (p *vegetaPacer) sleep(d time.Duration) bool {
 	if p.timer == nil {
 		p.timer = time.NewTimer(d)
 	} else {
@@ -132,7 +132,7 @@ func (p *Pacer) sleep(d time.Duration) bool {
 
 // Rate implements vegeta.Pacer: the arrival process's rate in requests per
 // second at the given elapsed time into the attack.
-func (p *Pacer) Rate(elapsed time.Duration) float64 {
+func (p *vegetaPacer) Rate(elapsed time.Duration) float64 {
 	if p.rate == nil {
 		return 0
 	}

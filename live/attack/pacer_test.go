@@ -71,7 +71,7 @@ clients: {arrival: {process: `+proc+`, rate: 500}}
 servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 `)
 			for _, rep := range []int{0, 3} {
-				p, err := NewPacer(sc, rep)
+				p, err := newPacer(sc, rep)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -110,7 +110,7 @@ duration: 1s
 clients: {arrival: {process: closed, users: 10, think: 100ms}}
 servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 `)
-	_, err := NewPacer(sc, 0)
+	_, err := newPacer(sc, 0)
 	if err == nil {
 		t.Fatal("NewPacer accepted a closed loop")
 	}

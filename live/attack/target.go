@@ -135,7 +135,7 @@ func (t *targeter) draw(d *draw) {
 }
 
 // target is the vegeta.Targeter: a GET of the drawn path with the header
-// protocol of package live (see doc.go). It is safe for concurrent use;
+// protocol of package wire. It is safe for concurrent use;
 // besides the header map vegeta needs, it allocates one string for the URL
 // and every header value together.
 func (t *targeter) target(tgt *vegeta.Target) error {

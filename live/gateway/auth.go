@@ -20,21 +20,21 @@ import (
 
 // Claims every token the lab mints carries and the auth stage requires.
 const (
-	// AuthIssuer is the iss claim of minted tokens, required by Verify.
-	AuthIssuer = "edgelab"
-	// AuthAudience is the aud claim of minted tokens, required by Verify.
-	AuthAudience = "edgelab-gateway"
-	// HeaderAuthSubject is set on a request the auth stage accepted, to
+	// authIssuer is the iss claim of minted tokens, required by verify.
+	authIssuer = "edgelab"
+	// authAudience is the aud claim of minted tokens, required by verify.
+	authAudience = "edgelab-gateway"
+	// headerAuthSubject is set on a request the auth stage accepted, to
 	// the token's sub claim (any value the client sent is replaced), so
 	// that upstreams see the verified identity.
-	HeaderAuthSubject = "X-Auth-Subject"
+	headerAuthSubject = "X-Auth-Subject"
 )
 
 const (
 	// authLifetime is how long minted valid tokens stay valid: far longer
 	// than any live run, so that the pre-minted set never needs renewing.
 	authLifetime = 7 * 24 * time.Hour
-	// authLeeway is the clock skew Verify tolerates on exp.
+	// authLeeway is the clock skew verify tolerates on exp.
 	authLeeway = 5 * time.Second
 	// authValid and authInvalid are the sizes of the pre-minted sets: valid
 	// tokens, and invalid tokens of each flaw. Small, because RS256 signs
@@ -43,36 +43,36 @@ const (
 	authInvalid = 8
 )
 
-// TokenFlaw is what is wrong with an invalid token Auth.Token hands out.
-type TokenFlaw int
+// tokenFlaw is what is wrong with an invalid token Auth.Token hands out.
+type tokenFlaw int
 
 // The flaws of invalid tokens; Token cycles through them by seq.
 const (
-	// FlawBadSignature is a well-formed token whose signature was altered.
-	FlawBadSignature TokenFlaw = iota
-	// FlawExpired is a correctly signed token whose exp is an hour past.
-	FlawExpired
-	// FlawAlgNone is an unsigned token with header alg "none".
-	FlawAlgNone
-	// FlawAlgConfusion is a token signed with another algorithm than the
+	// flawBadSignature is a well-formed token whose signature was altered.
+	flawBadSignature tokenFlaw = iota
+	// flawExpired is a correctly signed token whose exp is an hour past.
+	flawExpired
+	// flawAlgNone is an unsigned token with header alg "none".
+	flawAlgNone
+	// flawAlgConfusion is a token signed with another algorithm than the
 	// configured one using key material the verifier holds: with RS256,
 	// an HS256 token whose HMAC secret is the RSA public key in PEM (the
 	// classic HS/RS confusion attack); with HS256, an HS512 token signed
 	// with the right secret. Only the algorithm pin rejects it.
-	FlawAlgConfusion
+	flawAlgConfusion
 	numFlaws
 )
 
 // String names the flaw.
-func (f TokenFlaw) String() string {
+func (f tokenFlaw) String() string {
 	switch f {
-	case FlawBadSignature:
+	case flawBadSignature:
 		return "bad-signature"
-	case FlawExpired:
+	case flawExpired:
 		return "expired"
-	case FlawAlgNone:
+	case flawAlgNone:
 		return "alg-none"
-	case FlawAlgConfusion:
+	case flawAlgConfusion:
 		return "alg-confusion"
 	}
 	return "flaw(" + strconv.Itoa(int(f)) + ")"
@@ -138,8 +138,8 @@ func NewAuth(alg string, seed uint64, rep int, reject float64) (*Auth, error) {
 	}
 	a.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{alg}),
-		jwt.WithIssuer(AuthIssuer),
-		jwt.WithAudience(AuthAudience),
+		jwt.WithIssuer(authIssuer),
+		jwt.WithAudience(authAudience),
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(authLeeway),
 	)
@@ -153,9 +153,9 @@ func NewAuth(alg string, seed uint64, rep int, reject float64) (*Auth, error) {
 func (a *Auth) mint(now time.Time) error {
 	claims := func(i int, exp time.Time) jwt.RegisteredClaims {
 		return jwt.RegisteredClaims{
-			Issuer:    AuthIssuer,
+			Issuer:    authIssuer,
 			Subject:   "client-" + strconv.Itoa(i),
-			Audience:  jwt.ClaimStrings{AuthAudience},
+			Audience:  jwt.ClaimStrings{authAudience},
 			IssuedAt:  jwt.NewNumericDate(exp.Add(-authLifetime)),
 			ExpiresAt: jwt.NewNumericDate(exp),
 			ID:        strconv.Itoa(i),
@@ -192,10 +192,10 @@ func (a *Auth) mint(now time.Time) error {
 		if err != nil {
 			return fmt.Errorf("auth: mint alg-confusion token: %w", err)
 		}
-		a.invalid[FlawBadSignature] = append(a.invalid[FlawBadSignature], corruptSignature(good))
-		a.invalid[FlawExpired] = append(a.invalid[FlawExpired], expired)
-		a.invalid[FlawAlgNone] = append(a.invalid[FlawAlgNone], none)
-		a.invalid[FlawAlgConfusion] = append(a.invalid[FlawAlgConfusion], confused)
+		a.invalid[flawBadSignature] = append(a.invalid[flawBadSignature], corruptSignature(good))
+		a.invalid[flawExpired] = append(a.invalid[flawExpired], expired)
+		a.invalid[flawAlgNone] = append(a.invalid[flawAlgNone], none)
+		a.invalid[flawAlgConfusion] = append(a.invalid[flawAlgConfusion], confused)
 	}
 	return nil
 }
@@ -228,42 +228,42 @@ func corruptSignature(tok string) string {
 	return string(b)
 }
 
-// Alg is the signing algorithm, HS256 or RS256.
-func (a *Auth) Alg() string { return a.alg }
+// algorithm is the signing algorithm, HS256 or RS256.
+func (a *Auth) algorithm() string { return a.alg }
 
-// Reject is the fraction of sequence numbers Token gives an invalid token.
-func (a *Auth) Reject() float64 { return a.reject }
+// rejectShare is the fraction of sequence numbers Token gives an invalid token.
+func (a *Auth) rejectShare() float64 { return a.reject }
 
-// PublicKeyPEM is the RS256 public key (PKIX, PEM), for verifying the
+// publicKeyPEM is the RS256 public key (PKIX, PEM), for verifying the
 // tokens elsewhere (a gateway under test); nil with HS256.
-func (a *Auth) PublicKeyPEM() []byte { return a.pubPEM }
+func (a *Auth) publicKeyPEM() []byte { return a.pubPEM }
 
-// Rejects reports whether request seq is one the auth stage rejects: the
+// rejects reports whether request seq is one the auth stage rejects: the
 // simulator's draw, engine.Uniform(engine.Key(seed, rep, "auth"), seq, 0)
 // < reject.
-func (a *Auth) Rejects(seq uint64) bool {
+func (a *Auth) rejects(seq uint64) bool {
 	return a.reject > 0 && engine.Uniform(a.key, seq, 0) < a.reject
 }
 
-// Flaw is the flaw of Token(seq) when Rejects(seq): the flaws take turns
+// flaw is the flaw of Token(seq) when rejects(seq): the flaws take turns
 // by seq.
-func (a *Auth) Flaw(seq uint64) TokenFlaw { return TokenFlaw(seq % uint64(numFlaws)) }
+func (a *Auth) flaw(seq uint64) tokenFlaw { return tokenFlaw(seq % uint64(numFlaws)) }
 
 // Token returns the bearer token for request seq (the X-Edgelab-Seq
-// number): a valid one, or, when Rejects(seq), an invalid one of kind
-// Flaw(seq). The tokens are pre-minted, so Token is cheap and does not
+// number): a valid one, or, when rejects(seq), an invalid one of kind
+// flaw(seq). The tokens are pre-minted, so Token is cheap and does not
 // allocate. Send it as "Authorization: Bearer <token>".
 func (a *Auth) Token(seq uint64) string {
-	if a.Rejects(seq) {
-		set := a.invalid[a.Flaw(seq)]
+	if a.rejects(seq) {
+		set := a.invalid[a.flaw(seq)]
 		return set[(seq/uint64(numFlaws))%uint64(len(set))]
 	}
 	return a.valid[seq%uint64(len(a.valid))]
 }
 
-// Verify checks a compact JWT: the configured algorithm exactly, the
+// verify checks a compact JWT: the configured algorithm exactly, the
 // signature, exp (required), iss and aud. It returns the token's subject.
-func (a *Auth) Verify(token string) (subject string, err error) {
+func (a *Auth) verify(token string) (subject string, err error) {
 	var c jwt.RegisteredClaims
 	if _, err := a.parser.ParseWithClaims(token, &c, a.keyFunc); err != nil {
 		return "", fmt.Errorf("auth: %w", err)

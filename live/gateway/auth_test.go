@@ -41,7 +41,7 @@ func hsAuth(t *testing.T, seed uint64, reject float64) *Auth {
 
 // authClaims are claims the verifier accepts, expiring at exp.
 func authClaims(exp time.Time) jwt.RegisteredClaims {
-	return jwt.RegisteredClaims{Issuer: AuthIssuer, Audience: jwt.ClaimStrings{AuthAudience}, Subject: "alice",
+	return jwt.RegisteredClaims{Issuer: authIssuer, Audience: jwt.ClaimStrings{authAudience}, Subject: "alice",
 		ExpiresAt: jwt.NewNumericDate(exp)}
 }
 
@@ -73,16 +73,16 @@ func TestJWTAcceptReject(t *testing.T) {
 		{"scheme is case-insensitive", rs, "bearer " + signed(t, jwt.SigningMethodRS256, authClaims(later), rs.priv), true},
 		{"alg none vs HS256", hs, "Bearer " + signed(t, jwt.SigningMethodNone, authClaims(later), jwt.UnsafeAllowNoneSignatureType), false},
 		{"alg none vs RS256", rs, "Bearer " + signed(t, jwt.SigningMethodNone, authClaims(later), jwt.UnsafeAllowNoneSignatureType), false},
-		{"HS/RS confusion: HS256 keyed with the RSA public key PEM", rs, "Bearer " + signed(t, jwt.SigningMethodHS256, authClaims(later), rs.PublicKeyPEM()), false},
+		{"HS/RS confusion: HS256 keyed with the RSA public key PEM", rs, "Bearer " + signed(t, jwt.SigningMethodHS256, authClaims(later), rs.publicKeyPEM()), false},
 		{"HS512 with the right secret (alg pin)", hs, "Bearer " + signed(t, jwt.SigningMethodHS512, authClaims(later), hs.secret), false},
 		{"RS256 token vs HS256 verifier", hs, "Bearer " + signed(t, jwt.SigningMethodRS256, authClaims(later), rs.priv), false},
 		{"bad signature HS256 (other secret)", hs, "Bearer " + signed(t, jwt.SigningMethodHS256, authClaims(later), otherHS), false},
 		{"bad signature RS256 (altered)", rs, "Bearer " + corruptSignature(signed(t, jwt.SigningMethodRS256, authClaims(later), rs.priv)), false},
 		{"expired HS256", hs, "Bearer " + signed(t, jwt.SigningMethodHS256, authClaims(past), hs.secret), false},
 		{"expired RS256", rs, "Bearer " + signed(t, jwt.SigningMethodRS256, authClaims(past), rs.priv), false},
-		{"no exp", hs, "Bearer " + signed(t, jwt.SigningMethodHS256, jwt.RegisteredClaims{Issuer: AuthIssuer, Audience: jwt.ClaimStrings{AuthAudience}}, hs.secret), false},
-		{"wrong issuer", hs, "Bearer " + signed(t, jwt.SigningMethodHS256, jwt.RegisteredClaims{Issuer: "evil", Audience: jwt.ClaimStrings{AuthAudience}, ExpiresAt: jwt.NewNumericDate(later)}, hs.secret), false},
-		{"wrong audience", hs, "Bearer " + signed(t, jwt.SigningMethodHS256, jwt.RegisteredClaims{Issuer: AuthIssuer, Audience: jwt.ClaimStrings{"other"}, ExpiresAt: jwt.NewNumericDate(later)}, hs.secret), false},
+		{"no exp", hs, "Bearer " + signed(t, jwt.SigningMethodHS256, jwt.RegisteredClaims{Issuer: authIssuer, Audience: jwt.ClaimStrings{authAudience}}, hs.secret), false},
+		{"wrong issuer", hs, "Bearer " + signed(t, jwt.SigningMethodHS256, jwt.RegisteredClaims{Issuer: "evil", Audience: jwt.ClaimStrings{authAudience}, ExpiresAt: jwt.NewNumericDate(later)}, hs.secret), false},
+		{"wrong audience", hs, "Bearer " + signed(t, jwt.SigningMethodHS256, jwt.RegisteredClaims{Issuer: authIssuer, Audience: jwt.ClaimStrings{"other"}, ExpiresAt: jwt.NewNumericDate(later)}, hs.secret), false},
 		{"garbage", hs, "Bearer not.a.jwt", false},
 		{"garbage RS256", rs, "Bearer eyJhbGciOiJSUzI1NiJ9", false},
 		{"basic scheme", hs, "Basic dXNlcjpwYXNz", false},
@@ -91,7 +91,7 @@ func TestJWTAcceptReject(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			g := &workloads.Gateway{Stages: []workloads.Stage{{Type: workloads.StageAuth, Alg: c.auth.Alg(), Reject: c.auth.Reject()}}}
+			g := &workloads.Gateway{Stages: []workloads.Stage{{Type: workloads.StageAuth, Alg: c.auth.algorithm(), Reject: c.auth.rejectShare()}}}
 			st, err := NewStages(g, StageOptions{Seed: 7, Auth: c.auth})
 			if err != nil {
 				t.Fatal(err)
@@ -99,10 +99,10 @@ func TestJWTAcceptReject(t *testing.T) {
 			var subject string
 			called := false
 			h := st.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				called, subject = true, r.Header.Get(HeaderAuthSubject)
+				called, subject = true, r.Header.Get(headerAuthSubject)
 			}))
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
-			req.Header.Set(HeaderAuthSubject, "spoofed")
+			req.Header.Set(headerAuthSubject, "spoofed")
 			if c.header != "" {
 				req.Header.Set("Authorization", c.header)
 			}
@@ -113,7 +113,7 @@ func TestJWTAcceptReject(t *testing.T) {
 					t.Fatalf("status %d, upstream called %v; want 200 and called", rec.Code, called)
 				}
 				if subject == "" || subject == "spoofed" {
-					t.Errorf("upstream saw %s %q, want the token's subject", HeaderAuthSubject, subject)
+					t.Errorf("upstream saw %s %q, want the token's subject", headerAuthSubject, subject)
 				}
 				return
 			}
@@ -138,42 +138,42 @@ func TestJWTAcceptReject(t *testing.T) {
 // (five binomial standard deviations at 0.25; deterministic for the seed).
 func TestAuthMintedTokens(t *testing.T) {
 	for _, a := range []*Auth{hsAuth(t, 7, 0.25), rsAuth(t)} {
-		t.Run(a.Alg(), func(t *testing.T) {
+		t.Run(a.algorithm(), func(t *testing.T) {
 			valid := map[string]bool{}
 			for _, tok := range a.valid {
-				if _, err := a.Verify(tok); err != nil {
+				if _, err := a.verify(tok); err != nil {
 					t.Fatalf("minted valid token rejected: %v", err)
 				}
 				valid[tok] = true
 			}
 			// Each flaw is rejected for its own reason.
-			why := [numFlaws]error{FlawBadSignature: jwt.ErrTokenSignatureInvalid, FlawExpired: jwt.ErrTokenExpired,
-				FlawAlgNone: jwt.ErrTokenSignatureInvalid, FlawAlgConfusion: jwt.ErrTokenSignatureInvalid}
+			why := [numFlaws]error{flawBadSignature: jwt.ErrTokenSignatureInvalid, flawExpired: jwt.ErrTokenExpired,
+				flawAlgNone: jwt.ErrTokenSignatureInvalid, flawAlgConfusion: jwt.ErrTokenSignatureInvalid}
 			for f, set := range a.invalid {
 				if len(set) == 0 {
-					t.Fatalf("no %v tokens", TokenFlaw(f))
+					t.Fatalf("no %v tokens", tokenFlaw(f))
 				}
 				for _, tok := range set {
-					if _, err := a.Verify(tok); !errors.Is(err, why[f]) {
-						t.Fatalf("%v token: error %v, want %v", TokenFlaw(f), err, why[f])
+					if _, err := a.verify(tok); !errors.Is(err, why[f]) {
+						t.Fatalf("%v token: error %v, want %v", tokenFlaw(f), err, why[f])
 					}
 				}
 			}
 			key := engine.Key(7, 0, "auth")
 			const n = 10000
 			rejected := 0
-			flaws := map[TokenFlaw]int{}
+			flaws := map[tokenFlaw]int{}
 			for seq := uint64(1); seq <= n; seq++ {
 				simRejects := engine.Uniform(key, seq, 0) < 0.25
-				if a.Rejects(seq) != simRejects {
-					t.Fatalf("seq %d: Rejects %v, simulator %v", seq, a.Rejects(seq), simRejects)
+				if a.rejects(seq) != simRejects {
+					t.Fatalf("seq %d: Rejects %v, simulator %v", seq, a.rejects(seq), simRejects)
 				}
 				if valid[a.Token(seq)] == simRejects {
 					t.Fatalf("seq %d: token valid %v, simulator rejects %v", seq, valid[a.Token(seq)], simRejects)
 				}
 				if simRejects {
 					rejected++
-					flaws[a.Flaw(seq)]++
+					flaws[a.flaw(seq)]++
 				}
 			}
 			if frac := float64(rejected) / n; math.Abs(frac-0.25) > 0.015 {
@@ -189,7 +189,7 @@ func TestAuthMintedTokens(t *testing.T) {
 func TestAuthNoRejectAndErrors(t *testing.T) {
 	a := hsAuth(t, 3, 0)
 	for seq := uint64(1); seq <= 1000; seq++ {
-		if a.Rejects(seq) {
+		if a.rejects(seq) {
 			t.Fatalf("reject 0 rejects seq %d", seq)
 		}
 	}
@@ -199,7 +199,7 @@ func TestAuthNoRejectAndErrors(t *testing.T) {
 	if _, err := NewAuth("", 1, 0, 1.5); err == nil {
 		t.Error("reject 1.5 accepted")
 	}
-	if a, err := NewAuth("", 1, 0, 0); err != nil || a.Alg() != workloads.AuthHS256 || a.PublicKeyPEM() != nil {
+	if a, err := NewAuth("", 1, 0, 0); err != nil || a.algorithm() != workloads.AuthHS256 || a.publicKeyPEM() != nil {
 		t.Errorf("default alg: %v, %v", a, err)
 	}
 	// The stage refuses keys that do not fit it.

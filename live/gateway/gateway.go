@@ -22,7 +22,7 @@ import (
 // and then the reverse proxy.
 type Gateway struct {
 	cfg     Config
-	proxy   *Proxy
+	proxy   *proxy
 	inner   http.Handler // middleware(proxy)
 	ln      net.Listener
 	srv     *http.Server
@@ -53,7 +53,7 @@ const (
 // StartGateway starts a gateway instance on cfg.Listen (default 127.0.0.1
 // on a free port) with the proxy cfg describes. Close stops it.
 func StartGateway(cfg Config) (*Gateway, error) {
-	p, err := NewProxy(cfg)
+	p, err := newProxy(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("gateway %d: %w", cfg.Instance, err)
 	}
@@ -112,9 +112,6 @@ func (g *Gateway) URL() string { return "http://" + g.Addr() }
 // Stats returns a snapshot of the instance's proxy counters and
 // balancer state.
 func (g *Gateway) Stats() ProxyStats { return g.proxy.Stats() }
-
-// Proxy returns the instance's reverse proxy.
-func (g *Gateway) Proxy() *Proxy { return g.proxy }
 
 // Close stops accepting requests, lets those in progress finish for a
 // short grace period (then cancels them), and waits for every handler,

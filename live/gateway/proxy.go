@@ -99,14 +99,14 @@ const (
 	downSignal  = time.Second // how long a refused connection marks a signal "down"
 )
 
-// Proxy is the gateway's reverse proxy: an http.Handler that balances
+// proxy is the gateway's reverse proxy: an http.Handler that balances
 // requests over the upstreams with the strategies package, unchanged, one
 // strategies.Pool per routed server group, with the client-side resilience
 // the simulator models (timeout, retries with budget and backoff, per-try
 // timeout, hedging), active health checks, and the signals backends report.
 //
 // Every pool call happens under one mutex with now = time.Since(Start).
-type Proxy struct {
+type proxy struct {
 	cfg     Config
 	sc      *workloads.Scenario
 	start   time.Time
@@ -158,9 +158,9 @@ type signal struct {
 	downUntil time.Duration // refused connection: report "down" until then
 }
 
-// NewProxy builds a proxy for cfg and starts its active health checks.
+// newProxy builds a proxy for cfg and starts its active health checks.
 // Close stops them.
-func NewProxy(cfg Config) (*Proxy, error) {
+func newProxy(cfg Config) (*proxy, error) {
 	sc := cfg.Scenario
 	if sc == nil {
 		return nil, errors.New("live: proxy: no scenario")
@@ -172,7 +172,7 @@ func NewProxy(cfg Config) (*Proxy, error) {
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Now()
 	}
-	p := &Proxy{
+	p := &proxy{
 		cfg:     cfg,
 		sc:      sc,
 		start:   cfg.Start,
@@ -240,7 +240,7 @@ func NewProxy(cfg Config) (*Proxy, error) {
 // (peak-ewma, least-time) would otherwise start with a view skewed by one
 // dial, which the simulator (no connections) does not have. A failed dial
 // is left to the first request to meet.
-func (p *Proxy) preconnect() {
+func (p *proxy) preconnect() {
 	for ui := range p.ups {
 		p.wg.Add(1)
 		go func() {
@@ -255,7 +255,7 @@ func (p *Proxy) preconnect() {
 // buildPools makes the pools as the simulator's buildPools does: one over
 // every upstream without routes, else one per server group; the balancer
 // streams are named as the simulator names them.
-func (p *Proxy) buildPools(strategy string) error {
+func (p *proxy) buildPools(strategy string) error {
 	sc := p.sc
 	hc := healthConfig(&sc.Balancer.Health)
 	newPool := func(stream string, ups []int) error {
@@ -328,13 +328,13 @@ func healthConfig(h *workloads.Health) strategies.HealthConfig {
 }
 
 // now is the strategies' clock.
-func (p *Proxy) now() time.Duration { return time.Since(p.start) }
+func (p *proxy) now() time.Duration { return time.Since(p.start) }
 
 // signal is upstream ui's latest load report (p.mu held): what it last
 // sent back, or the worst load for a while after it refused a connection
 // (a crashed server answers nothing, which the simulator shows the
 // balancer as the worst possible load).
-func (p *Proxy) signal(ui int) strategies.Signal {
+func (p *proxy) signal(ui int) strategies.Signal {
 	s := &p.signals[ui]
 	if s.downUntil > 0 && p.now() < s.downUntil {
 		return strategies.Signal{InFlight: math.MaxInt32, Utilization: 1, ServiceTime: time.Duration(math.MaxInt64 / 4)}
@@ -343,7 +343,7 @@ func (p *Proxy) signal(ui int) strategies.Signal {
 }
 
 // noteSignal records what an upstream's answer reports about its load.
-func (p *Proxy) noteSignal(ui int, h http.Header) {
+func (p *proxy) noteSignal(ui int, h http.Header) {
 	sig, ok := wire.ParseSignal(h)
 	if !ok {
 		return
@@ -354,14 +354,14 @@ func (p *Proxy) noteSignal(ui int, h http.Header) {
 }
 
 // noteDown marks upstream ui's signal "down" after a refused connection.
-func (p *Proxy) noteDown(ui int) {
+func (p *proxy) noteDown(ui int) {
 	p.mu.Lock()
 	p.signals[ui].downUntil = p.now() + downSignal
 	p.mu.Unlock()
 }
 
 // Stats returns a snapshot of the proxy's counters and balancer state.
-func (p *Proxy) Stats() ProxyStats {
+func (p *proxy) Stats() ProxyStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
@@ -379,14 +379,14 @@ func (p *Proxy) Stats() ProxyStats {
 }
 
 // countRequest counts a client request received by the instance.
-func (p *Proxy) countRequest() {
+func (p *proxy) countRequest() {
 	p.mu.Lock()
 	p.requests++
 	p.mu.Unlock()
 }
 
 // enter counts a handler in; false once the proxy is closed.
-func (p *Proxy) enter() bool {
+func (p *proxy) enter() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -400,7 +400,7 @@ func (p *Proxy) enter() bool {
 // end as timeouts), waits for every request handler, attempt and checker
 // to finish, and closes idle upstream connections. Requests that arrive
 // afterwards get 503.
-func (p *Proxy) Close() error {
+func (p *proxy) Close() error {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
@@ -411,7 +411,7 @@ func (p *Proxy) Close() error {
 }
 
 // route returns the pool for a request path, or -1 when no route matches.
-func (p *Proxy) route(path string) int {
+func (p *proxy) route(path string) int {
 	if !p.routed {
 		return 0
 	}

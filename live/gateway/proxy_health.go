@@ -11,7 +11,7 @@ import (
 // startHealth starts one active health checker per upstream when the
 // scenario asks for active health checking. Probes are staggered evenly
 // over one interval from the run's start, as the simulator staggers them.
-func (p *Proxy) startHealth() {
+func (p *proxy) startHealth() {
 	a := p.probe
 	if a == nil || len(p.ups) == 0 || a.Interval <= 0 {
 		return
@@ -25,7 +25,7 @@ func (p *Proxy) startHealth() {
 
 // checker probes upstream ui every interval until the proxy closes and
 // reports each result to its pool.
-func (p *Proxy) checker(ui int, offset time.Duration, a *workloads.ActiveHealth) {
+func (p *proxy) checker(ui int, offset time.Duration, a *workloads.ActiveHealth) {
 	defer p.wg.Done()
 	u := &p.ups[ui]
 	iv := a.Interval.D()
@@ -69,7 +69,7 @@ func (p *Proxy) checker(ui int, offset time.Duration, a *workloads.ActiveHealth)
 
 // probeOnce sends GET /healthz to upstream ui; a 2xx within timeout
 // passes. Load-signal headers on the answer are noted.
-func (p *Proxy) probeOnce(ui int, timeout time.Duration) bool {
+func (p *proxy) probeOnce(ui int, timeout time.Duration) bool {
 	ctx, cancel := context.WithTimeout(p.stop, timeout)
 	defer cancel()
 	u := &p.ups[ui]

@@ -63,7 +63,7 @@ type final struct {
 // goroutine. Only that goroutine touches it, except the immutable fields
 // the attempts read.
 type exchange struct {
-	p       *Proxy
+	p       *proxy
 	ctx     context.Context // the request's, with the overall deadline
 	pool    *balancerPool
 	req     strategies.Request
@@ -87,7 +87,7 @@ type exchange struct {
 
 // ServeHTTP implements http.Handler: it balances the request over the
 // upstreams with client-side resilience and forwards the answer.
-func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !p.enter() {
 		ownReply(w, r, http.StatusServiceUnavailable, "", 0, "gateway is shutting down")
 		return
@@ -158,7 +158,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // hedging reports whether requests send hedged attempts: then attempts
 // run in goroutines of their own, else in the request's.
-func (p *Proxy) hedging() bool { return p.hedge.Max > 0 && p.hedge.After > 0 }
+func (p *proxy) hedging() bool { return p.hedge.Max > 0 && p.hedge.After > 0 }
 
 // run drives the request to its end as the simulator's model does: send,
 // hedge, retry within the policy and budget, or give up at the deadline.
@@ -400,7 +400,7 @@ func (x *exchange) abandonAll(o strategies.Outcome) {
 // attempt runs one upstream try in a goroutine of its own (hedging) and
 // reports its result on x.results (buffered for every attempt the request
 // may make, so it never blocks).
-func (p *Proxy) attempt(ctx context.Context, stop context.CancelFunc, a *attempt, x *exchange) {
+func (p *proxy) attempt(ctx context.Context, stop context.CancelFunc, a *attempt, x *exchange) {
 	defer p.wg.Done()
 	defer stop()
 	defer a.cancel(nil)
@@ -408,7 +408,7 @@ func (p *Proxy) attempt(ctx context.Context, stop context.CancelFunc, a *attempt
 }
 
 // exchange sends one upstream try of x and reads its answer whole.
-func (p *Proxy) exchange(ctx context.Context, a *attempt, x *exchange) result {
+func (p *proxy) exchange(ctx context.Context, a *attempt, x *exchange) result {
 	res := result{a: a}
 	u := &p.ups[a.ui]
 	out := upRequest{method: x.method, uri: u.path + x.uri, header: x.header, body: x.body, attempt: a.no}
@@ -466,7 +466,7 @@ func errOutcome(ctx context.Context, err error) strategies.Outcome {
 
 // reply writes the request's fate to the client: the upstream answer when
 // there is one, else the proxy's own with X-Edgelab-Outcome.
-func (p *Proxy) reply(w http.ResponseWriter, r *http.Request, f final) {
+func (p *proxy) reply(w http.ResponseWriter, r *http.Request, f final) {
 	if a := f.ans; a != nil && a.status != 0 {
 		h := w.Header()
 		stripHop(a.header)

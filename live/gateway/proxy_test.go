@@ -430,7 +430,7 @@ func TestProxyRefusesOpenProxyRequests(t *testing.T) {
 		httptest.NewRequest(http.MethodConnect, "example.com:443", nil),
 	} {
 		w := httptest.NewRecorder()
-		g.Proxy().ServeHTTP(w, r)
+		g.proxy.ServeHTTP(w, r)
 		if w.Code != http.StatusBadRequest {
 			t.Errorf("%s %s: status %d, want 400", r.Method, r.RequestURI, w.Code)
 		}

@@ -19,13 +19,13 @@ func authStage(a *Auth) func(http.ResponseWriter, *http.Request, *reqState) bool
 			refuse(w, http.StatusUnauthorized, wire.AuthRejected.String(), "missing bearer token")
 			return true
 		}
-		sub, err := a.Verify(tok)
+		sub, err := a.verify(tok)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="edgelab", error="invalid_token"`)
 			refuse(w, http.StatusUnauthorized, wire.AuthRejected.String(), "invalid token")
 			return true
 		}
-		r.Header.Set(HeaderAuthSubject, sub)
+		r.Header.Set(headerAuthSubject, sub)
 		return false
 	}
 }

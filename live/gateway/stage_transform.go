@@ -10,11 +10,11 @@ import (
 	"github.com/edgelab/edgelab/workloads"
 )
 
-// HeaderRequestID is the request id a transform stage guarantees: an
+// headerRequestID is the request id a transform stage guarantees: an
 // incoming well-formed value is kept (propagated), otherwise the stage
 // sets "edgelab-<seq>" from X-Edgelab-Seq, or "gw<instance>-<n>" without
 // one. It is echoed on the answer.
-const HeaderRequestID = "X-Request-Id"
+const headerRequestID = "X-Request-Id"
 
 // transform is the transform stage: a request id, then the scenario's
 // header rules (rename, remove, set), on the request before it is
@@ -54,16 +54,16 @@ func newTransform(instance int, rules *workloads.HeaderRules, ids *atomic.Uint64
 // run applies the transform to r (never answers).
 func (t *transform) run(w http.ResponseWriter, r *http.Request, _ *reqState) bool {
 	h := r.Header
-	id := h.Get(HeaderRequestID)
+	id := h.Get(headerRequestID)
 	if !validRequestID(id) {
 		if seq := h.Get(wire.HeaderSeq); seq != "" && isDigits(seq) {
 			id = "edgelab-" + seq
 		} else {
 			id = t.prefix + strconv.FormatUint(t.ids.Add(1), 10)
 		}
-		h.Set(HeaderRequestID, id)
+		h.Set(headerRequestID, id)
 	}
-	w.Header().Set(HeaderRequestID, id)
+	w.Header().Set(headerRequestID, id)
 	for _, p := range t.rename {
 		if vs, ok := h[p[0]]; ok {
 			delete(h, p[0])

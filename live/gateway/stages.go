@@ -150,12 +150,12 @@ func checkAuth(opt StageOptions, st *workloads.Stage) error {
 	switch {
 	case a == nil:
 		return errors.New("an auth stage needs StageOptions.Auth (the keys the attacker's tokens are signed with)")
-	case a.Alg() != alg:
-		return fmt.Errorf("the auth stage verifies %s but the keys are for %s", alg, a.Alg())
+	case a.algorithm() != alg:
+		return fmt.Errorf("the auth stage verifies %s but the keys are for %s", alg, a.algorithm())
 	case a.key != engine.Key(opt.Seed, opt.Rep, "auth"):
 		return errors.New("the auth keys were made for another seed or replication")
-	case a.Reject() != st.Reject:
-		return fmt.Errorf("the auth keys reject %v of tokens but the stage says %v", a.Reject(), st.Reject)
+	case a.rejectShare() != st.Reject:
+		return fmt.Errorf("the auth keys reject %v of tokens but the stage says %v", a.rejectShare(), st.Reject)
 	}
 	return nil
 }

@@ -237,23 +237,23 @@ func TestTransformHeaders(t *testing.T) {
 	rec := stgDo(h, http.MethodGet, "/", "X-Api-Key", "k1", "Authorization", "Bearer x", "Cookie", "a=b",
 		"X-Env", "prod", wire.HeaderSeq, "42")
 	want := map[string]string{"X-Upstream-Key": "k1", "X-Api-Key": "", "Authorization": "", "Cookie": "",
-		"X-Gateway": "edgelab", "X-Env": "lab", HeaderRequestID: "edgelab-42", wire.HeaderSeq: "42"}
+		"X-Gateway": "edgelab", "X-Env": "lab", headerRequestID: "edgelab-42", wire.HeaderSeq: "42"}
 	for k, v := range want {
 		if got := seen.Get(k); got != v {
 			t.Errorf("upstream %s = %q, want %q", k, got, v)
 		}
 	}
-	if rec.Header().Get(HeaderRequestID) != "edgelab-42" {
-		t.Errorf("answer request id %q", rec.Header().Get(HeaderRequestID))
+	if rec.Header().Get(headerRequestID) != "edgelab-42" {
+		t.Errorf("answer request id %q", rec.Header().Get(headerRequestID))
 	}
 	// An incoming id is kept; without one or a seq, the instance numbers them.
-	stgDo(h, http.MethodGet, "/", HeaderRequestID, "abc-1")
-	if seen.Get(HeaderRequestID) != "abc-1" {
-		t.Errorf("incoming id replaced by %q", seen.Get(HeaderRequestID))
+	stgDo(h, http.MethodGet, "/", headerRequestID, "abc-1")
+	if seen.Get(headerRequestID) != "abc-1" {
+		t.Errorf("incoming id replaced by %q", seen.Get(headerRequestID))
 	}
 	stgDo(h, http.MethodGet, "/")
-	if seen.Get(HeaderRequestID) != "gw3-1" {
-		t.Errorf("generated id %q, want gw3-1", seen.Get(HeaderRequestID))
+	if seen.Get(headerRequestID) != "gw3-1" {
+		t.Errorf("generated id %q, want gw3-1", seen.Get(headerRequestID))
 	}
 }
 
@@ -345,7 +345,7 @@ func TestStageStatsCountRequests(t *testing.T) {
 	for seq := uint64(1); seq <= 100; seq++ {
 		key := strconv.FormatUint(seq%20, 10)
 		rec := stgDo(h, http.MethodGet, "/", "Authorization", "Bearer "+a.Token(seq), wire.HeaderKey, key, wire.HeaderSeq, strconv.FormatUint(seq, 10))
-		if !a.Rejects(seq) {
+		if !a.rejects(seq) {
 			authOK++
 		}
 		switch {
@@ -456,11 +456,11 @@ func TestStagesConcurrent(t *testing.T) {
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				if want := a.Rejects(seq); want != (resp.StatusCode == http.StatusUnauthorized) {
+				if want := a.rejects(seq); want != (resp.StatusCode == http.StatusUnauthorized) {
 					done <- fmt.Errorf("seq %d: status %s", seq, resp.Status)
 					return
 				}
-				if !a.Rejects(seq) {
+				if !a.rejects(seq) {
 					wantOK.Add(1)
 				}
 			}

@@ -25,6 +25,7 @@ type YAML struct {
 	Clients, Balancer, Top, Servers string
 }
 
+// Parse builds and loads the scenario, failing the test on an error.
 func (y YAML) Parse(t *testing.T) *workloads.Scenario {
 	t.Helper()
 	servers := y.Servers
@@ -42,9 +43,9 @@ func (y YAML) Parse(t *testing.T) *workloads.Scenario {
 
 // Backend is a tiny upstream that records what it receives.
 type Backend struct {
-	ID   string
-	Srv  *httptest.Server
-	Hits atomic.Int64
+	ID   string           // answered as the body and in wire.HeaderServer
+	Srv  *httptest.Server // the listening server
+	Hits atomic.Int64     // requests received, health checks aside
 	mu   sync.Mutex
 	seen []http.Header // request headers, in arrival order
 }
@@ -76,6 +77,8 @@ func NewBackend(t *testing.T, id string, h http.HandlerFunc) *Backend {
 	return b
 }
 
+// Headers returns the request headers the backend received (health
+// checks aside), in arrival order.
 func (b *Backend) Headers() []http.Header {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -101,6 +104,8 @@ type Answer struct {
 	Body   string
 }
 
+// Get sends a GET to url through c with the header pairs hdr (name,
+// value, …) and reads the answer whole, failing the test on an error.
 func Get(t *testing.T, c *http.Client, url string, hdr ...string) Answer {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
