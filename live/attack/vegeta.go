@@ -23,5 +23,5 @@ func NewVegetaLog(w io.Writer) *VegetaLog {
 	return &VegetaLog{w: bw, enc: vegeta.NewEncoder(bw)}
 }
 
-// flush writes out what is buffered.
-func (l *VegetaLog) flush() error { return l.w.Flush() }
+// Flush writes out what is buffered.
+func (l *VegetaLog) Flush() error { return l.w.Flush() }
