@@ -48,7 +48,7 @@ lint:
 # with the other packages' tests).
 test: assets vet
 	$(GO) test -count=1 ./...
-	$(GO) test -race -count=1 ./live
+	$(GO) test -race -count=1 ./live/...
 	EDGELAB_AGREEMENT=1 $(GO) test -count=1 -run Agrees ./live
 
 # Fuzz the scenario loader (a minute by default).
@@ -57,7 +57,7 @@ fuzz:
 
 # Go benchmarks (engine, strategies, simulator) plus the whole-CLI run.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./engine ./strategies ./sim ./live
+	$(GO) test -run '^$$' -bench . -benchmem ./engine ./strategies ./sim ./live/...
 	./scripts/bench-cli.sh $(BIN)
 
 # edgelab's gateway proxy against nginx in front of the same backends

@@ -14,6 +14,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/edgelab/edgelab/live/internal/livetest"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/sim"
 	"github.com/edgelab/edgelab/workloads"
@@ -43,7 +44,7 @@ servers:
 
 func compareWithSim(t *testing.T, sets []string) (live, simulated reports.Run) {
 	t.Helper()
-	if os.Getenv("EDGELAB_AGREEMENT") == "" || atkRace {
+	if os.Getenv("EDGELAB_AGREEMENT") == "" || livetest.Race {
 		t.Skip("a 14 s timing-sensitive live run: set EDGELAB_AGREEMENT=1 and run it alone " +
 			"(make test does, after the other tests), not under -race")
 	}

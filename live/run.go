@@ -9,6 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgelab/edgelab/live/attack"
+	"github.com/edgelab/edgelab/live/backend"
+	"github.com/edgelab/edgelab/live/gateway"
+	"github.com/edgelab/edgelab/live/l4"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/workloads"
 )
@@ -114,7 +118,7 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports
 		Scenario: sc.Name, Mode: "live", Seed: sc.Seed,
 		DurationS: sc.Duration.D().Seconds(), WarmupS: sc.Warmup.D().Seconds(),
 	}
-	var vlog *VegetaLog
+	var vlog *attack.VegetaLog
 	if opt.OutDir != "" {
 		// One results file for the run, each strategy's attack under its
 		// name, written atomically like every other output.
@@ -130,7 +134,7 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports
 			f.Close()
 			os.Remove(f.Name()) // after the rename, nothing is there
 		}()
-		vlog = NewVegetaLog(f)
+		vlog = attack.NewVegetaLog(f)
 		defer func() {
 			if err == nil {
 				if err = f.Chmod(0o644); err == nil {
@@ -171,7 +175,7 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports
 // (edgelab live --gateway, vegeta, curl). ready, when not nil, receives
 // the entry point's URL and the backends once everything listens.
 // Failures play on the scenario's timeline from the moment it starts.
-func Serve(ctx context.Context, sc *workloads.Scenario, strategy string, opt Options, ready func(entry string, backends []Upstream)) error {
+func Serve(ctx context.Context, sc *workloads.Scenario, strategy string, opt Options, ready func(entry string, backends []gateway.Upstream)) error {
 	if opt.Gateway != "" {
 		return errors.New("serve runs edgelab's own gateway: --gateway does not apply")
 	}
@@ -199,11 +203,11 @@ func Serve(ctx context.Context, sc *workloads.Scenario, strategy string, opt Opt
 
 // world is one strategy's running system: backends, gateways, L4.
 type world struct {
-	fleet  *Fleet
-	gws    []*Gateway
-	stages []*Stages
-	l4     *L4
-	auth   *Auth
+	fleet  *backend.Fleet
+	gws    []*gateway.Gateway
+	stages []*gateway.Stages
+	l4     *l4.L4
+	auth   *gateway.Auth
 	target string
 	closes []func() error
 }
@@ -217,26 +221,26 @@ func (w *world) close() error {
 }
 
 // upstreams lists the backends the gateways balance over.
-func (w *world) upstreams(sc *workloads.Scenario, external []string) []Upstream {
-	var ups []Upstream
+func (w *world) upstreams(sc *workloads.Scenario, external []string) []gateway.Upstream {
+	var ups []gateway.Upstream
 	if len(external) > 0 {
 		k := 0
 		for gi := range sc.Servers {
 			g := &sc.Servers[gi]
 			for i := 0; i < g.Slots() && k < len(external); i++ {
-				ups = append(ups, Upstream{ID: fmt.Sprintf("%s-%d", g.Name, i), URL: external[k], Group: gi, Weight: g.Weight.At(i, 1)})
+				ups = append(ups, gateway.Upstream{ID: fmt.Sprintf("%s-%d", g.Name, i), URL: external[k], Group: gi, Weight: g.Weight.At(i, 1)})
 				k++
 			}
 		}
 		// One group: every URL given belongs to it, however many.
 		for ; k < len(external); k++ {
-			ups = append(ups, Upstream{ID: fmt.Sprintf("%s-%d", sc.Servers[0].Name, k), URL: external[k], Weight: 1})
+			ups = append(ups, gateway.Upstream{ID: fmt.Sprintf("%s-%d", sc.Servers[0].Name, k), URL: external[k], Weight: 1})
 		}
 		return ups
 	}
 	for _, b := range w.fleet.Backends() {
 		g := &sc.Servers[b.Group()]
-		ups = append(ups, Upstream{ID: b.ID(), URL: b.URL(), Group: b.Group(), Weight: g.Weight.At(len(ups)-groupBase(sc, b.Group()), 1)})
+		ups = append(ups, gateway.Upstream{ID: b.ID(), URL: b.URL(), Group: b.Group(), Weight: g.Weight.At(len(ups)-groupBase(sc, b.Group()), 1)})
 	}
 	return ups
 }
@@ -258,7 +262,7 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 		}
 	}()
 	if len(opt.Backends) == 0 {
-		w.fleet, err = StartFleet(sc, FleetOptions{BasePort: opt.BackendPort, Logf: opt.Logf})
+		w.fleet, err = backend.StartFleet(sc, backend.FleetOptions{BasePort: opt.BackendPort, Logf: opt.Logf})
 		if err != nil {
 			return w, fmt.Errorf("start backends: %w", err)
 		}
@@ -272,7 +276,7 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 	if g != nil {
 		for _, st := range g.Stages {
 			if st.Type == workloads.StageAuth {
-				w.auth, err = NewAuth(st.Alg, sc.Seed, 0, st.Reject)
+				w.auth, err = gateway.NewAuth(st.Alg, sc.Seed, 0, st.Reject)
 				if err != nil {
 					return w, fmt.Errorf("auth keys: %w", err)
 				}
@@ -286,17 +290,17 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 	}
 	ups := w.upstreams(sc, opt.Backends)
 	// One set of rate limiters for the whole tier, as in the simulator.
-	limits, err := NewRateLimits(g, start)
+	limits, err := gateway.NewRateLimits(g, start)
 	if err != nil {
 		return w, fmt.Errorf("rate limits: %w", err)
 	}
 	var addrs []string
 	for i := 0; i < instances; i++ {
-		so := StageOptions{Instance: i, Seed: sc.Seed, Start: start, Warmup: sc.Warmup.D(), Auth: w.auth, Limits: limits}
+		so := gateway.StageOptions{Instance: i, Seed: sc.Seed, Start: start, Warmup: sc.Warmup.D(), Auth: w.auth, Limits: limits}
 		if opt.OutDir != "" && g != nil && hasStage(g, workloads.StageLog) {
 			so.AccessLog = filepath.Join(opt.OutDir, fmt.Sprintf("access-%s-%d.log", strategy, i))
 		}
-		st, err := NewStages(g, so)
+		st, err := gateway.NewStages(g, so)
 		if err != nil {
 			return w, fmt.Errorf("gateway %d stages: %w", i, err)
 		}
@@ -306,7 +310,7 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 		if instances == 1 {
 			listen = opt.Listen
 		}
-		gw, err := StartGateway(GatewayConfig{Scenario: sc, Strategy: strategy, Instance: i, Upstreams: ups,
+		gw, err := gateway.StartGateway(gateway.Config{Scenario: sc, Strategy: strategy, Instance: i, Upstreams: ups,
 			Start: start, Middleware: st.Wrap, Logf: opt.Logf, Listen: listen})
 		if err != nil {
 			return w, fmt.Errorf("start gateway %d: %w", i, err)
@@ -317,7 +321,7 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 	}
 	w.target = w.gws[0].URL()
 	if instances > 1 {
-		w.l4, err = StartL4(L4Config{Mode: g.L4, Backends: addrs, Health: g.Health, Start: start, Seed: sc.Seed, Listen: opt.Listen})
+		w.l4, err = l4.StartL4(l4.Config{Mode: g.L4, Backends: addrs, Health: g.Health, Start: start, Seed: sc.Seed, Listen: opt.Listen})
 		if err != nil {
 			return w, fmt.Errorf("start L4 balancer: %w", err)
 		}
@@ -337,7 +341,7 @@ func hasStage(g *workloads.Gateway, typ string) bool {
 }
 
 // runOne runs one strategy live.
-func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Options, vlog *VegetaLog) (reports.Run, []reports.FailureWindow, bool, error) {
+func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Options, vlog *attack.VegetaLog) (reports.Run, []reports.FailureWindow, bool, error) {
 	// The time origin is a little ahead, so that everything is listening
 	// before the first request and the first failure.
 	start := time.Now().Add(200 * time.Millisecond)
@@ -370,11 +374,11 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 		smp.run(sctx, start, iv, warm, end)
 	}()
 
-	cfg := AttackConfig{Scenario: sc, Target: w.target, Start: start, Vegeta: vlog, Name: strategy, MaxWorkers: opt.MaxWorkers}
+	cfg := attack.Config{Scenario: sc, Target: w.target, Start: start, Vegeta: vlog, Name: strategy, MaxWorkers: opt.MaxWorkers}
 	if w.auth != nil {
 		cfg.Tokens = w.auth.Token
 	}
-	ar, err := Attack(ctx, cfg)
+	ar, err := attack.Attack(ctx, cfg)
 	stopSampling()
 	wg.Wait()
 	if err != nil {

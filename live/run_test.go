@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgelab/edgelab/live/gateway"
+	"github.com/edgelab/edgelab/live/wire"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/strategies"
 	"github.com/edgelab/edgelab/workloads"
@@ -210,7 +212,7 @@ servers:
 	done := make(chan error, 1)
 	entry := make(chan string, 1)
 	go func() {
-		done <- Serve(ctx, sc, "p2c", Options{}, func(url string, ups []Upstream) {
+		done <- Serve(ctx, sc, "p2c", Options{}, func(url string, ups []gateway.Upstream) {
 			if len(ups) != 2 {
 				t.Errorf("%d upstreams", len(ups))
 			}
@@ -228,8 +230,8 @@ servers:
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get(HeaderServer) == "" {
-		t.Errorf("status %d, server %q", resp.StatusCode, resp.Header.Get(HeaderServer))
+	if resp.StatusCode != 200 || resp.Header.Get(wire.HeaderServer) == "" {
+		t.Errorf("status %d, server %q", resp.StatusCode, resp.Header.Get(wire.HeaderServer))
 	}
 	cancel()
 	if err := <-done; err != nil {

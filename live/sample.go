@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/edgelab/edgelab/live/backend"
+	"github.com/edgelab/edgelab/live/internal/clock"
 	"github.com/edgelab/edgelab/reports"
 )
 
@@ -17,11 +19,11 @@ type sampler struct {
 	healthy, instances []int
 	inFlight, util     [][]float64 // [server][bucket]
 	// the servers' counters at the end of warm-up and of the run
-	warm, end []BackendStats
+	warm, end []backend.Stats
 	// gwWarm is each gateway instance's request count at the end of
 	// warm-up.
 	gwWarm []int64
-	last   []BackendStats // at the previous bucket's end
+	last   []backend.Stats // at the previous bucket's end
 	w      *world
 }
 
@@ -40,12 +42,12 @@ func newSampler(w *world, buckets int) *sampler {
 	return s
 }
 
-func (s *sampler) backends() []BackendStats {
+func (s *sampler) backends() []backend.Stats {
 	if s.w.fleet == nil {
 		return nil
 	}
 	bs := s.w.fleet.Backends()
-	out := make([]BackendStats, len(bs))
+	out := make([]backend.Stats, len(bs))
 	for i, b := range bs {
 		out[i] = b.Stats()
 	}
@@ -63,7 +65,7 @@ func (s *sampler) run(ctx context.Context, start time.Time, iv, warm, end time.D
 		at := start.Add(time.Duration(k+1) * iv)
 		if !tookWarm && time.Duration(k+1)*iv > warm {
 			// The end of warm-up falls inside this bucket.
-			if !atkSleepUntil(ctx, start.Add(warm)) {
+			if !clock.SleepUntil(ctx, start.Add(warm)) {
 				return
 			}
 			s.takeWarm()
@@ -72,7 +74,7 @@ func (s *sampler) run(ctx context.Context, start time.Time, iv, warm, end time.D
 		if time.Duration(k+1)*iv >= end {
 			at = start.Add(end)
 		}
-		if !atkSleepUntil(ctx, at) {
+		if !clock.SleepUntil(ctx, at) {
 			return
 		}
 		s.sample(k, iv)
@@ -134,7 +136,7 @@ func (s *sampler) servers(w *world, measured time.Duration) []reports.Server {
 	}
 	warm := s.warm
 	if warm == nil {
-		warm = make([]BackendStats, len(end))
+		warm = make([]backend.Stats, len(end))
 	}
 	var out []reports.Server
 	for i, b := range w.fleet.Backends() {

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgelab/edgelab/live"
+	"github.com/edgelab/edgelab/live/gateway"
 	"github.com/edgelab/edgelab/workloads"
 )
 
@@ -62,7 +63,7 @@ edgelab live --gateway, vegeta, curl. It listens on loopback only unless
 				return err
 			}
 			defer stop()
-			err = live.Serve(c.Context(), sc, strategy, opt, func(entry string, ups []live.Upstream) {
+			err = live.Serve(c.Context(), sc, strategy, opt, func(entry string, ups []gateway.Upstream) {
 				fmt.Fprintf(stdout, "edgelab gateway (%s) listening on %s\n", strategy, entry)
 				for _, u := range ups {
 					fmt.Fprintf(stdout, "  upstream %s  %s\n", u.ID, u.URL)

@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/edgelab/edgelab/live/wire"
+	"github.com/edgelab/edgelab/strategies"
+	"github.com/edgelab/edgelab/workloads"
+)
+
+// RateLimits holds the limiters of a gateway's ratelimit stages, one per
+// stage, for every gateway instance to share: like the simulator, the
+// limit (global or per client) applies to the whole gateway tier, not to
+// each instance. Each limiter is a strategies.Limiter (the simulator's
+// code) called under its own mutex with now = time.Since(start) on the
+// monotonic clock. The token bucket is golang.org/x/time/rate's Limiter,
+// advanced to that wall-clock time; the sliding and fixed windows are the
+// strategies package's counters. Per-client limiters keep at most
+// strategies.DefaultLimiterMaxClients client states (least recently seen
+// forgotten first).
+//
+// A RateLimits is safe for concurrent use.
+type RateLimits struct {
+	start time.Time
+	lims  []*sharedLimiter // by stage index; nil for other stages
+}
+
+// sharedLimiter is one stage's limiter behind a mutex.
+type sharedLimiter struct {
+	start time.Time
+	mu    sync.Mutex
+	lim   strategies.Limiter
+	per   bool // per client
+}
+
+// NewRateLimits creates the limiters of g's ratelimit stages, with time
+// origin start (the run's). g may be nil.
+func NewRateLimits(g *workloads.Gateway, start time.Time) (*RateLimits, error) {
+	rl := &RateLimits{start: start}
+	if g == nil {
+		return rl, nil
+	}
+	rl.lims = make([]*sharedLimiter, len(g.Stages))
+	for si := range g.Stages {
+		st := &g.Stages[si]
+		if st.Type != workloads.StageRateLimit {
+			continue
+		}
+		lim, err := strategies.NewLimiter(strategies.LimiterConfig{
+			Algorithm: st.Algorithm, Rate: st.Rate, Burst: st.Burst, Window: st.Window.D(), PerClient: st.Per == "client",
+		})
+		if err != nil {
+			return nil, fmt.Errorf("gateway.stages[%d]: %w", si, err)
+		}
+		rl.lims[si] = &sharedLimiter{start: start, lim: lim, per: st.Per == "client"}
+	}
+	return rl, nil
+}
+
+// stage returns stage si's limiter, checking that it was made for st.
+func (rl *RateLimits) stage(si int, st *workloads.Stage) (*sharedLimiter, error) {
+	if si >= len(rl.lims) || rl.lims[si] == nil {
+		return nil, fmt.Errorf("the shared rate limits have no limiter for this %s stage (made for another gateway?)", st.Type)
+	}
+	if l := rl.lims[si]; l.per != (st.Per == "client") {
+		return nil, fmt.Errorf("the shared rate limits were made for another gateway")
+	}
+	return rl.lims[si], nil
+}
+
+// allow reports whether the limiter admits a request from client now.
+func (l *sharedLimiter) allow(client uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// now is read under the lock, so that calls see it in order.
+	return l.lim.Allow(time.Since(l.start), client)
+}
+
+// run is the ratelimit stage: a request over the limit is answered 429
+// with X-Edgelab-Outcome: rate_limited.
+func (l *sharedLimiter) run(w http.ResponseWriter, r *http.Request, rs *reqState) bool {
+	var client uint64
+	if l.per {
+		client = rs.clientID(r)
+	}
+	if l.allow(client) {
+		return false
+	}
+	w.Header().Set("Retry-After", "1")
+	refuse(w, http.StatusTooManyRequests, wire.RateLimited.String(), "rate limited")
+	return true
+}

@@ -1,9 +1,0 @@
-//go:build !unix
-
-package live
-
-import "net"
-
-// pxConnAlive cannot peek on this system: an idle connection is taken as
-// open, and a request on one the server closed fails as a connect failure.
-func pxConnAlive(net.Conn) bool { return true }
