@@ -13,6 +13,7 @@ import (
 	"github.com/edgelab/edgelab/live/backend"
 	"github.com/edgelab/edgelab/live/gateway"
 	"github.com/edgelab/edgelab/live/l4"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/workloads"
 )
@@ -58,6 +59,13 @@ func (o *Options) logf(format string, args ...any) {
 // Check reports why a scenario cannot run live, as an input error naming
 // the field, or nil.
 func Check(sc *workloads.Scenario, opt Options) error {
+	check := plan.Check // the strategies the run compares, and their params
+	if len(opt.Strategies) > 0 {
+		check = plan.CheckParams
+	}
+	if err := check(sc); err != nil {
+		return err
+	}
 	if sc.Clients.Arrival.Process == workloads.ProcessClosed {
 		return sc.FieldError("clients.arrival.process",
 			"live mode sends open-loop load (poisson, constant, sine, ramp); a closed loop runs in the simulator only")
@@ -85,18 +93,10 @@ func Check(sc *workloads.Scenario, opt Options) error {
 			return fmt.Errorf("--gateway: %w", err)
 		}
 	}
-	if n := len(opt.Backends); n > 0 && n != totalSlots(sc) && len(sc.Servers) > 1 {
-		return fmt.Errorf("--backend: %d URLs for %d instances in %d server groups; give one URL per instance, in scenario order", n, totalSlots(sc), len(sc.Servers))
+	if n, slots := len(opt.Backends), plan.TotalSlots(sc); n > 0 && n != slots && len(sc.Servers) > 1 {
+		return fmt.Errorf("--backend: %d URLs for %d instances in %d server groups; give one URL per instance, in scenario order", n, slots, len(sc.Servers))
 	}
 	return nil
-}
-
-func totalSlots(sc *workloads.Scenario) int {
-	n := 0
-	for gi := range sc.Servers {
-		n += sc.Servers[gi].Slots()
-	}
-	return n
 }
 
 // Run runs the scenario live once per strategy and reports the results
@@ -107,13 +107,7 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports
 	if err := Check(sc, opt); err != nil {
 		return nil, err
 	}
-	names := opt.Strategies
-	if len(names) == 0 {
-		names = sc.Balancer.Compare
-	}
-	if len(names) == 0 {
-		names = []string{sc.Balancer.Strategy}
-	}
+	names := plan.Strategies(sc, opt.Strategies)
 	res = &reports.Results{
 		Scenario: sc.Name, Mode: "live", Seed: sc.Seed,
 		DurationS: sc.Duration.D().Seconds(), WarmupS: sc.Warmup.D().Seconds(),
@@ -220,37 +214,26 @@ func (w *world) close() error {
 	return errors.Join(errs...)
 }
 
-// upstreams lists the backends the gateways balance over.
+// upstreams lists the backends the gateways balance over: the scenario's
+// servers (plan.Servers) at the emulated backends' or the given URLs.
 func (w *world) upstreams(sc *workloads.Scenario, external []string) []gateway.Upstream {
 	var ups []gateway.Upstream
-	if len(external) > 0 {
-		k := 0
-		for gi := range sc.Servers {
-			g := &sc.Servers[gi]
-			for i := 0; i < g.Slots() && k < len(external); i++ {
-				ups = append(ups, gateway.Upstream{ID: fmt.Sprintf("%s-%d", g.Name, i), URL: external[k], Group: gi, Weight: g.Weight.At(i, 1)})
-				k++
-			}
-		}
-		// One group: every URL given belongs to it, however many.
-		for ; k < len(external); k++ {
-			ups = append(ups, gateway.Upstream{ID: fmt.Sprintf("%s-%d", sc.Servers[0].Name, k), URL: external[k], Weight: 1})
+	servers := plan.Servers(sc)
+	if len(external) == 0 {
+		for i, b := range w.fleet.Backends() {
+			ups = append(ups, gateway.Upstream{ID: servers[i].ID, URL: b.URL(), Group: servers[i].Group, Weight: servers[i].Weight})
 		}
 		return ups
 	}
-	for _, b := range w.fleet.Backends() {
-		g := &sc.Servers[b.Group()]
-		ups = append(ups, gateway.Upstream{ID: b.ID(), URL: b.URL(), Group: b.Group(), Weight: g.Weight.At(len(ups)-groupBase(sc, b.Group()), 1)})
+	for k, u := range external {
+		if k < len(servers) {
+			ups = append(ups, gateway.Upstream{ID: servers[k].ID, URL: u, Group: servers[k].Group, Weight: servers[k].Weight})
+			continue
+		}
+		// One group: every URL given belongs to it, however many.
+		ups = append(ups, gateway.Upstream{ID: plan.ServerID(sc.Servers[0].Name, k), URL: u, Weight: 1})
 	}
 	return ups
-}
-
-func groupBase(sc *workloads.Scenario, gi int) int {
-	n := 0
-	for i := 0; i < gi; i++ {
-		n += sc.Servers[i].Slots()
-	}
-	return n
 }
 
 // build starts one strategy's world. start is the run's time origin.

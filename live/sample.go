@@ -105,7 +105,7 @@ func (s *sampler) sample(k int, iv time.Duration) {
 		if c := now[i].Concurrency; c > 0 {
 			dt := now[i].At.Sub(s.last[i].At).Seconds()
 			if dt > 0 {
-				s.util[i][k] = round3((now[i].Busy - s.last[i].Busy) / (float64(c) * dt))
+				s.util[i][k] = reports.Round((now[i].Busy-s.last[i].Busy)/(float64(c)*dt), 3)
 			}
 		}
 	}
@@ -121,8 +121,6 @@ func (s *sampler) sample(k int, iv time.Duration) {
 		}
 	}
 }
-
-func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
 
 // servers turns the counters sampled at the ends of warm-up and of the run
 // into per-server results over the measured time.
@@ -144,16 +142,14 @@ func (s *sampler) servers(w *world, measured time.Duration) []reports.Server {
 		srv := reports.Server{ID: b.ID(), Requests: e.Requests - st.Requests}
 		if dt := e.At.Sub(st.At).Seconds(); dt > 0 && !st.At.IsZero() {
 			if e.Concurrency > 0 {
-				srv.Utilization = round6((e.Busy - st.Busy) / (float64(e.Concurrency) * dt))
+				srv.Utilization = reports.Round((e.Busy-st.Busy)/(float64(e.Concurrency)*dt), 6)
 			}
-			srv.MeanQueue = round6((e.Queue - st.Queue) / dt)
+			srv.MeanQueue = reports.Round((e.Queue-st.Queue)/dt, 6)
 		}
 		out = append(out, srv)
 	}
 	return out
 }
-
-func round6(x float64) float64 { return float64(int64(x*1e6+0.5)) / 1e6 }
 
 // fill copies the sampled gauges into the attacker's series.
 func (s *sampler) fill(sr *reports.Series) {

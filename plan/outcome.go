@@ -24,15 +24,16 @@ const (
 	AuthRejected                  // rejected by the gateway's auth stage
 	RateLimited                   // rejected by the gateway's rate limiter
 
-	numOutcomes
+	// NumOutcomes is the number of outcomes: they are 0 … NumOutcomes-1.
+	NumOutcomes
 )
 
-var outcomeNames = [numOutcomes]string{"ok", "error_5xx", "timeout", "queue_full", "no_upstream", "connect_failure", "auth_rejected", "rate_limited"}
+var outcomeNames = [NumOutcomes]string{"ok", "error_5xx", "timeout", "queue_full", "no_upstream", "connect_failure", "auth_rejected", "rate_limited"}
 
 // String names the outcome as results.json and the X-Edgelab-Outcome
 // header do ("error_5xx").
 func (o Outcome) String() string {
-	if o < numOutcomes {
+	if o < NumOutcomes {
 		return outcomeNames[o]
 	}
 	return fmt.Sprintf("outcome(%d)", uint8(o))

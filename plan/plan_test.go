@@ -184,7 +184,7 @@ func TestCondition(t *testing.T) {
 // Outcome names round-trip, match the balancer's, and only failures a
 // server could recover from are retried.
 func TestOutcomes(t *testing.T) {
-	for o := OK; o < numOutcomes; o++ {
+	for o := OK; o < NumOutcomes; o++ {
 		if got, ok := OutcomeNamed(o.String()); !ok || got != o {
 			t.Errorf("OutcomeNamed(%q) = %v, %v", o, got, ok)
 		}
@@ -198,7 +198,7 @@ func TestOutcomes(t *testing.T) {
 		}
 	}
 	retried := map[Outcome]bool{Error5xx: true, ConnectFailure: true, QueueFull: true, Timeout: true}
-	for o := OK; o < numOutcomes; o++ {
+	for o := OK; o < NumOutcomes; o++ {
 		if o.Retriable() != retried[o] {
 			t.Errorf("%v.Retriable() = %v", o, o.Retriable())
 		}

@@ -3,7 +3,6 @@ package sim
 import (
 	"time"
 
-	"github.com/edgelab/edgelab/engine"
 	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/strategies"
 	"github.com/edgelab/edgelab/workloads"
@@ -169,17 +168,12 @@ func (m *model) send(now time.Duration, ri int32, retry bool) {
 }
 
 // answer decides the status of a served attempt: 5xx with the server's
-// error probability (its own and any errors failure), from a counter-based
-// draw on (request, attempt number), so every strategy sees the same dice.
+// error probability (its own and any errors failure), from the same dice
+// for every strategy (plan.Condition.AnswersError).
 func (m *model) answer(s *server, ai int32) strategies.Outcome {
-	if s.errors == 0 && len(s.Errors) == 0 {
-		return strategies.OK
-	}
-	if p := s.errorRate(); p > 0 {
-		a := &m.atts[ai]
-		if engine.Uniform(m.errKey, a.serial, uint64(a.no)) < p {
-			return strategies.Error5xx
-		}
+	a := &m.atts[ai]
+	if s.AnswersError(s.errors, m.errKey, a.serial, uint64(a.no)) {
+		return strategies.Error5xx
 	}
 	return strategies.OK
 }

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"math"
 	"time"
 
 	"github.com/edgelab/edgelab/plan"
@@ -35,9 +34,8 @@ type server struct {
 	// delivering holds served attempts whose answers a slow failure's
 	// added latency still holds back; a crash resets them too.
 	delivering []int32
-	jobs       tagHeap // PS: attempts by finish tag
-	v          float64 // PS: work every present job has received (ns at speed 1)
-	vLast      time.Duration
+	jobs       tagHeap      // PS: attempts by finish tag
+	share      plan.Sharing // PS: the work every present job has received
 	psGen      uint32
 
 	finalUtil float64
@@ -49,10 +47,6 @@ func (s *server) rate() float64 { return s.effRate }
 
 // updateRate recomputes the cached rate after a failure changed it.
 func (s *server) updateRate() { s.effRate = s.Condition.Rate(s.speed) }
-
-// errorRate combines the server's error probability with active errors
-// failures.
-func (s *server) errorRate() float64 { return s.ErrorRate(s.errors) }
 
 // arrive hands attempt ai to server ep.
 func (m *model) arrive(now time.Duration, ep int, ai int32) {
@@ -202,23 +196,11 @@ func (m *model) crash(now time.Duration, ep int) {
 	}
 }
 
-// Processor sharing: n jobs share the server's c workers, each progressing
-// at rate·min(1, c/n). v is the work every job present has received; a
-// job arriving when v = v0 with demand d leaves when v reaches v0 + d.
-
-func (s *server) psShare(rate float64) float64 {
-	n := s.jobs.len()
-	if n <= s.conc {
-		return rate
-	}
-	return rate * float64(s.conc) / float64(n)
-}
+// Processor sharing (plan.Sharing): n jobs share the server's c workers,
+// each progressing at rate·min(1, c/n).
 
 func (s *server) psAdvanceAt(now time.Duration, rate float64) {
-	if s.jobs.len() > 0 {
-		s.v += s.psShare(rate) * float64(now-s.vLast)
-	}
-	s.vLast = now
+	s.share.Advance(now, s.jobs.len(), s.conc, rate)
 }
 
 func (s *server) psAdvance(now time.Duration) { s.psAdvanceAt(now, s.rate()) }
@@ -229,12 +211,12 @@ func (m *model) psSchedule(now time.Duration, si int) {
 	n := s.jobs.len()
 	s.busyAvg.Set(now, float64(min(n, s.conc)))
 	s.queueAvg.Set(now, float64(max(0, n-s.conc)))
-	r := s.psShare(s.rate())
+	r := plan.Share(n, s.conc, s.rate())
 	if n == 0 || r <= 0 {
 		return
 	}
 	tag, _ := s.jobs.min()
-	m.eng.Schedule(now+dur((tag-s.v)/r), m.h, evPSDone, pack(int32(si), s.psGen))
+	m.eng.Schedule(now+dur((tag-s.share.V)/r), m.h, evPSDone, pack(int32(si), s.psGen))
 }
 
 func (m *model) psArrive(now time.Duration, ep int, ai int32) {
@@ -244,7 +226,7 @@ func (m *model) psArrive(now time.Duration, ep int, ai int32) {
 		return
 	}
 	s.psAdvance(now)
-	s.jobs.push(s.v+m.atts[ai].work, ai)
+	s.jobs.push(s.share.V+m.atts[ai].work, ai)
 	m.psSchedule(now, ep)
 }
 
@@ -253,36 +235,22 @@ func (m *model) psDone(now time.Duration, si int) {
 	s.psAdvance(now)
 	tag, ai := s.jobs.min()
 	s.jobs.popMin()
-	s.v = tag // absorb rounding: the job left exactly when v reached its tag
+	s.share.V = tag // absorb rounding: the job left exactly when v reached its tag
 	m.psSchedule(now, si)
 	m.served(now, s, ai)
 }
 
-// signal is what server ep reports about itself: its true state now.
-//
-// A crashed server answers nothing — a probe or a piggybacked report
-// fails — which a balancer sees as the worst possible load. Answers held
-// back by a slow failure's latency count as in flight, and the latency is
-// part of the service time, as a server's own latency histogram would show.
+// signal is what server ep reports about itself: its true state now
+// (plan.Condition.Signal). A spare slot not yet started answers nothing.
 func (m *model) signal(ep int) strategies.Signal {
 	s := &m.srv[ep]
-	if s.Down > 0 || s.inactive {
-		return strategies.Signal{InFlight: math.MaxInt32, Utilization: 1, ServiceTime: time.Duration(math.MaxInt64 / 4)}
+	if s.inactive {
+		return plan.DownSignal
 	}
-	sig := strategies.Signal{}
+	inFlight, busy := s.busy+s.fifo.len(), s.busy
 	if s.ps {
 		n := s.jobs.len()
-		sig.InFlight = n
-		sig.Utilization = float64(min(n, s.conc)) / float64(s.conc)
-	} else {
-		sig.InFlight = s.busy + s.fifo.len()
-		sig.Utilization = float64(s.busy) / float64(s.conc)
+		inFlight, busy = n, min(n, s.conc)
 	}
-	sig.InFlight += len(s.delivering)
-	if r := s.rate(); r > 0 {
-		sig.ServiceTime = time.Duration(m.meanDemand[s.group]/r) + s.Latency
-	} else {
-		sig.ServiceTime = time.Duration(math.MaxInt64 / 4)
-	}
-	return sig
+	return s.Signal(inFlight+len(s.delivering), busy, s.conc, s.speed, m.meanDemand[s.group])
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgelab/edgelab/live"
-	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/sim"
 	"github.com/edgelab/edgelab/workloads"
@@ -87,9 +86,6 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 			return err
 		}
 		return usageError{err}
-	}
-	if err := plan.Check(sc); err != nil {
-		return err
 	}
 	dir := outDir(f.out, sc.Name, "-live")
 	_, statErr := os.Stat(dir)

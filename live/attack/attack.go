@@ -15,6 +15,7 @@ import (
 
 	"github.com/edgelab/edgelab/live/internal/clock"
 	"github.com/edgelab/edgelab/live/wire"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/workloads"
 )
@@ -302,18 +303,18 @@ func (c *collector) add(res *vegeta.Result) {
 	doneAt := sentAt + res.Latency
 	latency := doneAt - at
 	o, attempts := classify(res, c.aborted)
-	if o == wire.OK && c.timeout > 0 && latency > c.timeout {
+	if o == plan.OK && c.timeout > 0 && latency > c.timeout {
 		// The simulated client gives up timeout after the request's
 		// creation, however late it left.
-		o = wire.Timeout
+		o = plan.Timeout
 	}
 	if sentAt >= c.warmup && sentAt < c.end {
 		c.inWindow++
 	}
 	if at >= c.warmup && at < c.end {
-		*outcomeCount(o, &c.outcomes)++
+		*o.Counter(&c.outcomes)++
 		c.attempts += attempts
-		if o == wire.OK {
+		if o == plan.OK {
 			c.lat.Record(latency)
 		}
 		c.lag.Record(max(0, sentAt-at))
@@ -323,8 +324,8 @@ func (c *collector) add(res *vegeta.Result) {
 		s.Offered[k]++
 	}
 	if k := int(doneAt / c.interval); doneAt >= 0 && doneAt < c.end && k < len(s.OK) {
-		outcomeSeries(o, s)[k]++
-		if o == wire.OK {
+		o.Series(s)[k]++
+		if o == plan.OK {
 			c.bucketLatency(k, latency)
 		}
 	}
@@ -436,59 +437,15 @@ func (c *collector) result(partial bool) *Result {
 			Series:   c.series,
 		},
 		Live: reports.LiveStats{
-			TargetRPS:   round(sc.Clients.Arrival.MeanRate(c.warmup, c.end)),
-			AchievedRPS: round(achieved),
+			TargetRPS:   reports.Round(sc.Clients.Arrival.MeanRate(c.warmup, c.end), 6),
+			AchievedRPS: reports.Round(achieved, 6),
 			SendLagMS:   c.lag.Summary(),
 			Target:      c.cfg.Target,
-			WallS:       round(max(0, wall.Seconds())),
+			WallS:       reports.Round(max(0, wall.Seconds()), 6),
 		},
 		Partial: c.partial,
 		Sent:    c.sent,
 	}
-}
-
-func round(x float64) float64 { return float64(int64(x*1e6+0.5)) / 1e6 }
-
-// outcomeCount returns the counter of outcome o in out.
-func outcomeCount(o wire.Outcome, out *reports.Outcomes) *int64 {
-	switch o {
-	case wire.OK:
-		return &out.OK
-	case wire.Error5xx:
-		return &out.Error5xx
-	case wire.Timeout:
-		return &out.Timeout
-	case wire.QueueFull:
-		return &out.QueueFull
-	case wire.NoUpstream:
-		return &out.NoUpstream
-	case wire.RateLimited:
-		return &out.RateLimited
-	case wire.AuthRejected:
-		return &out.AuthRejected
-	}
-	return &out.ConnectFailure
-}
-
-// outcomeSeries returns the per-bucket counts of outcome o in s.
-func outcomeSeries(o wire.Outcome, s *reports.Series) []int64 {
-	switch o {
-	case wire.OK:
-		return s.OK
-	case wire.Error5xx:
-		return s.Error5xx
-	case wire.Timeout:
-		return s.Timeout
-	case wire.QueueFull:
-		return s.QueueFull
-	case wire.NoUpstream:
-		return s.NoUpstream
-	case wire.RateLimited:
-		return s.RateLimited
-	case wire.AuthRejected:
-		return s.AuthRejected
-	}
-	return s.ConnectFailure
 }
 
 // classify returns a result's outcome and the upstream attempts it
@@ -501,33 +458,33 @@ func outcomeSeries(o wire.Outcome, s *reports.Series) []int64 {
 // answer is a timeout, as requests interrupted in the simulator are.
 // Attempts come from X-Edgelab-Attempts: 1 without it when an answer
 // arrived or the request timed out, 0 when it never reached a server.
-func classify(res *vegeta.Result, aborted bool) (wire.Outcome, int64) {
+func classify(res *vegeta.Result, aborted bool) (plan.Outcome, int64) {
 	if res.Code == 0 {
 		if aborted || isTimeout(res.Error) {
-			return wire.Timeout, 1
+			return plan.Timeout, 1
 		}
-		return wire.ConnectFailure, 0
+		return plan.ConnectFailure, 0
 	}
 	attempts := int64(1)
 	if n, ok := wire.ParseAttempts(res.Headers.Get(wire.HeaderAttempts)); ok {
 		attempts = n
 	}
-	if o, ok := wire.ParseOutcome(res.Headers.Get(wire.HeaderOutcome)); ok {
+	if o, ok := plan.OutcomeNamed(res.Headers.Get(wire.HeaderOutcome)); ok {
 		return o, attempts
 	}
 	switch code := res.Code; {
 	case code >= 200 && code < 300:
-		return wire.OK, attempts
+		return plan.OK, attempts
 	case code == http.StatusTooManyRequests:
-		return wire.RateLimited, attempts
+		return plan.RateLimited, attempts
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return wire.AuthRejected, attempts
+		return plan.AuthRejected, attempts
 	case code == http.StatusGatewayTimeout:
-		return wire.Timeout, attempts
+		return plan.Timeout, attempts
 	case code == http.StatusServiceUnavailable:
-		return wire.NoUpstream, attempts
+		return plan.NoUpstream, attempts
 	}
-	return wire.Error5xx, attempts
+	return plan.Error5xx, attempts
 }
 
 // isTimeout reports whether a transport error is the client giving up

@@ -19,6 +19,7 @@ import (
 
 	"github.com/edgelab/edgelab/engine"
 	"github.com/edgelab/edgelab/live/wire"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
 )
 
@@ -34,33 +35,33 @@ func TestClassifyResults(t *testing.T) {
 		name     string
 		res      vegeta.Result
 		aborted  bool
-		want     wire.Outcome
+		want     plan.Outcome
 		attempts int64
 	}{
-		{"200", vegeta.Result{Code: 200}, false, wire.OK, 1},
-		{"204 with attempts", vegeta.Result{Code: 204, Headers: hdr(wire.HeaderAttempts, "3")}, false, wire.OK, 3},
-		{"429", vegeta.Result{Code: 429}, false, wire.RateLimited, 1},
-		{"401", vegeta.Result{Code: 401}, false, wire.AuthRejected, 1},
-		{"403", vegeta.Result{Code: 403}, false, wire.AuthRejected, 1},
-		{"504", vegeta.Result{Code: 504, Headers: hdr(wire.HeaderAttempts, "2")}, false, wire.Timeout, 2},
-		{"503", vegeta.Result{Code: 503}, false, wire.NoUpstream, 1},
-		{"503 queue_full", vegeta.Result{Code: 503, Headers: hdr(wire.HeaderOutcome, "queue_full")}, false, wire.QueueFull, 1},
-		{"500", vegeta.Result{Code: 500}, false, wire.Error5xx, 1},
-		{"502", vegeta.Result{Code: 502}, false, wire.Error5xx, 1},
-		{"404", vegeta.Result{Code: 404}, false, wire.Error5xx, 1},
-		{"302 (redirects off)", vegeta.Result{Code: 302}, false, wire.Error5xx, 1},
-		{"502 connect_failure", vegeta.Result{Code: 502, Headers: hdr(wire.HeaderOutcome, "connect_failure", wire.HeaderAttempts, "3")}, false, wire.ConnectFailure, 3},
-		{"503 rate_limited", vegeta.Result{Code: 503, Headers: hdr(wire.HeaderOutcome, "rate_limited", wire.HeaderAttempts, "0")}, false, wire.RateLimited, 0},
-		{"500 timeout header", vegeta.Result{Code: 500, Headers: hdr(wire.HeaderOutcome, "timeout")}, false, wire.Timeout, 1},
-		{"unknown outcome header", vegeta.Result{Code: 200, Headers: hdr(wire.HeaderOutcome, "bogus", wire.HeaderAttempts, "x")}, false, wire.OK, 1},
-		{"refused", vegeta.Result{Error: `Get "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`}, false, wire.ConnectFailure, 0},
-		{"reset", vegeta.Result{Error: `Get "http://127.0.0.1:5/": read tcp 127.0.0.1:6->127.0.0.1:5: read: connection reset by peer`}, false, wire.ConnectFailure, 0},
-		{"EOF", vegeta.Result{Error: `Get "http://127.0.0.1:5/": EOF`}, false, wire.ConnectFailure, 0},
-		{"client timeout", vegeta.Result{Error: `Get "http://127.0.0.1:5/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`}, false, wire.Timeout, 1},
-		{"body timeout", vegeta.Result{Error: `context deadline exceeded (Client.Timeout or context cancellation while reading body)`}, false, wire.Timeout, 1},
-		{"i/o timeout", vegeta.Result{Error: `read tcp 127.0.0.1:6->127.0.0.1:5: i/o timeout`}, false, wire.Timeout, 1},
-		{"aborted", vegeta.Result{Error: `Get "http://127.0.0.1:5/": read: use of closed network connection`}, true, wire.Timeout, 1},
-		{"aborted but answered", vegeta.Result{Code: 200}, true, wire.OK, 1},
+		{"200", vegeta.Result{Code: 200}, false, plan.OK, 1},
+		{"204 with attempts", vegeta.Result{Code: 204, Headers: hdr(wire.HeaderAttempts, "3")}, false, plan.OK, 3},
+		{"429", vegeta.Result{Code: 429}, false, plan.RateLimited, 1},
+		{"401", vegeta.Result{Code: 401}, false, plan.AuthRejected, 1},
+		{"403", vegeta.Result{Code: 403}, false, plan.AuthRejected, 1},
+		{"504", vegeta.Result{Code: 504, Headers: hdr(wire.HeaderAttempts, "2")}, false, plan.Timeout, 2},
+		{"503", vegeta.Result{Code: 503}, false, plan.NoUpstream, 1},
+		{"503 queue_full", vegeta.Result{Code: 503, Headers: hdr(wire.HeaderOutcome, "queue_full")}, false, plan.QueueFull, 1},
+		{"500", vegeta.Result{Code: 500}, false, plan.Error5xx, 1},
+		{"502", vegeta.Result{Code: 502}, false, plan.Error5xx, 1},
+		{"404", vegeta.Result{Code: 404}, false, plan.Error5xx, 1},
+		{"302 (redirects off)", vegeta.Result{Code: 302}, false, plan.Error5xx, 1},
+		{"502 connect_failure", vegeta.Result{Code: 502, Headers: hdr(wire.HeaderOutcome, "connect_failure", wire.HeaderAttempts, "3")}, false, plan.ConnectFailure, 3},
+		{"503 rate_limited", vegeta.Result{Code: 503, Headers: hdr(wire.HeaderOutcome, "rate_limited", wire.HeaderAttempts, "0")}, false, plan.RateLimited, 0},
+		{"500 timeout header", vegeta.Result{Code: 500, Headers: hdr(wire.HeaderOutcome, "timeout")}, false, plan.Timeout, 1},
+		{"unknown outcome header", vegeta.Result{Code: 200, Headers: hdr(wire.HeaderOutcome, "bogus", wire.HeaderAttempts, "x")}, false, plan.OK, 1},
+		{"refused", vegeta.Result{Error: `Get "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`}, false, plan.ConnectFailure, 0},
+		{"reset", vegeta.Result{Error: `Get "http://127.0.0.1:5/": read tcp 127.0.0.1:6->127.0.0.1:5: read: connection reset by peer`}, false, plan.ConnectFailure, 0},
+		{"EOF", vegeta.Result{Error: `Get "http://127.0.0.1:5/": EOF`}, false, plan.ConnectFailure, 0},
+		{"client timeout", vegeta.Result{Error: `Get "http://127.0.0.1:5/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`}, false, plan.Timeout, 1},
+		{"body timeout", vegeta.Result{Error: `context deadline exceeded (Client.Timeout or context cancellation while reading body)`}, false, plan.Timeout, 1},
+		{"i/o timeout", vegeta.Result{Error: `read tcp 127.0.0.1:6->127.0.0.1:5: i/o timeout`}, false, plan.Timeout, 1},
+		{"aborted", vegeta.Result{Error: `Get "http://127.0.0.1:5/": read: use of closed network connection`}, true, plan.Timeout, 1},
+		{"aborted but answered", vegeta.Result{Code: 200}, true, plan.OK, 1},
 	}
 	for _, c := range cases {
 		o, n := classify(&c.res, c.aborted)
@@ -71,9 +72,9 @@ func TestClassifyResults(t *testing.T) {
 	// Every outcome has its own counter and series.
 	var out reports.Outcomes
 	s := reports.NewSeries(time.Second, 1, 0)
-	for o := wire.OK; o <= wire.AuthRejected; o++ {
-		*outcomeCount(o, &out)++
-		outcomeSeries(o, s)[0]++
+	for o := plan.OK; o < plan.NumOutcomes; o++ {
+		*o.Counter(&out)++
+		o.Series(s)[0]++
 	}
 	if out.Total() != 8 || out.OK != 1 || out.Rejected() != 2 || out.Failed() != 5 {
 		t.Errorf("outcome counters: %+v", out)
@@ -85,20 +86,20 @@ func TestClassifyResults(t *testing.T) {
 }
 
 // rule is the end-to-end test server's answer to request seq.
-func rule(seq uint64) (code int, outcome string, slow bool, want wire.Outcome) {
+func rule(seq uint64) (code int, outcome string, slow bool, want plan.Outcome) {
 	switch {
 	case seq%10 == 3:
-		return 503, "queue_full", false, wire.QueueFull
+		return 503, "queue_full", false, plan.QueueFull
 	case seq%10 == 5:
-		return 500, "", false, wire.Error5xx
+		return 500, "", false, plan.Error5xx
 	case seq%10 == 7:
-		return 429, "", false, wire.RateLimited
+		return 429, "", false, plan.RateLimited
 	case seq%10 == 9:
-		return 503, "", false, wire.NoUpstream
+		return 503, "", false, plan.NoUpstream
 	case seq%7 == 0:
-		return 200, "", true, wire.OK
+		return 200, "", true, plan.OK
 	}
-	return 200, "", false, wire.OK
+	return 200, "", false, plan.OK
 }
 
 // decode reads a vegeta results stream.
@@ -205,7 +206,7 @@ servers:
 			continue // warm-up
 		}
 		_, _, _, o := rule(seq)
-		*outcomeCount(o, &want)++
+		*o.Counter(&want)++
 		attempts++
 		if seq%4 == 0 {
 			attempts++
@@ -244,7 +245,7 @@ servers:
 		}
 		if r.Timestamp.Sub(start)+r.Latency < time.Second {
 			o, _ := classify(r, false)
-			*outcomeCount(o, &done)++
+			*o.Counter(&done)++
 		}
 	}
 	s := res.Rep.Series

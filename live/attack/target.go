@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgelab/edgelab/engine"
 	"github.com/edgelab/edgelab/live/wire"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/workloads"
 )
 
@@ -45,7 +46,7 @@ type targeter struct {
 	count   int
 	keys    workloads.KeySampler // "keys"
 	paths   *rand.Rand           // "paths"; nil when there is one path
-	cum     []float64            // cumulative path weights
+	mix     plan.PathMix         // clients.paths
 	demand  []workloads.Sampler  // "demand/<group>", in scenario order
 
 	urls   []string // per path: the full URL
@@ -88,22 +89,16 @@ func newAtkTargeter(sc *workloads.Scenario, rep int, base string, tokens func(ui
 		g := &sc.Servers[i]
 		t.demand = append(t.demand, g.Service.Sampler(engine.Source(seed, rep, "demand/"+g.Name)))
 	}
-	// The path mix, drawn as sim/gateway.go's drawRoute does.
-	paths := sc.Clients.Paths
-	if len(paths) == 0 {
-		paths = []workloads.PathWeight{{Path: "/", Weight: 1}}
-	}
-	sum := 0.0
+	// The path mix (plan.PathMix), drawn as the simulator's gateway draws it.
+	t.mix = plan.NewPathMix(sc)
 	prefix := strings.TrimSuffix(u.Path, "/")
-	for _, pw := range paths {
-		sum += pw.Weight
-		t.cum = append(t.cum, sum)
+	for _, path := range t.mix.Paths {
 		pu := *u
-		pu.Path = prefix + pw.Path
+		pu.Path = prefix + path
 		pu.RawPath = ""
 		t.urls = append(t.urls, pu.String())
 	}
-	if len(paths) > 1 {
+	if len(t.mix.Paths) > 1 {
 		t.paths = engine.Stream(seed, rep, "paths")
 	}
 	return t, nil
@@ -121,13 +116,7 @@ func (t *targeter) draw(d *draw) {
 	d.key = t.keys.Key()
 	d.path = 0
 	if t.paths != nil {
-		u := t.paths.Float64() * t.cum[len(t.cum)-1]
-		for i, c := range t.cum {
-			if u < c || i == len(t.cum)-1 {
-				d.path = i
-				break
-			}
-		}
+		d.path = t.mix.Pick(t.paths.Float64())
 	}
 	for g, s := range t.demand {
 		d.demand[g] = workloads.Nanos(s.Sample())

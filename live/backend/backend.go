@@ -13,6 +13,7 @@ import (
 
 	"github.com/edgelab/edgelab/engine"
 	"github.com/edgelab/edgelab/live/internal/clock"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/workloads"
 )
@@ -70,10 +71,6 @@ import (
 
 // maxRequestBody bounds the request body a backend reads (and discards).
 const maxRequestBody = 1 << 20
-
-// maxWindows bounds the failure windows listed by Windows, as in the
-// simulator's results.
-const maxWindows = 10000
 
 // FleetOptions configures StartFleet.
 type FleetOptions struct {
@@ -143,33 +140,35 @@ func StartFleet(sc *workloads.Scenario, opt FleetOptions) (*Fleet, error) {
 		f.logf = func(string, ...any) {}
 	}
 	errKey := engine.Key(sc.Seed, opt.Rep, "errors")
+	demand := make([]*demandSource, len(sc.Servers))
 	for gi := range sc.Servers {
 		g := &sc.Servers[gi]
-		ds := &demandSource{
+		demand[gi] = &demandSource{
 			first: g.Service.Sampler(engine.Source(sc.Seed, opt.Rep, "demand/"+g.Name)),
 			extra: g.Service.Sampler(engine.Source(sc.Seed, opt.Rep, "demand-extra/"+g.Name)),
 		}
+	}
+	for _, sv := range plan.Servers(sc) {
+		g := &sc.Servers[sv.Group]
 		qc := -1
 		if g.Queue != nil {
 			qc = *g.Queue
 		}
-		for i := 0; i < g.Slots(); i++ {
-			addr := "127.0.0.1:0"
-			if opt.BasePort != 0 {
-				addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(opt.BasePort+len(f.backends)))
-			}
-			b := newBackend(f, backendConfig{
-				id: fmt.Sprintf("%s-%d", g.Name, i), group: gi, spare: i >= g.Count,
-				conc: g.Concurrency, queueCap: qc, ps: g.Discipline == workloads.DisciplinePS,
-				speed: g.Speed.At(i, 1), errors: g.Errors, errKey: errKey,
-				meanDemand: g.Service.MeanSeconds() * 1e9, demand: ds,
-			})
-			if err := b.start(addr); err != nil {
-				_ = f.Close()
-				return nil, fmt.Errorf("start backend %s: %w", b.id, err)
-			}
-			f.backends = append(f.backends, b)
+		addr := "127.0.0.1:0"
+		if opt.BasePort != 0 {
+			addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(opt.BasePort+len(f.backends)))
 		}
+		b := newBackend(f, backendConfig{
+			id: sv.ID, group: sv.Group, spare: sv.Index >= g.Count,
+			conc: g.Concurrency, queueCap: qc, ps: g.Discipline == workloads.DisciplinePS,
+			speed: sv.Speed, errors: g.Errors, errKey: errKey,
+			meanDemand: g.Service.MeanSeconds() * 1e9, demand: demand[sv.Group],
+		})
+		if err := b.start(addr); err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("start backend %s: %w", b.id, err)
+		}
+		f.backends = append(f.backends, b)
 	}
 	return f, nil
 }
@@ -263,19 +262,14 @@ type Backend struct {
 	closed   bool
 	ln       net.Listener          // nil while crashed
 	conns    map[net.Conn]struct{} // open connections, reset by a crash
-	down     int                   // active crashes
-	hung     int                   // active hangs
-	factor   float64               // product of active slow factors (1 = none)
-	latency  time.Duration         // sum of active slow latencies
-	errFail  []float64             // rates of active errors failures
+	cond     plan.Condition        // what active failures do to the backend
 	rateCh   chan struct{}         // closed and replaced when rate or hang changes
 	crashCh  chan struct{}         // closed and replaced by a crash (and Close)
 	busy     int                   // FIFO: busy workers
 	queue    []*job                // FIFO: waiting requests
 	inSvc    []*job                // FIFO: requests in service
 	jobs     psHeap                // PS: requests present, by finish tag
-	v        float64               // PS: work every present request received (ns at speed 1)
-	vLast    time.Duration         // PS: when v was last advanced
+	share    plan.Sharing          // PS: the work every present request received
 	deliver  int                   // served requests a slow latency still holds back
 	busyAvg  reports.TimeAverage   // busy workers
 	queueAvg reports.TimeAverage   // waiting requests
@@ -290,7 +284,7 @@ type Backend struct {
 func newBackend(f *Fleet, c backendConfig) *Backend {
 	b := &Backend{
 		backendConfig: c, fleet: f, kick: make(chan struct{}, 1),
-		conns: make(map[net.Conn]struct{}), factor: 1,
+		conns: make(map[net.Conn]struct{}), cond: plan.Healthy(),
 		rateCh: make(chan struct{}), crashCh: make(chan struct{}),
 	}
 	b.srv = &http.Server{

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"cmp"
 	"errors"
 	"net"
 	"net/http"
@@ -8,24 +9,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
-	"github.com/edgelab/edgelab/workloads"
 )
 
-// failure is one failure window of one backend, as played.
-type failure struct {
-	b          *Backend
-	kind       string
-	start, end time.Duration // end < 0: until the run is over
-	factor     float64
-	latency    time.Duration
-	rate       float64
-}
-
-// failEvent starts or ends a failure at a time of the run.
+// failEvent starts or ends failure f of backend b at a time of the run.
 type failEvent struct {
 	at    time.Duration
-	f     *failure
+	f     *plan.Failure
+	b     *Backend
 	start bool
 }
 
@@ -52,55 +44,27 @@ func (f *Fleet) Play(start time.Time, end time.Duration) {
 	go f.play(start, events)
 }
 
-// plan expands every group's failure schedule into timed events, in the
-// order the simulator schedules them (ties keep that order), and the
-// windows it lists.
+// plan lays out the failure plan (plan.Failures, the simulator's) as
+// timed events, in the order the simulator schedules them (ties keep that
+// order), and the windows it lists.
 func (f *Fleet) plan(end time.Duration) ([]failEvent, []reports.FailureWindow) {
 	var events []failEvent
-	var windows []reports.FailureWindow
-	base := 0
-	for gi := range f.sc.Servers {
-		g := &f.sc.Servers[gi]
-		for fi := range g.Failures {
-			fl := &g.Failures[fi]
-			for i := 0; i < g.Slots(); i++ {
-				if !fl.Affects(i) {
-					continue
-				}
-				b := f.backends[base+i]
-				for _, w := range fl.Windows(f.sc.Seed, f.rep, workloads.FailureStream(g.Name, fi, i), end) {
-					x := &failure{b: b, kind: w.Kind, start: w.Start, end: w.End}
-					if fl.Kind != workloads.FailRandomCrash {
-						x.factor, x.latency, x.rate = fl.Factor, fl.Latency.D(), fl.Rate
-					}
-					events = append(events, failEvent{at: x.start, f: x, start: true})
-					if x.end >= 0 && x.end <= end {
-						events = append(events, failEvent{at: x.end, f: x})
-					}
-					if len(windows) < maxWindows {
-						e := x.end
-						if e < 0 || e > end {
-							e = end
-						}
-						windows = append(windows, reports.FailureWindow{
-							Server: b.id, Kind: w.Label, StartS: x.start.Seconds(), EndS: e.Seconds(),
-						})
-					}
-				}
-			}
+	var fails []plan.Failure
+	for _, x := range plan.Failures(f.sc, f.rep, end) {
+		if !x.Gateway { // gateway instances' failures are not played live (live.Check)
+			fails = append(fails, x)
 		}
-		base += g.Slots()
 	}
-	slices.SortStableFunc(events, func(a, b failEvent) int {
-		switch {
-		case a.at < b.at:
-			return -1
-		case a.at > b.at:
-			return 1
+	for i := range fails {
+		x := &fails[i]
+		b := f.backends[x.Target]
+		events = append(events, failEvent{at: x.Start, f: x, b: b, start: true})
+		if x.End >= 0 && x.End <= end {
+			events = append(events, failEvent{at: x.End, f: x, b: b})
 		}
-		return 0
-	})
-	return events, windows
+	}
+	slices.SortStableFunc(events, func(a, b failEvent) int { return cmp.Compare(a.at, b.at) })
+	return events, plan.Windows(fails, end)
 }
 
 // play applies the events at their times until they run out or Close.
@@ -123,17 +87,18 @@ func (f *Fleet) play(start time.Time, events []failEvent) {
 		default:
 		}
 		if ev.start {
-			f.logf("live: %s: %s starts at %v", ev.f.b.id, ev.f.kind, ev.at)
-			ev.f.b.failStart(ev.f)
+			f.logf("live: %s: %s starts at %v", ev.b.id, ev.f.Kind, ev.at)
+			ev.b.failStart(ev.f)
 		} else {
-			f.logf("live: %s: %s ends at %v", ev.f.b.id, ev.f.kind, ev.at)
-			ev.f.b.failEnd(ev.f)
+			f.logf("live: %s: %s ends at %v", ev.b.id, ev.f.Kind, ev.at)
+			ev.b.failEnd(ev.f)
 		}
 	}
 }
 
-// failStart applies the start of failure x, as the simulator's failStart.
-func (b *Backend) failStart(x *failure) {
+// failStart applies the start of failure x: the backend's condition
+// changes and the backend acts on the change (plan.Condition says how).
+func (b *Backend) failStart(x *plan.Failure) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -141,13 +106,8 @@ func (b *Backend) failStart(x *failure) {
 	}
 	now := b.now()
 	old := b.rate()
-	switch x.kind {
-	case workloads.FailCrash:
-		b.down++
-		if b.down > 1 {
-			b.mu.Unlock()
-			return
-		}
+	switch b.cond.Start(x) {
+	case plan.Crashed:
 		ln, conns := b.crashLocked(now)
 		b.mu.Unlock()
 		if ln != nil {
@@ -157,25 +117,15 @@ func (b *Backend) failStart(x *failure) {
 			resetConn(c)
 		}
 		return
-	case workloads.FailHang:
-		b.hung++
-	case workloads.FailSlow:
-		if x.factor > 0 {
-			b.factor *= x.factor
-		}
-		b.latency += x.latency
-	case workloads.FailErrors:
-		b.errFail = append(b.errFail, x.rate)
-		b.mu.Unlock()
-		return
+	case plan.RateChanged:
+		b.rateChanged(now, old)
 	}
-	b.rateChanged(now, old)
 	b.mu.Unlock()
 }
 
-// failEnd applies the end of failure x, as the simulator's failEnd; the
-// end of the last crash listens again on the same port.
-func (b *Backend) failEnd(x *failure) {
+// failEnd applies the end of failure x; the end of the last crash listens
+// again on the same port.
+func (b *Backend) failEnd(x *plan.Failure) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -183,30 +133,14 @@ func (b *Backend) failEnd(x *failure) {
 	}
 	now := b.now()
 	old := b.rate()
-	switch x.kind {
-	case workloads.FailCrash:
-		b.down--
-		up := b.down == 0
+	switch b.cond.End(x) {
+	case plan.Repaired:
 		b.mu.Unlock()
-		if up {
-			b.repair()
-		}
+		b.repair()
 		return
-	case workloads.FailHang:
-		b.hung--
-	case workloads.FailSlow:
-		if x.factor > 0 {
-			b.factor /= x.factor
-		}
-		b.latency -= x.latency
-	case workloads.FailErrors:
-		if k := slices.Index(b.errFail, x.rate); k >= 0 {
-			b.errFail = slices.Delete(b.errFail, k, k+1)
-		}
-		b.mu.Unlock()
-		return
+	case plan.RateChanged:
+		b.rateChanged(now, old)
 	}
-	b.rateChanged(now, old)
 	b.mu.Unlock()
 }
 
@@ -302,7 +236,7 @@ func (b *Backend) relisten() bool {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed || b.down > 0 || b.ln != nil {
+	if b.closed || b.cond.Down > 0 || b.ln != nil {
 		_ = ln.Close()
 		return true
 	}
@@ -339,7 +273,7 @@ func (l *trackListener) Accept() (net.Conn, error) {
 		}
 		b := l.b
 		b.mu.Lock()
-		if b.down > 0 || b.closed {
+		if b.cond.Down > 0 || b.closed {
 			b.mu.Unlock()
 			resetConn(c)
 			continue

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/edgelab/edgelab/engine"
 	"github.com/edgelab/edgelab/live/wire"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/strategies"
 	"github.com/edgelab/edgelab/workloads"
 )
@@ -78,7 +77,7 @@ func (b *Backend) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (b *Backend) enter() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed || b.down > 0 {
+	if b.closed || b.cond.Down > 0 {
 		return false
 	}
 	b.wg.Add(1)
@@ -120,7 +119,7 @@ func (b *Backend) parse(r *http.Request) (*job, error) {
 // serve admits job j, serves it and answers.
 func (b *Backend) serve(w http.ResponseWriter, j *job) {
 	b.mu.Lock()
-	if b.down > 0 || b.closed {
+	if b.cond.Down > 0 || b.closed {
 		b.mu.Unlock()
 		panic(errCrashed)
 	}
@@ -141,7 +140,7 @@ func (b *Backend) serve(w http.ResponseWriter, j *job) {
 		b.full++
 		sig := b.signal()
 		b.mu.Unlock()
-		b.answer(w, http.StatusServiceUnavailable, wire.QueueFull.String(), sig, "queue full\n")
+		b.answer(w, http.StatusServiceUnavailable, plan.QueueFull.String(), sig, "queue full\n")
 		return
 	}
 	b.mu.Unlock()
@@ -180,7 +179,7 @@ func (b *Backend) serve(w http.ResponseWriter, j *job) {
 		b.mu.Unlock()
 	}
 	if j.failed {
-		b.answer(w, http.StatusInternalServerError, wire.Error5xx.String(), j.sig, "error\n")
+		b.answer(w, http.StatusInternalServerError, plan.Error5xx.String(), j.sig, "error\n")
 		return
 	}
 	b.answer(w, http.StatusOK, "", j.sig, "ok\n")
@@ -190,8 +189,8 @@ func (b *Backend) serve(w http.ResponseWriter, j *job) {
 // now, or after the active slow latency.
 func (b *Backend) depart(j *job) {
 	b.served++
-	if b.latency > 0 {
-		j.lat = b.latency
+	if b.cond.Latency > 0 {
+		j.lat = b.cond.Latency
 		b.deliver++
 		return
 	}
@@ -203,57 +202,27 @@ func (b *Backend) depart(j *job) {
 // combined with active errors failures, from counter-based dice on
 // (seq, attempt).
 func (b *Backend) decide(j *job) {
-	if b.errors != 0 || len(b.errFail) != 0 {
-		if p := b.errorRate(); p > 0 && engine.Uniform(b.errKey, j.seq, j.attempt) < p {
-			j.failed = true
-			b.errs++
-		}
+	if b.cond.AnswersError(b.errors, b.errKey, j.seq, j.attempt) {
+		j.failed = true
+		b.errs++
 	}
 	j.sig = b.signal()
 }
 
-// errorRate combines the group's error probability with active errors
-// failures: an answer is good only if no source fails it.
-func (b *Backend) errorRate() float64 {
-	if len(b.errFail) == 0 {
-		return b.errors
-	}
-	good := 1 - b.errors
-	for _, r := range b.errFail {
-		good *= 1 - r
-	}
-	return 1 - good
-}
-
 // rate is the work done per nanosecond by one busy worker (0 when hung).
-func (b *Backend) rate() float64 {
-	if b.hung > 0 {
-		return 0
-	}
-	return b.speed / b.factor
-}
+func (b *Backend) rate() float64 { return b.cond.Rate(b.speed) }
 
-// signal is the backend's load now (b.mu held), as the simulator's
-// signal(): requests queued, in service or held back by a latency, busy
-// workers / concurrency, and the mean service time at the current speed
-// plus the added latency.
+// signal is the backend's load now (b.mu held), as a simulated server
+// reports it (plan.Condition.Signal): requests queued, in service or held
+// back by a latency, busy workers, and the mean service time at the
+// current speed plus the added latency.
 func (b *Backend) signal() strategies.Signal {
-	var sig strategies.Signal
+	inFlight, busy := b.busy+len(b.queue), b.busy
 	if b.ps {
 		n := b.jobs.Len()
-		sig.InFlight = n
-		sig.Utilization = float64(min(n, b.conc)) / float64(b.conc)
-	} else {
-		sig.InFlight = b.busy + len(b.queue)
-		sig.Utilization = float64(b.busy) / float64(b.conc)
+		inFlight, busy = n, min(n, b.conc)
 	}
-	sig.InFlight += b.deliver
-	if r := b.rate(); r > 0 {
-		sig.ServiceTime = time.Duration(b.meanDemand/r) + b.latency
-	} else {
-		sig.ServiceTime = time.Duration(math.MaxInt64 / 4)
-	}
-	return sig
+	return b.cond.Signal(inFlight+b.deliver, busy, b.conc, b.speed, b.meanDemand)
 }
 
 // answer writes an answer with the backend's id and load signal.
@@ -281,8 +250,8 @@ func (b *Backend) plain(w http.ResponseWriter, code int, outcome, body string) {
 func (b *Backend) health(w http.ResponseWriter, r *http.Request) {
 	for {
 		b.mu.Lock()
-		if b.hung == 0 {
-			lat, sig, crash := b.latency, b.signal(), b.crashCh
+		if b.cond.Hung == 0 {
+			lat, sig, crash := b.cond.Latency, b.signal(), b.crashCh
 			b.mu.Unlock()
 			if lat > 0 {
 				t := time.NewTimer(lat)
@@ -438,26 +407,16 @@ func (b *Backend) psArrive(now time.Duration, j *job) bool {
 	}
 	b.psAdvance(now)
 	j.ready = make(chan struct{})
-	heap.Push(&b.jobs, psEntry{tag: b.v + j.work, job: j})
+	heap.Push(&b.jobs, psEntry{tag: b.share.V + j.work, job: j})
 	b.psGauges(now)
 	b.wake()
 	return true
 }
 
-func (b *Backend) psShare(rate float64) float64 {
-	if n := b.jobs.Len(); n > b.conc {
-		return rate * float64(b.conc) / float64(n)
-	}
-	return rate
-}
-
 // psAdvanceAt books the work done since the last advance at rate (b.mu
 // held).
 func (b *Backend) psAdvanceAt(now time.Duration, rate float64) {
-	if b.jobs.Len() > 0 && now > b.vLast {
-		b.v += b.psShare(rate) * float64(now-b.vLast)
-	}
-	b.vLast = max(b.vLast, now)
+	b.share.Advance(now, b.jobs.Len(), b.conc, rate)
 }
 
 func (b *Backend) psAdvance(now time.Duration) { b.psAdvanceAt(now, b.rate()) }
@@ -492,19 +451,19 @@ func (b *Backend) psLoop() {
 		b.psAdvance(now)
 		wait := time.Duration(-1)
 		for b.jobs.Len() > 0 {
-			r := b.psShare(b.rate())
+			r := plan.Share(b.jobs.Len(), b.conc, b.rate())
 			if r <= 0 {
 				break // hung: nothing progresses
 			}
 			e := b.jobs.min()
 			// Within a microsecond counts as done: the timer is set for
 			// the tag and fires at or after it.
-			if left := (e.tag - b.v) / r; left > float64(time.Microsecond) {
+			if left := (e.tag - b.share.V) / r; left > float64(time.Microsecond) {
 				wait = workloads.Nanos(left)
 				break
 			}
 			heap.Pop(&b.jobs)
-			b.v = max(b.v, e.tag)
+			b.share.V = max(b.share.V, e.tag)
 			b.psGauges(now)
 			b.depart(e.job)
 			close(e.job.ready)

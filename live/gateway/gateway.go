@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/edgelab/edgelab/live/wire"
+	"github.com/edgelab/edgelab/plan"
 )
 
 // Gateway is one running gateway instance: a hardened HTTP server on
@@ -179,9 +179,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		release, ok, full := g.adm.acquire(wctx)
 		if !ok {
 			if full {
-				ownReply(w, r, http.StatusServiceUnavailable, wire.QueueFull.String(), 0, "gateway queue full")
+				ownReply(w, r, http.StatusServiceUnavailable, plan.QueueFull.String(), 0, "gateway queue full")
 			} else {
-				ownReply(w, r, http.StatusGatewayTimeout, wire.Timeout.String(), 0, "timed out waiting for a gateway worker")
+				ownReply(w, r, http.StatusGatewayTimeout, plan.Timeout.String(), 0, "timed out waiting for a gateway worker")
 			}
 			return
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/edgelab/edgelab/engine"
 	"github.com/edgelab/edgelab/live/wire"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/strategies"
 	"github.com/edgelab/edgelab/workloads"
 )
@@ -196,9 +196,7 @@ func newProxy(cfg Config) (*proxy, error) {
 		retryStream = fmt.Sprintf("retries/%d", cfg.Instance)
 	}
 	p.retryR = engine.Stream(seed, rep, retryStream)
-	if r := sc.Clients.Retries; r.Max > 0 && r.Budget > 0 {
-		p.budget = &strategies.RetryBudget{Percent: 100 * r.Budget, MinConcurrency: r.MinConcurrency}
-	}
+	p.budget = plan.RetryBudget(sc)
 	for _, u := range cfg.Upstreams {
 		base, err := url.Parse(u.URL)
 		if err != nil {
@@ -252,17 +250,21 @@ func (p *proxy) preconnect() {
 	}
 }
 
-// buildPools makes the pools as the simulator's buildPools does: one over
-// every upstream without routes, else one per server group; the balancer
-// streams are named as the simulator names them.
+// buildPools makes this gateway instance's pools as plan.Pools lays them
+// out (the simulator's layout and random streams).
 func (p *proxy) buildPools(strategy string) error {
 	sc := p.sc
-	hc := healthConfig(&sc.Balancer.Health)
-	newPool := func(stream string, ups []int) error {
-		bal, err := strategies.New(strategy, engine.Stream(sc.Seed, p.cfg.Rep, stream), sc.Balancer.Params[strategy])
-		if err != nil {
-			return fmt.Errorf("live: balancer: %w", err)
-		}
+	groups := make([]int, len(p.ups))
+	for i := range p.ups {
+		groups[i] = p.ups[i].Group
+	}
+	g := sc.Gateway
+	p.routed = g != nil && len(g.Routes) > 0
+	if p.routed {
+		p.group = make([]int, len(sc.Servers))
+	}
+	for _, spec := range plan.Pools(sc, p.cfg.Instance, groups) {
+		ups := spec.Members
 		names := make([]string, len(ups))
 		weights := make([]float64, len(ups))
 		pi := len(p.pools)
@@ -271,60 +273,17 @@ func (p *proxy) buildPools(strategy string) error {
 			names[l], weights[l] = u.ID, u.Weight
 			u.pool, u.local = pi, l
 		}
-		pool := strategies.NewPool(bal, names, weights)
-		pool.SetHealth(hc)
-		pool.SetSignals(func(l int) strategies.Signal { return p.signal(ups[l]) })
-		pool.SetStaleLoad(sc.Balancer.StaleLoad.D())
-		if a := sc.Balancer.Affinity; a != "" {
-			pool.SetAffinity(a, 0)
+		pool, _, err := plan.NewPool(sc, strategy, p.cfg.Rep, spec, names, weights,
+			func(l int) strategies.Signal { return p.signal(ups[l]) })
+		if err != nil {
+			return fmt.Errorf("live: balancer: %w", err)
+		}
+		if spec.Group >= 0 {
+			p.group[spec.Group] = pi
 		}
 		p.pools = append(p.pools, &balancerPool{pool: pool, ups: ups})
-		return nil
-	}
-	g := sc.Gateway
-	p.routed = g != nil && len(g.Routes) > 0
-	if !p.routed {
-		all := make([]int, len(p.ups))
-		for i := range all {
-			all[i] = i
-		}
-		stream := "balancer"
-		if g != nil {
-			stream = fmt.Sprintf("balancer/%d", p.cfg.Instance)
-		}
-		return newPool(stream, all)
-	}
-	p.group = make([]int, len(sc.Servers))
-	for gi := range sc.Servers {
-		var ups []int
-		for ui := range p.ups {
-			if p.ups[ui].Group == gi {
-				ups = append(ups, ui)
-			}
-		}
-		p.group[gi] = len(p.pools)
-		if err := newPool(fmt.Sprintf("balancer/%d/%s", p.cfg.Instance, sc.Servers[gi].Name), ups); err != nil {
-			return err
-		}
 	}
 	return nil
-}
-
-// healthConfig is the simulator's healthConfig: the scenario's health
-// settings as the pool takes them.
-func healthConfig(h *workloads.Health) strategies.HealthConfig {
-	var cfg strategies.HealthConfig
-	if a := h.Active; a != nil {
-		cfg.Active = &strategies.ActiveHealth{Interval: a.Interval.D(), Timeout: a.Timeout.D(), Unhealthy: a.Unhealthy, Healthy: a.Healthy}
-	}
-	if o := h.Outlier; o != nil {
-		cfg.Outlier = &strategies.OutlierConfig{Consecutive5xx: o.Consecutive5xx, BaseEjection: o.BaseEjection.D(), MaxEjectionPercent: o.MaxEjectionPercent}
-	}
-	if h.PanicThreshold != nil {
-		cfg.PanicThreshold = *h.PanicThreshold
-	}
-	cfg.SlowStart = h.SlowStart.D()
-	return cfg
 }
 
 // now is the strategies' clock.
@@ -337,7 +296,7 @@ func (p *proxy) now() time.Duration { return time.Since(p.start) }
 func (p *proxy) signal(ui int) strategies.Signal {
 	s := &p.signals[ui]
 	if s.downUntil > 0 && p.now() < s.downUntil {
-		return strategies.Signal{InFlight: math.MaxInt32, Utilization: 1, ServiceTime: time.Duration(math.MaxInt64 / 4)}
+		return plan.DownSignal
 	}
 	return s.sig
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edgelab/edgelab/live/wire"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/strategies"
 )
 
@@ -29,7 +30,7 @@ func noCancel(error) {}
 
 // outcomeNoUpstream is the outcome name of a request the pool had no endpoint
 // for (Envoy's "no healthy upstream").
-var outcomeNoUpstream = wire.NoUpstream.String()
+var outcomeNoUpstream = plan.NoUpstream.String()
 
 // attempt is one upstream try of a request.
 type attempt struct {
@@ -234,7 +235,7 @@ func (x *exchange) handle(res result) (final, bool) {
 	}
 	if res.outcome == strategies.OK {
 		x.abandonAll(strategies.Cancelled)
-		return final{outcome: wire.OK.String(), ans: &res, tries: x.tries}, true
+		return final{outcome: plan.OK.String(), ans: &res, tries: x.tries}, true
 	}
 	return x.failed(res.outcome, false, &res)
 }
@@ -323,7 +324,7 @@ func (x *exchange) failed(o strategies.Outcome, noUpstream bool, ans *result) (f
 		return final{}, false
 	}
 	p := x.p
-	if !noUpstream && x.retries < p.retry.Max && retriable(o) {
+	if !noUpstream && x.retries < p.retry.Max && plan.FromAttempt(o).Retriable() {
 		p.mu.Lock()
 		admit := p.budget == nil || p.budget.TryRetry()
 		var backoff time.Duration
@@ -347,17 +348,6 @@ func (x *exchange) failed(o strategies.Outcome, noUpstream bool, ans *result) (f
 		return final{outcome: outcomeNoUpstream, tries: x.tries}, true
 	}
 	return final{outcome: o.String(), ans: ans, tries: x.tries}, true
-}
-
-// retriable is the simulator's retriable: 5xx, connect failure, queue
-// full (a 503) and per-try timeout are retried, as Envoy's retry_on:
-// 5xx,connect-failure,reset.
-func retriable(o strategies.Outcome) bool {
-	switch o {
-	case strategies.Error5xx, strategies.ConnectFail, strategies.QueueFull, strategies.Timeout:
-		return true
-	}
-	return false
 }
 
 // unlink removes a from the live attempts; false if it was not live.
@@ -437,13 +427,13 @@ func statusOutcome(status int, h http.Header) strategies.Outcome {
 	if status < 500 {
 		return strategies.OK
 	}
-	if o, ok := wire.ParseOutcome(h.Get(wire.HeaderOutcome)); ok {
+	if o, ok := plan.OutcomeNamed(h.Get(wire.HeaderOutcome)); ok {
 		switch o {
-		case wire.QueueFull:
+		case plan.QueueFull:
 			return strategies.QueueFull
-		case wire.Timeout:
+		case plan.Timeout:
 			return strategies.Timeout
-		case wire.ConnectFailure:
+		case plan.ConnectFailure:
 			return strategies.ConnectFail
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/edgelab/edgelab/live/wire"
+	"github.com/edgelab/edgelab/plan"
 )
 
 // authStage verifies the request's bearer token with a. A request without
@@ -16,13 +17,13 @@ func authStage(a *Auth) func(http.ResponseWriter, *http.Request, *reqState) bool
 		tok, ok := bearer(r.Header)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="edgelab"`)
-			refuse(w, http.StatusUnauthorized, wire.AuthRejected.String(), "missing bearer token")
+			refuse(w, http.StatusUnauthorized, plan.AuthRejected.String(), "missing bearer token")
 			return true
 		}
 		sub, err := a.verify(tok)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="edgelab", error="invalid_token"`)
-			refuse(w, http.StatusUnauthorized, wire.AuthRejected.String(), "invalid token")
+			refuse(w, http.StatusUnauthorized, plan.AuthRejected.String(), "invalid token")
 			return true
 		}
 		r.Header.Set(headerAuthSubject, sub)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgelab/edgelab/live/wire"
+	"github.com/edgelab/edgelab/plan"
 )
 
 // accessLog writes one JSON line per request with log/slog, through a
@@ -79,11 +80,11 @@ func (l *accessLog) write(r *http.Request, rec *statusRecorder, d time.Duration)
 		case !rec.done:
 			outcome = "aborted"
 		case status < 400:
-			outcome = wire.OK.String()
+			outcome = plan.OK.String()
 		case status < 500:
 			outcome = "client_error"
 		default:
-			outcome = wire.Error5xx.String()
+			outcome = plan.Error5xx.String()
 		}
 	}
 	client := r.Header.Get(wire.HeaderClient)

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/edgelab/edgelab/live/wire"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/strategies"
 	"github.com/edgelab/edgelab/workloads"
 )
@@ -43,19 +43,15 @@ func NewRateLimits(g *workloads.Gateway, start time.Time) (*RateLimits, error) {
 	if g == nil {
 		return rl, nil
 	}
+	lims, err := plan.Limiters(g)
+	if err != nil {
+		return nil, err
+	}
 	rl.lims = make([]*sharedLimiter, len(g.Stages))
-	for si := range g.Stages {
-		st := &g.Stages[si]
-		if st.Type != workloads.StageRateLimit {
-			continue
+	for si, lim := range lims {
+		if lim != nil {
+			rl.lims[si] = &sharedLimiter{start: start, lim: lim, per: g.Stages[si].Per == "client"}
 		}
-		lim, err := strategies.NewLimiter(strategies.LimiterConfig{
-			Algorithm: st.Algorithm, Rate: st.Rate, Burst: st.Burst, Window: st.Window.D(), PerClient: st.Per == "client",
-		})
-		if err != nil {
-			return nil, fmt.Errorf("gateway.stages[%d]: %w", si, err)
-		}
-		rl.lims[si] = &sharedLimiter{start: start, lim: lim, per: st.Per == "client"}
 	}
 	return rl, nil
 }
@@ -90,6 +86,6 @@ func (l *sharedLimiter) run(w http.ResponseWriter, r *http.Request, rs *reqState
 		return false
 	}
 	w.Header().Set("Retry-After", "1")
-	refuse(w, http.StatusTooManyRequests, wire.RateLimited.String(), "rate limited")
+	refuse(w, http.StatusTooManyRequests, plan.RateLimited.String(), "rate limited")
 	return true
 }

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/edgelab/edgelab/engine"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/strategies"
 	"github.com/edgelab/edgelab/workloads"
 )
@@ -86,28 +86,12 @@ func StartL4(cfg Config) (*L4, error) {
 	if len(cfg.Backends) == 0 {
 		return nil, errors.New("live: L4: no backends")
 	}
-	var bal strategies.Balancer
-	switch cfg.Mode {
-	case "", workloads.L4RoundRobin:
-		bal = &strategies.RoundRobin{}
-	case workloads.L4FlowHash:
-		bal = strategies.FlowHash{}
-	case workloads.L4LeastConn:
-		bal = &strategies.LeastRequest{R: engine.Stream(cfg.Seed, cfg.Rep, "l4")}
-	default:
-		return nil, fmt.Errorf("live: L4: unknown mode %q (round-robin, flow-hash, least-conn)", cfg.Mode)
+	pool, _, err := plan.NewL4(cfg.Mode, cfg.Health, len(cfg.Backends), cfg.Seed, cfg.Rep)
+	if err != nil {
+		return nil, fmt.Errorf("live: L4: %w", err)
 	}
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Now()
-	}
-	names := make([]string, len(cfg.Backends))
-	for i := range names {
-		names[i] = fmt.Sprintf("gateway-%d", i)
-	}
-	pool := strategies.NewPool(bal, names, nil)
-	if h := cfg.Health; h != nil {
-		pool.SetHealth(strategies.HealthConfig{Active: &strategies.ActiveHealth{
-			Interval: h.Interval.D(), Timeout: h.Timeout.D(), Unhealthy: h.Unhealthy, Healthy: h.Healthy}})
 	}
 	ln, err := net.Listen("tcp", listenAddr(cfg.Listen))
 	if err != nil {
