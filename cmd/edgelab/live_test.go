@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/workloads"
 )
 
 const liveSmall = `name: live-small
@@ -104,6 +105,64 @@ func TestLiveRunCompare(t *testing.T) {
 	for _, name := range []string{"report.html", "vegeta.bin"} {
 		if st, err := os.Stat(filepath.Join(out, name)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// edgelab run and edgelab live compare the same strategies for every
+// example (plan.Strategies: balancer.strategy, then balancer.compare), so
+// live --compare lines up like with like. Each example runs live briefly
+// at a low rate; examples live mode refuses (closed loop, autoscaling,
+// gateway failures) are checked to be refused for that reason.
+func TestRunAndLiveCompareTheSameStrategies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every example live")
+	}
+	examples, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(examples) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	names := func(runs []reports.Run) []string {
+		var out []string
+		for _, r := range runs {
+			out = append(out, r.Strategy)
+		}
+		return out
+	}
+	short := []string{"--set", "duration=300ms", "--set", "warmup=0s", "--set", "clients.arrival.rate=40", "--set", "replications=1"}
+	for _, ex := range examples {
+		name := strings.TrimSuffix(filepath.Base(ex), ".yaml")
+		code, stdout, stderr := runCLI(t, append([]string{"run", ex, "--json", "--out", t.TempDir()}, short[:4]...)...)
+		if code != 0 {
+			t.Fatalf("%s: run: exit %d: %s", name, code, stderr)
+		}
+		var sim reports.Results
+		if err := json.Unmarshal([]byte(stdout), &sim); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		args := short
+		if sc, err := workloads.Load(ex, nil); err != nil {
+			t.Fatal(err)
+		} else if sc.Clients.Arrival.Process == workloads.ProcessClosed {
+			args = short[:4] // no rate to lower
+		}
+		code, stdout, stderr = runCLI(t, append([]string{"live", ex, "--json", "--compare", "--out", t.TempDir()}, args...)...)
+		if code == 2 && strings.Contains(stderr, "simulator only") {
+			continue // not a live scenario
+		}
+		if code != 0 {
+			t.Fatalf("%s: live: exit %d: %s", name, code, stderr)
+		}
+		var lv reports.Results
+		if err := json.Unmarshal([]byte(stdout), &lv); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want := strings.Join(names(sim.Runs), ",")
+		if got := strings.Join(names(lv.Runs), ","); got != want {
+			t.Errorf("%s: live ran %s, run ran %s", name, got, want)
+		}
+		if lv.Compare == nil || strings.Join(names(lv.Compare.Runs), ",") != want {
+			t.Errorf("%s: live --compare compared with %v, want %s", name, lv.Compare, want)
 		}
 	}
 }
