@@ -590,3 +590,30 @@ func TestBackendBasePort(t *testing.T) {
 		t.Error("a base port beyond 65535 was accepted")
 	}
 }
+
+// A slowdown that starts while a request is in service stretches the rest
+// of its work from that instant (plan.Condition), as in the simulator
+// (sim's TestServerFailureActsOnWorkUnderWay): 100ms of work at full speed,
+// then the other 200ms at a quarter of it, ends no sooner than 900ms.
+func TestBackendSlowActsOnWorkInService(t *testing.T) {
+	f := startFleet(t, `servers:
+  - name: web
+    count: 1
+    concurrency: 1
+    service: {dist: constant, mean: 10ms}
+    failures: [{kind: slow, at: 100ms, for: 10s, factor: 4}]
+`)
+	b := f.Backends()[0]
+	c := client(t, 5*time.Second)
+	start := time.Now()
+	inService := async(c, b.URL(), wire.HeaderDemand, ms(300))
+	waitFor(t, "the request", func() bool { return requests(b)() == 1 })
+	f.Play(start, 10*time.Second)
+	r := <-inService
+	if r.err != nil || r.code != 200 {
+		t.Fatalf("request: %+v", r)
+	}
+	if done := time.Since(start); done < 880*time.Millisecond {
+		t.Errorf("300ms of work slowed 4× after 100ms was done after %v, want ≥ 900ms", done)
+	}
+}
