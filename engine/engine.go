@@ -56,6 +56,7 @@ type Sim struct {
 	handlers []Handler
 	events   uint64
 	stopped  bool
+	stopAt   uint64 // Run returns when events reaches it (Stop, RunLimit)
 	// hole is true while the event at heap[0] is being dispatched: it has
 	// been copied out but not removed, so that the first event its handler
 	// schedules can take its place with one sift-down instead of a pop and
@@ -153,7 +154,7 @@ func (s *Sim) After(d time.Duration, h HandlerID, a int32, b int64) {
 }
 
 // Stop makes Run return after the event being dispatched.
-func (s *Sim) Stop() { s.stopped = true }
+func (s *Sim) Stop() { s.stopped, s.stopAt = true, s.events }
 
 // Run dispatches events in time order until the queue is empty, Stop is
 // called, or the next event lies after until (until < 0 means no limit).
@@ -171,14 +172,13 @@ func (s *Sim) Run(until time.Duration) time.Duration {
 // event dispatched.
 func (s *Sim) RunLimit(until time.Duration, max uint64) (now time.Duration, more bool) {
 	s.stopped = false
-	limit := s.events + max
-	if limit < s.events {
-		limit = math.MaxUint64
+	// One comparison per event serves both Stop and max: Stop moves the
+	// bound to the events dispatched so far.
+	s.stopAt = s.events + max
+	if s.stopAt < s.events {
+		s.stopAt = math.MaxUint64
 	}
-	for !s.stopped {
-		if s.events >= limit {
-			return s.now, true
-		}
+	for s.events != s.stopAt {
 		if s.full && (s.n == 0 || earlier(&s.lane, &s.heap[0]) != 0) {
 			at := s.lane.at
 			if until >= 0 && at > until {
@@ -211,7 +211,10 @@ func (s *Sim) RunLimit(until time.Duration, max uint64) (now time.Duration, more
 			s.pop()
 		}
 	}
-	if until >= 0 && s.n == 0 && !s.full && s.now < until && !s.stopped {
+	if s.events == s.stopAt {
+		return s.now, !s.stopped
+	}
+	if until >= 0 && s.n == 0 && !s.full && s.now < until {
 		s.now = until
 	}
 	return s.now, false
