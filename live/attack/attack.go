@@ -136,7 +136,7 @@ func Attack(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	tg, err := newAtkTargeter(sc, cfg.Rep, cfg.Target, cfg.Tokens)
+	tg, err := newTargeter(sc, cfg.Rep, cfg.Target, cfg.Tokens)
 	if err != nil {
 		return nil, fmt.Errorf("live attack: %w", err)
 	}
@@ -144,7 +144,7 @@ func Attack(ctx context.Context, cfg Config) (*Result, error) {
 	if start.IsZero() {
 		start = time.Now()
 	}
-	c := newAtkCollector(&cfg, start)
+	c := newCollector(&cfg, start)
 	if !clock.SleepUntil(ctx, start) {
 		return c.result(true), nil
 	}
@@ -267,7 +267,7 @@ type collector struct {
 	aborted bool          // in-flight connections were closed
 }
 
-func newAtkCollector(cfg *Config, start time.Time) *collector {
+func newCollector(cfg *Config, start time.Time) *collector {
 	sc := cfg.Scenario
 	c := &collector{
 		cfg:     cfg,

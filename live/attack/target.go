@@ -63,9 +63,9 @@ type draw struct {
 	demand []time.Duration
 }
 
-// newAtkTargeter returns the targeter of replication rep of the scenario,
+// newTargeter returns the targeter of replication rep of the scenario,
 // sending to base (a URL such as http://127.0.0.1:8080).
-func newAtkTargeter(sc *workloads.Scenario, rep int, base string, tokens func(uint64) string) (*targeter, error) {
+func newTargeter(sc *workloads.Scenario, rep int, base string, tokens func(uint64) string) (*targeter, error) {
 	u, err := url.Parse(base)
 	switch {
 	case err != nil:

@@ -85,7 +85,7 @@ func TestTargeterReproducesSimulatorDraws(t *testing.T) {
 	for _, rep := range []int{0, 2} {
 		ref := referenceDraws(sc, rep, 2000)
 		tok := func(seq uint64) string { return fmt.Sprintf("tok-%d", seq) }
-		tg, err := newAtkTargeter(sc, rep, "http://127.0.0.1:8080/", tok)
+		tg, err := newTargeter(sc, rep, "http://127.0.0.1:8080/", tok)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +130,7 @@ duration: 1s
 clients: {arrival: {process: constant, rate: 100}, count: 1}
 servers: [{name: only, count: 1, service: {dist: constant, mean: 2ms}}]
 `)
-	tg, err := newAtkTargeter(sc, 0, "http://127.0.0.1:9/base", nil)
+	tg, err := newTargeter(sc, 0, "http://127.0.0.1:9/base", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ servers: [{name: only, count: 1, service: {dist: constant, mean: 2ms}}]
 		t.Error("an Authorization header without a token source")
 	}
 	for _, bad := range []string{"127.0.0.1:80", "ftp://h/", "http:///x", "http://h/?q=1", "http://h/#f", "%"} {
-		if _, err := newAtkTargeter(sc, 0, bad, nil); err == nil {
+		if _, err := newTargeter(sc, 0, bad, nil); err == nil {
 			t.Errorf("target %q accepted", bad)
 		}
 	}
@@ -164,7 +164,7 @@ func TestTargeterConcurrentCallsKeepRequestIdentity(t *testing.T) {
 	sc := scenario(t, routedYAML)
 	const n = 4000
 	ref := referenceDraws(sc, 0, n)
-	tg, err := newAtkTargeter(sc, 0, "http://127.0.0.1:8080", nil)
+	tg, err := newTargeter(sc, 0, "http://127.0.0.1:8080", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestTargeterIsCheap(t *testing.T) {
 		t.Skip("allocation counts differ under coverage and the race detector")
 	}
 	sc := scenario(t, routedYAML)
-	tg, err := newAtkTargeter(sc, 0, "http://127.0.0.1:8080", func(uint64) string { return "t" })
+	tg, err := newTargeter(sc, 0, "http://127.0.0.1:8080", func(uint64) string { return "t" })
 	if err != nil {
 		t.Fatal(err)
 	}
