@@ -29,16 +29,16 @@ import (
 	"sync"
 )
 
-// assets holds echarts.min.js and echarts.version, written by `make
-// assets`, and a committed README so that the pattern always matches and
-// a clean clone compiles.
+// assets holds the committed ECharts release (echarts.min.js, its
+// license and notice, echarts.version); `make assets` refreshes it and
+// TestEChartsIsThePinnedRelease checks it against the pinned sha512.
 //
 //go:embed assets
 var assets embed.FS
 
 // ErrNoECharts is wrapped by the HTML writers' errors when the binary was
 // built without the ECharts library (reports/assets/echarts.min.js).
-var ErrNoECharts = errors.New("the ECharts library is not embedded in this binary: run `make assets` (make build and make test do) and rebuild")
+var ErrNoECharts = errors.New("the ECharts library is not embedded in this binary: restore reports/assets/echarts.min.js (git checkout, or make assets) and rebuild")
 
 // echarts returns the embedded library and its version, read once.
 var echarts = sync.OnceValues(func() (echartsLib, error) {
