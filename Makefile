@@ -41,7 +41,7 @@ assets:
 	echo "reports/assets: echarts $(ECHARTS_VERSION) refreshed"
 
 build:
-	$(GO) build -o $(BIN) ./cmd/edgelab
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/edgelab
 
 vet:
 	$(GO) vet ./...

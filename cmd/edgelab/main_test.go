@@ -269,3 +269,12 @@ func TestDuplicateStrategiesRunOnce(t *testing.T) {
 		t.Fatalf("runs %+v", res.Runs)
 	}
 }
+
+// edgelab --version names the build: module version, VCS revision when
+// the build had it, Go version.
+func TestVersion(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "--version")
+	if code != 0 || !strings.HasPrefix(stdout, "edgelab ") || !strings.Contains(stdout, "go1.") || stderr != "" {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}

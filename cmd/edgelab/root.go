@@ -25,7 +25,9 @@ slow down and fail — as a fast, seeded discrete-event simulation, and reports
 latency percentiles, availability and per-server load for each strategy.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("edgelab {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
