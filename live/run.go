@@ -44,10 +44,26 @@ type Options struct {
 	// attack under its name) and the gateway access logs; "" writes
 	// neither.
 	OutDir string
+	// Wrote, when not nil, is told the path of every file Run wrote in
+	// OutDir (vegeta.bin, access logs) once it is complete.
+	Wrote func(path string)
 	// MaxWorkers caps vegeta's workers (0 = the attacker's default).
 	MaxWorkers uint64
 	// Logf receives progress messages (nil = silent).
 	Logf func(format string, args ...any)
+}
+
+// wrote tells o.Wrote about a file written.
+func (o *Options) wrote(path string) {
+	if o.Wrote != nil {
+		o.Wrote(path)
+	}
+}
+
+// accessLogPath is where gateway instance i writes its access log while
+// strategy runs.
+func accessLogPath(dir, strategy string, i int) string {
+	return filepath.Join(dir, fmt.Sprintf("access-%s-%d.log", strategy, i))
 }
 
 func (o *Options) logf(format string, args ...any) {
@@ -136,6 +152,9 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports
 						err = os.Rename(f.Name(), path)
 					}
 				}
+				if err == nil {
+					opt.wrote(path)
+				}
 			}
 		}()
 	}
@@ -152,6 +171,11 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports
 			run.Strategy = "external"
 		}
 		res.Runs = append(res.Runs, run)
+		if opt.OutDir != "" && opt.Gateway == "" && sc.Gateway != nil && hasStage(sc.Gateway, workloads.StageLog) {
+			for i := 0; i < sc.Gateway.Instances; i++ {
+				opt.wrote(accessLogPath(opt.OutDir, name, i))
+			}
+		}
 		if res.Failures == nil {
 			res.Failures = windows
 		}
@@ -281,7 +305,7 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 	for i := 0; i < instances; i++ {
 		so := gateway.StageOptions{Instance: i, Seed: sc.Seed, Start: start, Warmup: sc.Warmup.D(), Auth: w.auth, Limits: limits}
 		if opt.OutDir != "" && g != nil && hasStage(g, workloads.StageLog) {
-			so.AccessLog = filepath.Join(opt.OutDir, fmt.Sprintf("access-%s-%d.log", strategy, i))
+			so.AccessLog = accessLogPath(opt.OutDir, strategy, i)
 		}
 		st, err := gateway.NewStages(g, so)
 		if err != nil {

@@ -75,7 +75,7 @@ func WriteComparison(w io.Writer, live, sim *Results) error {
 		} else if math.IsNaN(c.Diff) {
 			d = "—"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%s\t\n", c.Strategy, c.Metric, c.Sim, c.Live, d)
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%s\t\n", Printable(c.Strategy), c.Metric, c.Sim, c.Live, d)
 	}
 	return tw.Flush()
 }

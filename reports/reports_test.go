@@ -166,3 +166,21 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Fatal("writing into a missing directory should fail")
 	}
 }
+
+// Printable escapes what a terminal would act on and keeps every script.
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"checkout":        "checkout",
+		"платёж 決済":       "платёж 決済",
+		"a\rb":            `a\rb`,
+		"\x1b[2Jclear":    `\x1b[2Jclear`,
+		"rtl\u202eevil":   `rtl\u202eevil`,
+		"tab\tnewline\n":  `tab\tnewline\n`,
+		"bad \xff utf-8":  `bad \ufffd utf-8`,
+		"zero\u200bwidth": `zero\u200bwidth`,
+	} {
+		if got := Printable(in); got != want {
+			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

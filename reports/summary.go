@@ -3,8 +3,11 @@ package reports
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Replication is what one independent run of one strategy measured after
@@ -116,7 +119,7 @@ func WriteText(w io.Writer, r *Results) error {
 		partial = " (PARTIAL: interrupted)"
 	}
 	fmt.Fprintf(w, "%s — %s, %gs measured after %gs warm-up, seed %d%s\n\n",
-		r.Scenario, r.Mode, r.DurationS, r.WarmupS, r.Seed, partial)
+		Printable(r.Scenario), r.Mode, r.DurationS, r.WarmupS, r.Seed, partial)
 	row := func(label string, f func(run *Run) string) {
 		cells := []string{label}
 		for i := range r.Runs {
@@ -134,7 +137,7 @@ func WriteText(w io.Writer, r *Results) error {
 	lat := func(label, key string, get func(Latency) float64) {
 		row(label, func(run *Run) string { return withCI(run, key, get(run.LatencyMS), "%.2f") })
 	}
-	row("strategy", func(run *Run) string { return run.Strategy })
+	row("strategy", func(run *Run) string { return Printable(run.Strategy) })
 	row("requests", func(run *Run) string { return fmt.Sprint(run.Requests) })
 	row("ok", func(run *Run) string { return fmt.Sprint(run.OK) })
 	row("failed", func(run *Run) string { return fmt.Sprint(run.Failed) })
@@ -233,4 +236,37 @@ func summarizeGateway(reps []Replication) *Gateway {
 		out.CacheHitRatio = round6(float64(out.CacheHits) / float64(t))
 	}
 	return out
+}
+
+// Printable returns s with every control or format character (escape
+// sequences, carriage returns, bidirectional overrides) written as a Go
+// escape (\x1b, \r, \u202e), so that a name read from a scenario or a
+// results file prints as text and cannot move the cursor, clear the
+// screen or fake a line of output. Other characters, of any script, are
+// kept.
+func Printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r == utf8.RuneError {
+			b.WriteString(`\ufffd`) // invalid UTF-8
+			continue
+		}
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

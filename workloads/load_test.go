@@ -116,6 +116,12 @@ var badCases = []badCase{
 		want: []string{"want a whole number from 0 to 18446744073709551615, got 18446744073709551616"}},
 	{name: "inexact float seed", yaml: validYAML + "seed: 1e19\n", line: 10, field: "seed",
 		want: []string{"want a whole number from 0 to"}},
+	// A name is printed and becomes ids and log lines: no escape
+	// sequences, carriage returns or bidirectional overrides.
+	{name: "escape sequence in the name", yaml: edit("name: t", `name: "t\x1b[2J"`), line: 1, field: "name",
+		want: []string{"control or format characters"}},
+	{name: "bidi override in a group name", yaml: edit("  - name: web", `  - name: "web\u202e"`), line: 7, field: "servers[0].name",
+		want: []string{"control or format characters"}},
 	// YAML 1.1 reads a leading 0 as octal: count 010 would be 8.
 	{name: "octal count", yaml: edit("count: 2", "count: 010"), line: 8, field: "servers[0].count",
 		want: []string{"want a whole number in decimal digits, got 010"}},

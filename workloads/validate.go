@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Limits that keep a scenario inside what one machine can simulate and what
@@ -99,7 +100,21 @@ func oneOf(field, got string, allowed ...string) error {
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
+// hasControl reports whether a name has a control or format character
+// (escape sequences, carriage returns, bidirectional overrides).
+func hasControl(name string) bool {
+	for _, r := range name {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Scenario) validate() error {
+	if hasControl(s.Name) {
+		return bad("name", "%q has control or format characters, which a terminal would act on", s.Name)
+	}
 	if s.Duration <= 0 {
 		return bad("duration", "must be greater than 0 (e.g. duration: 60s)")
 	}
@@ -150,6 +165,9 @@ func (s *Scenario) validate() error {
 	for i := range s.Servers {
 		if err := s.Servers[i].validate(fmt.Sprintf("servers[%d]", i)); err != nil {
 			return err
+		}
+		if hasControl(s.Servers[i].Name) {
+			return bad(fmt.Sprintf("servers[%d].name", i), "%q has control or format characters; a group name becomes instance ids and log lines", s.Servers[i].Name)
 		}
 		if s.Gateway != nil && s.Servers[i].Name == "gateway" {
 			return bad(fmt.Sprintf("servers[%d].name", i), "\"gateway\" names the gateway tier's instances (gateway-0, ...); choose another group name")

@@ -93,6 +93,8 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 		return fmt.Errorf("create output directory: %w", err)
 	}
 	opt.OutDir = dir
+	var wrote []string
+	opt.Wrote = func(path string) { wrote = append(wrote, path) }
 	stop, err := startCPUProfile(f.cpuprofile)
 	if err != nil {
 		return err
@@ -108,7 +110,7 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 	if f.compare && !res.Partial {
 		simRes, err := sim.Run(c.Context(), sc, sim.Options{Strategies: names})
 		if err != nil {
-			return fmt.Errorf("simulate %s: %w", sc.Name, err)
+			return fmt.Errorf("simulate %s: %w", reports.Printable(sc.Name), err)
 		}
 		if simRes != nil {
 			res.Compare = simRes
@@ -116,7 +118,7 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 		}
 	}
 	return publish(stdout, stderr, publication{dir: dir, name: "results.json", file: res, json: f.json,
-		interrupted: res.Partial, html: resultsHTML(res), text: func(w io.Writer) error {
+		interrupted: res.Partial, html: resultsHTML(res), also: wrote, text: func(w io.Writer) error {
 			if err := reports.WriteText(w, res); err != nil {
 				return err
 			}

@@ -102,9 +102,14 @@ func TestLiveRunCompare(t *testing.T) {
 	if r.OK+r.Failed+r.Rejected != r.Requests || r.Requests == 0 {
 		t.Errorf("conservation: %d + %d + %d != %d", r.OK, r.Failed, r.Rejected, r.Requests)
 	}
-	for _, name := range []string{"report.html", "vegeta.bin"} {
-		if st, err := os.Stat(filepath.Join(out, name)); err != nil || st.Size() == 0 {
+	for _, name := range []string{"results.json", "report.html", "vegeta.bin"} {
+		path := filepath.Join(out, name)
+		if st, err := os.Stat(path); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", name, err)
+		}
+		// Every file written is listed.
+		if !strings.Contains(stdout, "wrote "+path+"\n") {
+			t.Errorf("stdout does not list %s:\n%s", path, stdout)
 		}
 	}
 }

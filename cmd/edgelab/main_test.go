@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -136,8 +138,10 @@ func TestRunJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code %d, stderr %q", code, stderr)
 	}
-	if stderr != "" {
-		t.Errorf("stderr %q, want nothing", stderr)
+	// --json keeps stdout for the file; what was written (and so
+	// overwritten) is said on stderr.
+	if want := "edgelab: wrote " + filepath.Join(out, "results.json") + "\nedgelab: wrote " + filepath.Join(out, "report.html") + "\n"; stderr != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
 	}
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	dec.DisallowUnknownFields()
@@ -276,5 +280,60 @@ func TestVersion(t *testing.T) {
 	code, stdout, stderr := runCLI(t, "--version")
 	if code != 0 || !strings.HasPrefix(stdout, "edgelab ") || !strings.Contains(stdout, "go1.") || stderr != "" {
 		t.Errorf("--version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// Output directories: names of any script keep their letters, names with
+// none left get a hash of their own, and nothing escapes out/.
+func TestSafeName(t *testing.T) {
+	for name, want := range map[string]string{
+		"checkout":       "checkout",
+		"платёж":         "платёж",
+		"決済 API":         "決済-API",
+		"../../etc":      "etc",
+		"a/b\\c":         "a-b-c",
+		"":               "scenario-e3b0c442",
+		"!!!":            "scenario-" + hashOf("!!!"),
+		"???":            "scenario-" + hashOf("???"),
+		"evil\x1b[2Jend": "evil-2Jend",
+	} {
+		if got := safeName(name); got != want {
+			t.Errorf("safeName(%q) = %q, want %q", name, got, want)
+		}
+	}
+	if safeName("!!!") == safeName("???") {
+		t.Error("two symbol-only names share a directory")
+	}
+}
+
+func hashOf(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:4])
+}
+
+// A results.json whose names hold escape sequences (written by hand: the
+// loader refuses such names) prints them escaped, not acted on.
+func TestReportEscapesControlCharacters(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"run", "--out", dir, "--json", "--set", "duration=3s", "--set", "warmup=1s",
+		"--strategy", "p2c"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("run: exit %d %s", code, stderr.String())
+	}
+	var res reports.Results
+	if err := json.Unmarshal([]byte(stdout.String()), &res); err != nil {
+		t.Fatal(err)
+	}
+	res.Scenario = "fake\rwrote /etc/passwd\x1b[2J\u202e"
+	res.Runs[0].Strategy = "p2c\x1b[31m"
+	data, _ := json.Marshal(&res)
+	path := filepath.Join(dir, "results.json")
+	os.WriteFile(path, data, 0o644)
+	code, out, errs := runCLI(t, "report", path)
+	if code != 0 {
+		t.Fatalf("report: exit %d: %s", code, errs)
+	}
+	if strings.ContainsAny(out, "\r\x1b\u202e") || !strings.Contains(out, `fake\rwrote /etc/passwd\x1b[2J\u202e`) || !strings.Contains(out, `p2c\x1b[31m`) {
+		t.Errorf("names not escaped:\n%q", out)
 	}
 }

@@ -27,11 +27,14 @@ type publication struct {
 	text func(io.Writer) error
 	// html, when not nil, renders the report.html written beside the file.
 	html func(io.Writer) error
+	// also lists files the command wrote before publishing (live's
+	// vegeta.bin and access logs), listed with the rest.
+	also []string
 }
 
 // publish writes p's file to p.dir/p.name atomically, then prints either
-// the file itself (--json: nothing else on stdout) or the text rendering
-// followed by the path written. With p.html, the report goes first:
+// the file itself (--json: nothing else on stdout, and the paths written
+// on stderr) or the text rendering followed by the paths written. With p.html, the report goes first:
 // rendered in memory (a failure writes nothing), then written atomically,
 // then the file is published; if publishing fails before the file is on
 // disk, the new report is removed again, so that the directory never
@@ -55,8 +58,18 @@ func publish(stdout, stderr io.Writer, p publication) error {
 		}
 		return err
 	}
-	if htmlPath != "" && !p.json {
-		fmt.Fprintf(stdout, "wrote %s\n", htmlPath)
+	// What was written: after the text on stdout, or on stderr beside
+	// --json, so that overwriting a directory is never silent.
+	list, prefix := stdout, ""
+	if p.json {
+		list, prefix = stderr, "edgelab: "
+		fmt.Fprintf(list, "%swrote %s\n", prefix, path)
+	}
+	if htmlPath != "" {
+		fmt.Fprintf(list, "%swrote %s\n", prefix, htmlPath)
+	}
+	for _, f := range p.also {
+		fmt.Fprintf(list, "%swrote %s\n", prefix, f)
 	}
 	if p.interrupted {
 		return errInterrupted{path}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -114,7 +116,7 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	defer stop()
 	res, err := sim.Run(c.Context(), sc, sim.Options{Strategies: names})
 	if err != nil {
-		return fmt.Errorf("simulate %s: %w", sc.Name, err)
+		return fmt.Errorf("simulate %s: %w", reports.Printable(sc.Name), err)
 	}
 	return publish(stdout, stderr, publication{dir: outDir(f.out, sc.Name, ""), name: "results.json", file: res, json: f.json,
 		interrupted: res.Partial, html: resultsHTML(res), text: func(w io.Writer) error { return reports.WriteText(w, res) }})
@@ -128,13 +130,31 @@ func (e errInterrupted) Error() string {
 	return "interrupted; partial results written to " + e.path
 }
 
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
-
-// safeName turns a scenario name into a directory name.
+// safeName turns a scenario name into a directory name: letters and
+// digits of any script, '.', '_' and '-' are kept, every other run of
+// characters becomes one '-'. A name with nothing left (only symbols or
+// punctuation) gets "scenario-" and a short hash of the name, so that two
+// such scenarios do not share a directory.
 func safeName(name string) string {
-	s := strings.Trim(unsafeChars.ReplaceAllString(name, "-"), "-.")
+	const maxNameRunes = 100 // a directory name stays well under 255 bytes
+	var b strings.Builder
+	dash := false
+	for _, r := range name {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_' || r == '-' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	s := strings.Trim(b.String(), "-.")
+	if r := []rune(s); len(r) > maxNameRunes {
+		s = strings.Trim(string(r[:maxNameRunes]), "-.")
+	}
 	if s == "" {
-		return "scenario"
+		sum := sha256.Sum256([]byte(name))
+		return "scenario-" + hex.EncodeToString(sum[:4])
 	}
 	return s
 }

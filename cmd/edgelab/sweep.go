@@ -106,7 +106,7 @@ func newJob(c *cobra.Command, command string, args []string, f sweepFlags, g exp
 // It returns whether fn was interrupted, and fn's error when it is
 // anything else.
 func (j *job) run(unit string, total int, estimate bool, fn func(experiment.Runner) error) (interrupted bool, err error) {
-	bar := newProgress(j.c.ErrOrStderr(), progressLabel(j.command, j.scenario.Name, j.runner.Shard), unit, total)
+	bar := newProgress(j.c.ErrOrStderr(), progressLabel(j.command, reports.Printable(j.scenario.Name), j.runner.Shard), unit, total)
 	if estimate {
 		bar = bar.estimate()
 	}
@@ -122,7 +122,7 @@ func (j *job) run(unit string, total int, estimate bool, fn func(experiment.Runn
 	case workloads.IsInputError(err):
 		return false, err
 	}
-	return false, fmt.Errorf("%s %s: %w", j.command, j.scenario.Name, err)
+	return false, fmt.Errorf("%s %s: %w", j.command, reports.Printable(j.scenario.Name), err)
 }
 
 // shardRun identifies the sharded run of the job's scenario file.
