@@ -99,9 +99,10 @@ func Windows(fails []Failure, end time.Duration) []reports.FailureWindow {
 
 // Condition is the state failures leave an instance in. Failures overlap
 // freely: crashes and hangs count, slow factors multiply, added latencies
-// and error rates add up, and each end undoes its own start. The
-// simulated server, the simulated gateway instance and the emulated
-// backend all hold one and act on the Change each start and end reports.
+// add up, error rates combine as independent causes (ErrorRate), and each
+// end undoes its own start. The simulated server, the simulated gateway
+// instance and the emulated backend all hold one and act on the Change
+// each start and end reports.
 //
 // What a change does to work already under way, in both worlds (as a real
 // process would):
