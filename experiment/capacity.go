@@ -69,6 +69,11 @@ func ParseSLO(s string) (reports.SLO, error) {
 			if err != nil || !(a > 0 && a <= 100) {
 				return bad("want a percentage in (0, 100], e.g. availability=99.9")
 			}
+			// availability=0.999 means three nines to whoever writes it,
+			// not 0.999 %: a fraction is refused rather than misread.
+			if a <= 1 && !strings.HasSuffix(v, "%") {
+				return bad("availability is a percentage: write availability=%g for %g%% (or %g%% if you mean it)", a*100, a*100, a)
+			}
 			slo.Availability = a
 		default:
 			return bad("unknown objective %q (known: p99, mean, availability)", k)

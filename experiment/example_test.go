@@ -27,7 +27,7 @@ func ExampleRunner_Capacity() {
 	load := func(sets []string) (*workloads.Scenario, error) {
 		return workloads.Parse([]byte(plan), "plan.yaml", sets)
 	}
-	rng, err := experiment.ParseCapacityVary("servers[0].concurrency=1..10")
+	rng, err := experiment.ParseVary("servers[0].concurrency=1..10")
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/edgelab/edgelab/workloads"
 )
 
 // MaxPoints bounds the values of one Range.
@@ -28,27 +30,17 @@ type Range struct {
 	From, To, Step float64
 }
 
-// ParseVary parses the --vary flag "key=from..to[:step]", e.g.
-// "clients.arrival.rate=100..1000:100". Without a step the range has
-// DefaultPoints evenly spaced values (one when from = to). from ≤ to,
-// step > 0 and at most MaxPoints values.
+// ParseVary parses the --vary flag of sweep and capacity,
+// "key=from..to[:step]", e.g. "clients.arrival.rate=100..1000:100". The
+// key must be a numeric scenario key. Without a step, one rule serves both
+// commands: a whole-number key (counts, concurrency, queues) takes every
+// whole number from..to, any other key DefaultPoints evenly spaced values
+// (one when from = to). from ≤ to; the range has at most MaxPoints values.
 func ParseVary(s string) (Range, error) {
-	return parseVary(s, func(from, to float64) float64 { return (to - from) / (DefaultPoints - 1) })
+	return parseVary(s)
 }
 
-// ParseCapacityVary parses --vary for a capacity search. Without a step,
-// integer bounds step by 1 (instance counts, concurrency) and other
-// bounds by a hundredth of the range.
-func ParseCapacityVary(s string) (Range, error) {
-	return parseVary(s, func(from, to float64) float64 {
-		if isInt(from) && isInt(to) && to-from < MaxPoints {
-			return 1
-		}
-		return (to - from) / 100
-	})
-}
-
-func parseVary(s string, defStep func(from, to float64) float64) (Range, error) {
+func parseVary(s string) (Range, error) {
 	bad := func(format string, args ...any) (Range, error) {
 		return Range{}, fmt.Errorf("--vary %q: %s", s, fmt.Sprintf(format, args...))
 	}
@@ -69,8 +61,18 @@ func parseVary(s string, defStep func(from, to float64) float64) (Range, error) 
 		}
 		return v, nil
 	}
+	kind, err := workloads.KeyKindOf(key)
+	if err != nil {
+		var e *workloads.Error
+		if errors.As(err, &e) {
+			return bad("%s: %s", key, e.Msg)
+		}
+		return bad("%v", err)
+	}
+	if kind == workloads.KeyOther {
+		return bad("%s is not a numeric key; --vary varies numbers (counts, rates, concurrency, speeds, ...)", key)
+	}
 	r := Range{Key: key}
-	var err error
 	if r.From, err = num("from", fromText); err != nil {
 		return bad("%v", err)
 	}
@@ -87,10 +89,13 @@ func parseVary(s string, defStep func(from, to float64) float64) (Range, error) 
 		if r.Step <= 0 {
 			return bad("step %q must be greater than 0", stepText)
 		}
-	} else if r.From == r.To {
+	} else if r.From == r.To || kind == workloads.KeyInteger {
 		r.Step = 1
 	} else {
-		r.Step = defStep(r.From, r.To)
+		r.Step = (r.To - r.From) / (DefaultPoints - 1)
+	}
+	if kind == workloads.KeyInteger && !(isInt(r.From) && isInt(r.To) && isInt(r.Step)) {
+		return bad("%s takes whole numbers: give whole-number bounds and step", key)
 	}
 	if n := math.Floor((r.To-r.From)/r.Step+1e-9) + 1; n > MaxPoints {
 		return bad("%.0f values; at most %d (use a larger step)", n, MaxPoints)

@@ -69,7 +69,7 @@ func readShard(path string) (*ShardFile[json.RawMessage], error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil || f.Format == 0 {
-		return nil, shardErr("%s: not a shard file written by sweep or capacity --shard (%v)", path, errText(err, "no edgelab_shard field"))
+		return nil, shardErr("%s: not a shard file written by sweep or capacity --shard (%s)", path, errText(err, "no edgelab_shard field"))
 	}
 	switch {
 	case f.Format != ShardFormat:
@@ -84,10 +84,11 @@ func readShard(path string) (*ShardFile[json.RawMessage], error) {
 	return &f, nil
 }
 
-// errText returns err's text, or alt when err is nil.
+// errText describes a decoding error in a reader's terms, or returns alt
+// when err is nil.
 func errText(err error, alt string) string {
 	if err != nil {
-		return err.Error()
+		return reports.JSONError(err)
 	}
 	return alt
 }
@@ -183,7 +184,7 @@ func collect[P any](s *Shards, index func(*P) int) ([]*P, error) {
 		for _, raw := range f.Points {
 			p := new(P)
 			if err := json.Unmarshal(raw, p); err != nil {
-				return nil, shardErr("shard %s: bad point: %v", sh, err)
+				return nil, shardErr("shard %s: bad point: %s", sh, reports.JSONError(err))
 			}
 			i := index(p)
 			switch {
@@ -268,7 +269,7 @@ func (s *Shards) Capacity() (*reports.CapacityReport, Range, error) {
 	if len(run.Vary) != 1 || run.SLO == nil {
 		return nil, Range{}, shardErr("shard run: a capacity shard needs one vary range and an slo")
 	}
-	r, err := ParseCapacityVary(run.Vary[0])
+	r, err := ParseVary(run.Vary[0])
 	if err != nil {
 		return nil, Range{}, shardErr("shard run: %w", err)
 	}

@@ -125,7 +125,7 @@ func TestCapacityMMcErlangC(t *testing.T) {
 	if at > target/1.1 || below < target*1.1 {
 		t.Fatalf("ambiguous SLO: theory %.2f ms at c=%d and %.2f ms at c=%d vs target %g ms", at, want, below, want-1, target)
 	}
-	r, err := experiment.ParseCapacityVary("servers[0].concurrency=1..20")
+	r, err := experiment.ParseVary("servers[0].concurrency=1..20")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestCapacityNotMonotonic(t *testing.T) {
 		}
 		return base(sets)
 	}
-	r, _ := experiment.ParseCapacityVary("servers[0].concurrency=1..10")
+	r, _ := experiment.ParseVary("servers[0].concurrency=1..10")
 	slo, _ := experiment.ParseSLO("mean=13ms")
 	ans, err := experiment.Runner{Load: load}.Capacity(context.Background(), r, experiment.Objective{SLO: slo})
 	if err != nil {
@@ -185,7 +185,7 @@ func TestCapacityNotMonotonic(t *testing.T) {
 }
 
 func TestCapacityNoAnswer(t *testing.T) {
-	r, _ := experiment.ParseCapacityVary("servers[0].concurrency=1..3")
+	r, _ := experiment.ParseVary("servers[0].concurrency=1..3")
 	slo, _ := experiment.ParseSLO("p99=50ms")
 	ans, err := experiment.Runner{Load: loader(t, strings.Replace(mmc, "300s", "20s", 1))}.Capacity(context.Background(), r, experiment.Objective{SLO: slo})
 	if err != nil {
@@ -207,12 +207,12 @@ func TestParseVary(t *testing.T) {
 	}{
 		{"clients.arrival.rate=10..80:10", []float64{10, 20, 30, 40, 50, 60, 70, 80}},
 		{"servers[0].count=1..10", []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}},
-		{"x=0..0.3:0.1", []float64{0, 0.1, 0.2, 0.3}},
-		{"x=0..1:0.3", []float64{0, 0.3, 0.6, 0.9}},
-		{"x=5..5", []float64{5}},
-		{"x=-1..1:1", []float64{-1, 0, 1}},
-		{" x = 1.5 .. 2.5 : 0.5", []float64{1.5, 2, 2.5}},
-		{"x=1..1000:1", nil}, // exactly 1000 points
+		{"clients.arrival.rate=0..0.3:0.1", []float64{0, 0.1, 0.2, 0.3}},
+		{"clients.arrival.rate=0..1:0.3", []float64{0, 0.3, 0.6, 0.9}},
+		{"clients.arrival.rate=5..5", []float64{5}},
+		{"clients.arrival.rate=-1..1:1", []float64{-1, 0, 1}},
+		{" clients.arrival.rate = 1.5 .. 2.5 : 0.5", []float64{1.5, 2, 2.5}},
+		{"clients.arrival.rate=1..1000:1", nil}, // exactly 1000 points
 	}
 	for _, c := range good {
 		r, err := experiment.ParseVary(c.in)
@@ -231,27 +231,34 @@ func TestParseVary(t *testing.T) {
 			t.Errorf("ParseVary(%q).Points() = %v, want %v", c.in, pts, c.points)
 		}
 	}
-	// Default: 10 points from..to; integer bounds give integer steps only
-	// when they divide.
-	if r, _ := experiment.ParseVary("x=0..90"); r.Step != 10 || len(r.Points()) != 10 {
+	// Without a step, one rule for sweep and capacity: a whole-number key
+	// takes every whole number, any other key 10 evenly spaced values.
+	if r, _ := experiment.ParseVary("clients.arrival.rate=0..90"); r.Step != 10 || len(r.Points()) != 10 {
 		t.Errorf("default step %g, %d points", r.Step, len(r.Points()))
 	}
-	if r, _ := experiment.ParseCapacityVary("x=1..20"); r.Step != 1 || len(r.Points()) != 20 || !r.Integer() {
-		t.Errorf("capacity default step %g, %d points", r.Step, len(r.Points()))
+	if r, _ := experiment.ParseVary("servers[0].count=1..20"); r.Step != 1 || len(r.Points()) != 20 || !r.Integer() {
+		t.Errorf("whole-number key: default step %g, %d points", r.Step, len(r.Points()))
 	}
 	bad := []struct{ in, want string }{
 		{"", "want key=from..to"},
 		{"=1..2", "want key=from..to"},
-		{"x", "want key=from..to"},
-		{"x=5", `range "5"`},
-		{"x=a..2", `from "a"`},
-		{"x=1..b", `to "b"`},
-		{"x=1..2:z", `step "z"`},
-		{"x=1..2:0", "greater than 0"},
-		{"x=1..2:-1", "greater than 0"},
-		{"x=3..2", "from 3 is greater than to 2"},
-		{"x=1..NaN", `to "NaN"`},
-		{"x=0..1000:1", "1001 values; at most 1000"},
+		{"clients.arrival.rate", "want key=from..to"},
+		{"clients.arrival.rate=5", `range "5"`},
+		{"clients.arrival.rate=a..2", `from "a"`},
+		{"clients.arrival.rate=1..b", `to "b"`},
+		{"clients.arrival.rate=1..2:z", `step "z"`},
+		{"clients.arrival.rate=1..2:0", "greater than 0"},
+		{"clients.arrival.rate=1..2:-1", "greater than 0"},
+		{"clients.arrival.rate=3..2", "from 3 is greater than to 2"},
+		{"clients.arrival.rate=1..NaN", `to "NaN"`},
+		{"clients.arrival.rate=0..1000:1", "1001 values; at most 1000"},
+		// Only numeric keys, whole numbers for whole-number keys.
+		{"name=1..3", "name is not a numeric key"},
+		{"clients.timeout=1..3", "clients.timeout is not a numeric key"},
+		{"servers[0].discipline=1..2", "is not a numeric key"},
+		{"servers[0].count=1..2:0.5", "servers[0].count takes whole numbers"},
+		{"servers[0].count=1.5..3", "takes whole numbers"},
+		{"clients.arrival.rat=1..2", `unknown key "rat"`},
 	}
 	for _, c := range bad {
 		_, err := experiment.ParseVary(c.in)
@@ -277,6 +284,7 @@ func TestParseSLO(t *testing.T) {
 		{"mean=50ms, p99=1.5s ,availability=99.95%", reports.SLO{P99MS: 1500, MeanMS: 50, Availability: 99.95}},
 		{"mean=250us", reports.SLO{MeanMS: 0.25}},
 		{"availability=100", reports.SLO{Availability: 100}},
+		{"availability=0.5%", reports.SLO{Availability: 0.5}}, // explicit percent sign
 	}
 	for _, c := range good {
 		got, err := experiment.ParseSLO(c.in)
@@ -289,6 +297,8 @@ func TestParseSLO(t *testing.T) {
 	}
 	bad := []struct{ in, want string }{
 		{"", "at least one term"},
+		// Three nines written as a fraction is refused, not read as 0.999 %.
+		{"availability=0.999", "write availability=99.9 for 99.9%"},
 		{"p99", `term "p99": want name=value`},
 		{"p99=", `term "p99=": want name=value`},
 		{"p99=200", `term "p99=200": want a positive duration with a unit`},
@@ -418,8 +428,8 @@ func TestSweepGrid(t *testing.T) {
 	if _, err := experiment.NewGrid(count, count); err == nil || !strings.Contains(err.Error(), "varied twice") {
 		t.Errorf("repeated key: %v", err)
 	}
-	big, _ := experiment.ParseVary("x=1..1000:1")
-	wide, _ := experiment.ParseVary("y=1..20:1")
+	big, _ := experiment.ParseVary("clients.arrival.rate=1..1000:1")
+	wide, _ := experiment.ParseVary("servers[0].concurrency=1..20:1")
 	if _, err := experiment.NewGrid(count, big, wide); err == nil || !strings.HasPrefix(err.Error(), "--vary") || !strings.Contains(err.Error(), "10000") {
 		t.Errorf("oversized grid: %v", err)
 	}
@@ -470,9 +480,9 @@ func TestParseShard(t *testing.T) {
 
 // Range.String is a --vary flag that parses back to the same range.
 func TestRangeString(t *testing.T) {
-	for _, in := range []string{"x=0..1", "servers[0].count=1..20", "x=0.1..0.7:0.2", "x=-3..3:1.5", "x=5..5"} {
+	for _, in := range []string{"clients.arrival.rate=0..1", "servers[0].count=1..20", "clients.arrival.rate=0.1..0.7:0.2", "servers[0].speed=-3..3:1.5", "clients.arrival.rate=5..5"} {
 		r, _ := experiment.ParseVary(in)
-		back, err := experiment.ParseCapacityVary(r.String())
+		back, err := experiment.ParseVary(r.String())
 		if err != nil || back != r || !slices.Equal(back.Points(), r.Points()) {
 			t.Errorf("%q → %q → %+v, %v; want %+v", in, r.String(), back, err, r)
 		}
@@ -534,7 +544,7 @@ func TestCapacitySearchReplaysShards(t *testing.T) {
 				return base(sets)
 			}
 		}
-		r, _ := experiment.ParseCapacityVary("servers[0].concurrency=1..10")
+		r, _ := experiment.ParseVary("servers[0].concurrency=1..10")
 		slo, _ := experiment.ParseSLO("mean=13ms")
 		calls := 0
 		obj := experiment.Objective{SLO: slo}
@@ -577,7 +587,7 @@ func TestCapacitySearchReplaysShards(t *testing.T) {
 // answer, and says it is partial, in capacity.json too.
 func TestCapacityInterruptedIsPartial(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	r, _ := experiment.ParseCapacityVary("servers[0].concurrency=1..10")
+	r, _ := experiment.ParseVary("servers[0].concurrency=1..10")
 	slo, _ := experiment.ParseSLO("mean=13ms")
 	probes := 0
 	run := experiment.Runner{Load: loader(t, strings.Replace(mmc, "300s", "20s", 1)), Progress: func() {

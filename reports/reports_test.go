@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -181,6 +182,23 @@ func TestPrintable(t *testing.T) {
 	} {
 		if got := Printable(in); got != want {
 			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Decoding errors read in the file's terms, never Go's.
+func TestJSONError(t *testing.T) {
+	var r Results
+	for in, want := range map[string]string{
+		`{"scenario": 5}`:                          "scenario: want text, got a number",
+		`{"runs": [{"requests": "many"}]}`:         "runs.requests: want a whole number, got text",
+		`{"runs": 3}`:                              "runs: want a list, got a number",
+		`{"scenario": "x",`:                        "unexpected end of JSON input",
+		`{"scenario": "x", "runs": [{"ok": 1.5}]}`: "runs.ok: want a whole number, got number 1.5",
+	} {
+		msg := JSONError(json.Unmarshal([]byte(in), &r))
+		if !strings.Contains(msg, want) || strings.Contains(msg, "Go ") || strings.Contains(msg, "int64") {
+			t.Errorf("%s: %q, want %q", in, msg, want)
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 )
 
 // Results is the content of results.json.
@@ -225,7 +227,7 @@ func WriteFileAtomic(path string, data []byte) error {
 func ReadResults(data []byte) (*Results, error) {
 	var res Results
 	if err := json.Unmarshal(data, &res); err != nil {
-		return nil, fmt.Errorf("not a results.json: %w", err)
+		return nil, fmt.Errorf("not a results.json: %s", JSONError(err))
 	}
 	if res.Scenario == "" || len(res.Runs) == 0 {
 		return nil, errors.New("not a results.json: no scenario or runs")
@@ -279,4 +281,45 @@ func (r *Run) check() error {
 		}
 	}
 	return nil
+}
+
+// JSONError describes an error of encoding/json's decoder in a reader's
+// terms, without Go's type and struct names: "runs[0].requests: want a
+// whole number, got text" rather than "cannot unmarshal string into Go
+// struct field Run.runs.requests of type int64".
+func JSONError(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		want := "a value of another kind"
+		switch te.Type.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			want = "a whole number"
+		case reflect.Float32, reflect.Float64:
+			want = "a number"
+		case reflect.String:
+			want = "text"
+		case reflect.Bool:
+			want = "true or false"
+		case reflect.Slice, reflect.Array:
+			want = "a list"
+		case reflect.Struct, reflect.Map:
+			want = "an object"
+		}
+		got := map[string]string{"string": "text", "number": "a number", "bool": "true or false", "array": "a list", "object": "an object"}[te.Value]
+		if got == "" {
+			got = te.Value
+		}
+		if te.Field == "" {
+			return fmt.Sprintf("want %s, got %s", want, got)
+		}
+		return fmt.Sprintf("%s: want %s, got %s", te.Field, want, got)
+	case errors.As(err, &se):
+		return fmt.Sprintf("not valid JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
+	case err != nil:
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return ""
 }

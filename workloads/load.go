@@ -239,6 +239,24 @@ func decodeMsg(err error) (int, string) {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
 	}
+	// yaml.v3 says "cannot unmarshal !!str `fast` into float64": say it
+	// in the scenario's terms.
+	if m := unmarshalRE.FindStringSubmatch(msg); m != nil {
+		want := goTypeWords[m[3]]
+		if want == "" {
+			want = "a value of another kind"
+		}
+		got := strings.TrimPrefix(m[1], "!!")
+		if got == "str" {
+			got = "text"
+		} else if got == "seq" || got == "map" {
+			got = map[string]string{"seq": "a list", "map": "a mapping"}[got]
+		}
+		if m[2] != "" {
+			return line, fmt.Sprintf("want %s, got %s %s", want, got, m[2])
+		}
+		return line, fmt.Sprintf("want %s, got %s", want, got)
+	}
 	msg = strings.ReplaceAll(msg, "!!str ", "text ")
 	msg = strings.ReplaceAll(msg, "!!int ", "number ")
 	msg = strings.ReplaceAll(msg, "!!float ", "number ")
@@ -248,6 +266,18 @@ func decodeMsg(err error) (int, string) {
 	msg = strings.ReplaceAll(msg, "!!map", "a mapping")
 	msg = strings.ReplaceAll(msg, "workloads.", "")
 	return line, msg
+}
+
+// unmarshalRE matches yaml.v3's type errors: the YAML tag, the value (in
+// backquotes, absent for lists and mappings) and the Go type.
+var unmarshalRE = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: (`[^`]*`))? into (\\S+)$")
+
+// goTypeWords names Go types as a scenario's reader knows them.
+var goTypeWords = map[string]string{
+	"float64": "a number", "float32": "a number",
+	"int": "a whole number", "int64": "a whole number", "int32": "a whole number", "uint64": "a whole number", "uint": "a whole number",
+	"string": "text", "bool": "true or false",
+	"[]float64": "a number or a list of numbers", "PerInstance": "a number or a list of numbers",
 }
 
 // checkLeaf decodes one leaf value on its own, so that a value of the wrong
@@ -510,6 +540,74 @@ func parsePath(p string) ([]segment, error) {
 	return out, nil
 }
 
+// keyType checks a key path ("servers[0].count") against the schema and
+// returns its segments and the type of its value.
+func keyType(k string) ([]segment, reflect.Type, error) {
+	segs, err := parsePath(k)
+	if err != nil {
+		return nil, nil, &Error{File: "--set", Field: k, Msg: err.Error()}
+	}
+	t := reflect.TypeOf(Scenario{})
+	for _, s := range segs {
+		t = deref(t)
+		if s.index >= 0 {
+			if t.Kind() != reflect.Slice || leaf(t) {
+				return nil, nil, &Error{File: "--set", Field: k, Msg: "this key is not a list"}
+			}
+			t = t.Elem()
+			continue
+		}
+		if t.Kind() != reflect.Struct || leaf(t) {
+			return nil, nil, &Error{File: "--set", Field: k, Msg: "this key has no sub-keys"}
+		}
+		fields := yamlFields(t)
+		ft, ok := fields[s.key]
+		if !ok {
+			return nil, nil, &Error{File: "--set", Field: k, Msg: fmt.Sprintf("unknown key %q%s", s.key, suggest(s.key, fields))}
+		}
+		t = ft
+	}
+	return segs, t, nil
+}
+
+// KeyKind is the kind of value a scenario key takes.
+type KeyKind int
+
+// The kinds of KeyKindOf.
+const (
+	// KeyOther is text, a duration, a list or a mapping.
+	KeyOther KeyKind = iota
+	// KeyInteger is a whole number (count, concurrency, queue, seed, ...).
+	KeyInteger
+	// KeyNumber is any number (rate, speed, weight, errors, ...).
+	KeyNumber
+)
+
+// KeyKindOf returns the kind of value key ("servers[0].count") takes,
+// or an error naming what is wrong with the key. Sweeps and capacity
+// searches vary numeric keys only.
+func KeyKindOf(key string) (KeyKind, error) {
+	_, t, err := keyType(strings.TrimSpace(key))
+	if err != nil {
+		return KeyOther, err
+	}
+	t = deref(t)
+	switch {
+	case t == reflect.TypeOf(PerInstance(nil)):
+		return KeyNumber, nil
+	case t == reflect.TypeOf(Duration(0)):
+		return KeyOther, nil
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return KeyInteger, nil
+	case reflect.Float32, reflect.Float64:
+		return KeyNumber, nil
+	}
+	return KeyOther, nil
+}
+
 // applySet applies one "key.path=value" override to the document.
 func applySet(root *yaml.Node, set string) error {
 	k, v, ok := strings.Cut(set, "=")
@@ -517,30 +615,9 @@ func applySet(root *yaml.Node, set string) error {
 		return &Error{File: "--set", Field: set, Msg: "want key=value, e.g. clients.arrival.rate=900"}
 	}
 	k = strings.TrimSpace(k)
-	segs, err := parsePath(k)
+	segs, t, err := keyType(k)
 	if err != nil {
-		return &Error{File: "--set", Field: k, Msg: err.Error()}
-	}
-	// Check the path against the schema and find the leaf's type.
-	t := reflect.TypeOf(Scenario{})
-	for _, s := range segs {
-		t = deref(t)
-		if s.index >= 0 {
-			if t.Kind() != reflect.Slice || leaf(t) {
-				return &Error{File: "--set", Field: k, Msg: "this key is not a list"}
-			}
-			t = t.Elem()
-			continue
-		}
-		if t.Kind() != reflect.Struct || leaf(t) {
-			return &Error{File: "--set", Field: k, Msg: "this key has no sub-keys"}
-		}
-		fields := yamlFields(t)
-		ft, ok := fields[s.key]
-		if !ok {
-			return &Error{File: "--set", Field: k, Msg: fmt.Sprintf("unknown key %q%s", s.key, suggest(s.key, fields))}
-		}
-		t = ft
+		return err
 	}
 	var val yaml.Node
 	if err := yaml.Unmarshal([]byte(v), &val); err != nil || len(val.Content) == 0 {

@@ -102,7 +102,7 @@ var badCases = []badCase{
 
 	// Types.
 	{name: "string for a number", yaml: edit("rate: 100", "rate: fast"), line: 5, field: "clients.arrival.rate",
-		want: []string{"cannot unmarshal text `fast` into float64"}},
+		want: []string{"want a number, got text `fast`"}},
 	{name: "string for an integer", yaml: edit("count: 2", "count: many"), line: 8, field: "servers[0].count",
 		want: []string{"`many`"}},
 	{name: "fraction for an integer", yaml: edit("count: 2", "count: 1.5"), line: 8, field: "servers[0].count",
@@ -134,7 +134,7 @@ var badCases = []badCase{
 	{name: "mapping for a list", yaml: lines("duration: 10s", "clients: {arrival: {rate: 1}}", "servers:", "  count: 1"),
 		line: 4, field: "servers", want: []string{"want a list, got a mapping"}},
 	{name: "list for a string", yaml: edit("name: t", "name: [t]"), line: 1, field: "name",
-		want: []string{"cannot unmarshal a list into string"}},
+		want: []string{"want text, got a list"}},
 	{name: "list for a duration", yaml: withService("{dist: exponential, mean: [10ms]}"), line: 9,
 		field: "servers[0].service.mean", want: []string{`want a duration such as "250ms", got a list`}},
 	{name: "bad duration", yaml: edit("duration: 10s", "duration: 10 parsecs"), line: 2, field: "duration",
@@ -577,7 +577,7 @@ func TestSetErrors(t *testing.T) {
 		{"autoscaler.instances=2", "autoscaler.instances", `unknown key "autoscaler" (known: balancer, clients`},
 		{"servers[3].count=1", "servers[3].count", "index 3 is out of range"},
 		{"clients.arrival.rate", "clients.arrival.rate", "want key=value"},
-		{"clients.arrival.rate=abc", "clients.arrival.rate", "cannot unmarshal text `abc` into float64"},
+		{"clients.arrival.rate=abc", "clients.arrival.rate", "want a number, got text `abc`"},
 		{"servers[0].count=1.5", "servers[0].count", "want a whole number, got 1.5"},
 		{"servers[0].count=", "servers[0].count", "empty value"},
 		{"clients.arrival.rate=[1,", "clients.arrival.rate", "is not valid YAML"},

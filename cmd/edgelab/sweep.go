@@ -354,7 +354,7 @@ func parseCapacity(f sweepFlags) (experiment.Range, experiment.Objective, error)
 	if len(f.vary) > 1 {
 		return experiment.Range{}, obj, usageError{fmt.Errorf("--vary: capacity searches one key, got %d --vary flags", len(f.vary))}
 	}
-	r, err := experiment.ParseCapacityVary(f.vary[0])
+	r, err := experiment.ParseVary(f.vary[0])
 	if err != nil {
 		return experiment.Range{}, obj, usageError{err}
 	}
