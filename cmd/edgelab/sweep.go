@@ -177,8 +177,9 @@ func newSweepCmd(stdout io.Writer) *cobra.Command {
 		Short: "Run a scenario over a range (or a grid) of values of numeric keys",
 		Long: `Simulate SCENARIO.yaml once per value of one numeric key (applied like
 --set key=value) and print, per value and strategy, p50, p99, availability
-and throughput. Without a step the range has 10 evenly spaced values; give
-a step for integer keys (servers[0].count=2..20:2). Repeat --vary to sweep
+and throughput. Without a step, a whole-number key (servers[0].count=2..20)
+takes every whole number in the range and any other key 10 evenly spaced
+values, as in capacity. Repeat --vary to sweep
 the grid of every combination, the first --vary outermost. Points run in
 parallel (--parallel, default one per CPU); results do not depend on it.
 sweep.json ({"key", "points": [{"value", "results"}]}, plus "keys" and per
@@ -295,10 +296,13 @@ func newCapacityCmd(stdout io.Writer) *cobra.Command {
 lo..hi at which SCENARIO.yaml meets the service-level objective, by binary
 search assuming more never hurts, then checking that assumption on the
 probes (if a larger value failed where a smaller one passed, the answer is
-marked non-monotonic and comes from a linear scan). Without a step, integer
-bounds step by 1. The SLO must hold for every --strategy; by default only
+marked non-monotonic and comes from a linear scan). Without a step, a
+whole-number key takes every whole number in the range and any other key
+10 evenly spaced values, as in sweep. The SLO must hold for every
+--strategy; by default only
 the scenario's balancer.strategy is run. Latencies are of ok requests;
-availability is in percent.
+availability is in percent (availability=99.9; a fraction such as 0.999 is
+refused).
 
 Exit status is 0 when the search ran, whether or not a value meets the SLO
 (the output then says "no value meets"); capacity.json is written to --out
