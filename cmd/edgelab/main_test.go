@@ -337,3 +337,24 @@ func TestReportEscapesControlCharacters(t *testing.T) {
 		t.Errorf("names not escaped:\n%q", out)
 	}
 }
+
+// An --out that cannot be written is refused before any simulating, with
+// exit 2 and nothing created.
+func TestOutNotWritable(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "small.yaml", small)
+	file := writeFile(t, dir, "a-file", "x")
+	for _, args := range [][]string{
+		{"run", path, "--out", filepath.Join(file, "out")},
+		{"sweep", path, "--vary", "servers[0].count=1..2", "--out", filepath.Join(file, "out")},
+		{"capacity", path, "--slo", "p99=1s", "--vary", "servers[0].count=1..2", "--out", file},
+	} {
+		code, stdout, stderr := runCLI(t, args...)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "--out") || !strings.Contains(stderr, "is not a directory") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args[:1], code, stdout, stderr)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("refused runs left files: %v", entries)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/edgelab/edgelab/reports"
 )
@@ -152,4 +153,45 @@ func capacityHTML(ans *reports.CapacityReport) func(io.Writer) error {
 	return func(w io.Writer) error {
 		return reports.WriteCapacityHTML(w, ans, reports.HTMLOptions{SLO: &ans.SLO})
 	}
+}
+
+// checkWritable reports, before any work, whether outputs can be written
+// to dir: the directory if it exists, else the nearest existing parent it
+// would be created in. It writes (and removes) a probe file but creates no
+// directory, so that a refusal leaves nothing behind.
+func checkWritable(dir string) error {
+	d := dir
+	for {
+		st, err := os.Stat(d)
+		if err == nil {
+			if !st.IsDir() {
+				return usageError{fmt.Errorf("--out %s: %s is not a directory", dir, d)}
+			}
+			break
+		}
+		if !os.IsNotExist(err) && !errors.Is(err, syscall.ENOTDIR) {
+			return usageError{fmt.Errorf("--out %s: %w", dir, unwrapPath(err))}
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			break
+		}
+		d = parent
+	}
+	f, err := os.CreateTemp(d, ".edgelab-probe-*")
+	if err != nil {
+		return usageError{fmt.Errorf("--out %s: cannot write there: %w", dir, unwrapPath(err))}
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// unwrapPath drops the path os errors repeat.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -109,6 +109,10 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	dir := outDir(f.out, sc.Name, "")
+	if err := checkWritable(dir); err != nil {
+		return err
+	}
 	stop, err := startCPUProfile(f.cpuprofile)
 	if err != nil {
 		return err
@@ -118,7 +122,7 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	if err != nil {
 		return fmt.Errorf("simulate %s: %w", reports.Printable(sc.Name), err)
 	}
-	return publish(stdout, stderr, publication{dir: outDir(f.out, sc.Name, ""), name: "results.json", file: res, json: f.json,
+	return publish(stdout, stderr, publication{dir: dir, name: "results.json", file: res, json: f.json,
 		interrupted: res.Partial, html: resultsHTML(res), text: func(w io.Writer) error { return reports.WriteText(w, res) }})
 }
 

@@ -97,6 +97,9 @@ func newJob(c *cobra.Command, command string, args []string, f sweepFlags, g exp
 	if err != nil {
 		return nil, err
 	}
+	if err := checkWritable(outDir(f.out, sc.Name, "-"+command)); err != nil {
+		return nil, err
+	}
 	return &job{c: c, command: command, args: args, flags: f, scenario: sc, stdout: stdout,
 		runner: experiment.Runner{Load: load, Sim: sim.Options{Strategies: names}, Parallel: f.parallel, Shard: shard}}, nil
 }
