@@ -96,6 +96,9 @@ func Check(sc *workloads.Scenario, opt Options) error {
 		return sc.FieldError("gateway.failures",
 			"gateway instance failures run in the simulator only; live mode plays server failures")
 	}
+	if opt.Gateway != "" && len(opt.Strategies) > 0 {
+		return errors.New("--strategy with --gateway: an external gateway balances as it is configured, not with edgelab's strategies; drop --strategy (or --gateway to run edgelab's own gateway)")
+	}
 	if opt.Gateway != "" && len(opt.Backends) > 0 {
 		return errors.New("--gateway and --backend: give one or the other (an external gateway needs edgelab's emulated backends behind it)")
 	}

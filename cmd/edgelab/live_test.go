@@ -38,6 +38,7 @@ func TestLiveBadInput(t *testing.T) {
 		{[]string{"live", good, "--gateway", "http://example.invalid:80"}, "--gateway"},
 		{[]string{"live", good, "--backend-port", "70000"}, "--backend-port"},
 		{[]string{"live", good, "--strategy", "nope"}, "unknown strategy"},
+		{[]string{"live", good, "--gateway", "http://127.0.0.1:9", "--strategy", "p2c"}, "--strategy with --gateway"},
 		{[]string{"live", good, "--set", "clients.arrival.rate=-1"}, "clients.arrival.rate"},
 		{[]string{"live", good, "--backend", "http://u:p@127.0.0.1:9"}, "without credentials"},
 	} {
