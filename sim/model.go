@@ -114,6 +114,8 @@ type modelOptions struct {
 	general bool
 	// maxBacklog replaces the bound on requests in flight (0: maxBacklog).
 	maxBacklog int
+	// progress is Options.Progress.
+	progress func()
 }
 
 func newModel(sc *workloads.Scenario, strategy string, rep int, opt modelOptions) (*model, error) {

@@ -126,3 +126,28 @@ servers: [{name: web, count: 1, %s service: {dist: exponential, mean: 1ms}}]
 		t.Errorf("with a queue bound: queue_full %d, error %v", r.Outcomes.QueueFull, err)
 	}
 }
+
+// Progress is called ProgressSteps times per replication of each
+// strategy, however the replications run, so a bar over run reaches
+// exactly its total.
+func TestProgressCountsEveryStep(t *testing.T) {
+	sc, err := workloads.Parse([]byte(`
+name: bar
+duration: 3s
+warmup: 1s
+replications: 3
+clients: {arrival: {process: poisson, rate: 200}}
+servers: [{name: web, count: 2, service: {dist: exponential, mean: 5ms}}]
+`), "bar.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	res, err := Run(context.Background(), sc, Options{Strategies: []string{"p2c", "random"}, Progress: func() { n.Add(1) }})
+	if err != nil || res.Partial {
+		t.Fatal(err)
+	}
+	if want := int64(2 * 3 * ProgressSteps); n.Load() != want {
+		t.Errorf("%d progress calls, want %d", n.Load(), want)
+	}
+}

@@ -24,14 +24,23 @@ type Options struct {
 	// Parallel bounds the replications simulated at once (0 = one per
 	// CPU). Results do not depend on it.
 	Parallel int
+	// Progress, when not nil, is called ProgressSteps times per
+	// replication of each strategy, as its virtual time advances (the
+	// last calls when it ends), from the goroutines that run
+	// replications: it must be safe for concurrent use.
+	Progress func()
 }
+
+// ProgressSteps is the number of Options.Progress calls per replication:
+// a run makes ProgressSteps × strategies × replications in all.
+const ProgressSteps = 100
 
 // replications runs every replication of one strategy, up to parallel at
 // once (each is independent: its own streams, its own model), and returns
 // them in replication order, so the results are the same however many run
 // at once. After a cancellation it returns the replications that ran to
 // the point of interruption, in order, up to the first partial one.
-func replications(ctx context.Context, sc *workloads.Scenario, name string, parallel int) ([]reports.Replication, []reports.FailureWindow, bool, error) {
+func replications(ctx context.Context, sc *workloads.Scenario, name string, parallel int, progress func()) ([]reports.Replication, []reports.FailureWindow, bool, error) {
 	n := sc.Replications
 	if parallel <= 0 {
 		parallel = runtime.NumCPU()
@@ -52,7 +61,7 @@ func replications(ctx context.Context, sc *workloads.Scenario, name string, para
 			defer wg.Done()
 			defer func() { <-sem }()
 			o := &out[rep]
-			o.r, o.windows, o.partial, o.err = replicate(ctx, sc, name, rep, modelOptions{})
+			o.r, o.windows, o.partial, o.err = replicate(ctx, sc, name, rep, modelOptions{progress: progress})
 		}(rep)
 	}
 	wg.Wait()
@@ -91,7 +100,7 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 	}
 	for _, name := range names {
 		start := time.Now()
-		reps, windows, partial, err := replications(ctx, sc, name, opt.Parallel)
+		reps, windows, partial, err := replications(ctx, sc, name, opt.Parallel, opt.Progress)
 		if err != nil {
 			return nil, err
 		}
@@ -168,6 +177,12 @@ func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 	// a run whose clock has stopped is caught rather than spun forever.
 	step := max(time.Millisecond, (m.end+99)/100)
 	last, still := time.Duration(-1), uint64(0)
+	ticks := 0 // progress calls made
+	defer func() {
+		for ; opt.progress != nil && ticks < ProgressSteps && err == nil && !partial; ticks++ {
+			opt.progress()
+		}
+	}()
 	for t := step; m.eng.Pending() > 0; {
 		if ctx.Err() != nil {
 			partial = true
@@ -178,6 +193,11 @@ func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 			return r, nil, false, fmt.Errorf("replication %d of %s: %w", rep, strategy, err)
 		}
 		if !more {
+			if opt.progress != nil && ticks < ProgressSteps-1 && t <= m.end {
+				for want := int(t * (ProgressSteps - 1) / max(m.end, 1)); ticks < want; ticks++ {
+					opt.progress()
+				}
+			}
 			t += step
 			continue
 		}

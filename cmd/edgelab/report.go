@@ -64,7 +64,10 @@ func runReport(path, out string, stdout, stderr io.Writer) error {
 	}
 	// Render everything first, so that nothing is written if any fails.
 	rendered := make([][]byte, len(files))
+	bar := newProgress(stderr, "report "+reports.Printable(res.Scenario), "files", len(files))
+	defer bar.finish(true)
 	for i, f := range files {
+		bar.tick()
 		var b bytes.Buffer
 		if err := f.write(&b, res); err != nil {
 			if errors.Is(err, reports.ErrNoECharts) {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/sim"
 	"github.com/edgelab/edgelab/strategies"
@@ -118,7 +119,11 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 		return err
 	}
 	defer stop()
-	res, err := sim.Run(c.Context(), sc, sim.Options{Strategies: names})
+	// A bar on a terminal: ProgressSteps per replication of each strategy.
+	n := len(plan.Strategies(sc, names)) * sc.Replications * sim.ProgressSteps
+	bar := newProgress(stderr, "run "+reports.Printable(sc.Name), "steps", n)
+	res, err := sim.Run(c.Context(), sc, sim.Options{Strategies: names, Progress: bar.tick})
+	bar.finish(err == nil && !res.Partial)
 	if err != nil {
 		return fmt.Errorf("simulate %s: %w", reports.Printable(sc.Name), err)
 	}
