@@ -151,3 +151,28 @@ servers: [{name: web, count: 2, service: {dist: exponential, mean: 5ms}}]
 		t.Errorf("%d progress calls, want %d", n.Load(), want)
 	}
 }
+
+// Run refuses a scenario that could not finish (plan.EstimateRun) with an
+// input error naming the key; Force lifts the refusal (here the run is
+// cancelled at once, so it ends partial rather than in an hour).
+func TestRunRefusesWhatCannotFinish(t *testing.T) {
+	sc, err := workloads.Parse([]byte(`
+name: huge
+duration: 1h
+clients: {arrival: {process: poisson, rate: 1e9}}
+servers: [{name: web, count: 10, service: {dist: exponential, mean: 1ms}}]
+`), "huge.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), sc, Options{})
+	if !workloads.IsInputError(err) || !strings.Contains(err.Error(), "huge.yaml:4: clients.arrival.rate") {
+		t.Fatalf("error %v, want a refusal at clients.arrival.rate", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := Run(ctx, sc, Options{Force: true})
+	if err != nil || !res.Partial {
+		t.Errorf("forced: partial %v, error %v", res != nil && res.Partial, err)
+	}
+}

@@ -24,6 +24,9 @@ type Options struct {
 	// Parallel bounds the replications simulated at once (0 = one per
 	// CPU). Results do not depend on it.
 	Parallel int
+	// Force runs a scenario whose estimate (plan.EstimateRun) is over
+	// plan.MaxRequests or plan.MaxBytes, which Run otherwise refuses.
+	Force bool
 	// Progress, when not nil, is called ProgressSteps times per
 	// replication of each strategy, as its virtual time advances (the
 	// last calls when it ends), from the goroutines that run
@@ -90,6 +93,11 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 	}
 	if err := check(sc); err != nil {
 		return nil, err
+	}
+	if !opt.Force {
+		if err := plan.EstimateRun(sc, names, opt.Parallel).Check(sc); err != nil {
+			return nil, err
+		}
 	}
 	res := &reports.Results{
 		Scenario:  sc.Name,

@@ -48,6 +48,7 @@ type runFlags struct {
 	seed       string
 	sets       []string
 	json       bool
+	force      bool
 	cpuprofile string
 }
 
@@ -73,6 +74,7 @@ results.json is written to --out (default out/<scenario-name>/).`,
 		},
 	}
 	addRunFlags(cmd.Flags(), &f, "out/<scenario-name>", "clients.arrival.rate=900")
+	cmd.Flags().BoolVar(&f.force, "force", false, "run a scenario whose estimated work or memory is over edgelab's limits")
 	return cmd
 }
 
@@ -122,9 +124,12 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	// A bar on a terminal: ProgressSteps per replication of each strategy.
 	n := len(plan.Strategies(sc, names)) * sc.Replications * sim.ProgressSteps
 	bar := newProgress(stderr, "run "+reports.Printable(sc.Name), "steps", n)
-	res, err := sim.Run(c.Context(), sc, sim.Options{Strategies: names, Progress: bar.tick})
+	res, err := sim.Run(c.Context(), sc, sim.Options{Strategies: names, Progress: bar.tick, Force: f.force})
 	bar.finish(err == nil && !res.Partial)
 	if err != nil {
+		if workloads.IsInputError(err) {
+			return err // it names its file and line
+		}
 		return fmt.Errorf("simulate %s: %w", reports.Printable(sc.Name), err)
 	}
 	return publish(stdout, stderr, publication{dir: dir, name: "results.json", file: res, json: f.json,

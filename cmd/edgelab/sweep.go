@@ -45,6 +45,7 @@ func addCommonFlags(cmd *cobra.Command, f *sweepFlags) {
 	fl.BoolVar(&f.json, "json", false, "print JSON to stdout instead of the table")
 	fl.StringVar(&f.shard, "shard", "", "run only shard k of N (k/N) and write a shard file for 'edgelab merge'")
 	fl.IntVar(&f.parallel, "parallel", 0, "points simulated at once (default one per CPU)")
+	fl.BoolVar(&f.force, "force", false, "run points whose estimated work or memory is over edgelab's limits")
 }
 
 // checkStrategies validates --strategy and drops duplicates.
@@ -101,7 +102,7 @@ func newJob(c *cobra.Command, command string, args []string, f sweepFlags, g exp
 		return nil, err
 	}
 	return &job{c: c, command: command, args: args, flags: f, scenario: sc, stdout: stdout,
-		runner: experiment.Runner{Load: load, Sim: sim.Options{Strategies: names}, Parallel: f.parallel, Shard: shard}}, nil
+		runner: experiment.Runner{Load: load, Sim: sim.Options{Strategies: names, Force: f.force}, Parallel: f.parallel, Shard: shard}}, nil
 }
 
 // run runs fn with a progress bar on stderr counting total units
