@@ -50,9 +50,17 @@ func isUnknownCommand(err error) bool {
 }
 
 func main() {
+	// The first Ctrl-C (or SIGTERM) cancels the command, which writes what
+	// it has, marked partial; then the default handling is back, so a
+	// second one ends the process at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // run executes the CLI with args and returns the exit code.
