@@ -51,9 +51,11 @@ test: assets vet
 	$(GO) test -race -count=1 ./live/...
 	EDGELAB_AGREEMENT=1 $(GO) test -count=1 -run Agrees ./live
 
-# Fuzz the scenario loader (a minute by default).
+# Fuzz the scenario loader and the gateway's upstream client against
+# hostile backends (a minute each by default).
 fuzz:
 	$(GO) test ./workloads -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./live/gateway -run '^$$' -fuzz FuzzUpstreamClient -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # Go benchmarks (engine, strategies, simulator) plus the whole-CLI run.
 bench: build
