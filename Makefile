@@ -2,8 +2,9 @@
 GO      ?= go
 BIN     ?= bin/edgelab
 FUZZTIME ?= 60s
+SOAK_DURATION ?= 600s
 
-.PHONY: all assets build test test-short vet lint fuzz bench bench-cli bench-live demo screenshot clean
+.PHONY: all assets build test test-short vet lint fuzz soak bench bench-cli bench-live demo screenshot clean
 
 # Apache ECharts, inlined into every report.html so that it opens offline.
 # `make assets` fetches the npm tarball once, checks it against npm's
@@ -56,6 +57,12 @@ test: assets vet
 fuzz:
 	$(GO) test ./workloads -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./live/gateway -run '^$$' -fuzz FuzzUpstreamClient -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+
+# Soak: edgelab serve under crashing backends and steady load, checking
+# that its fds, goroutines and memory stay flat (10 minutes; SOAK_DURATION
+# shortens it, e.g. make soak SOAK_DURATION=120s). Not part of make test.
+soak: build
+	SOAK_DURATION=$(SOAK_DURATION) ./scripts/soak.sh $(BIN)
 
 # Go benchmarks (engine, strategies, simulator) plus the whole-CLI run.
 bench: build
