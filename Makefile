@@ -2,8 +2,9 @@
 GO      ?= go
 BIN     ?= bin/edgelab
 FUZZTIME ?= 60s
+SOAK_DURATION ?= 600s
 
-.PHONY: all assets build test test-short vet lint fuzz bench bench-cli bench-live demo screenshot clean
+.PHONY: all assets build test test-short vet lint fuzz soak bench bench-cli bench-live demo screenshot clean
 
 # Apache ECharts, inlined into every report.html so that it opens offline.
 # reports/assets/echarts.min.js is committed (with ECharts' LICENSE and
@@ -60,9 +61,17 @@ test: vet
 	$(GO) test -race -count=1 ./live/...
 	EDGELAB_AGREEMENT=1 $(GO) test -count=1 -run Agrees ./live
 
-# Fuzz the scenario loader (a minute by default).
+# Fuzz the scenario loader and the gateway's upstream client against
+# hostile backends (a minute each by default).
 fuzz:
 	$(GO) test ./workloads -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./live/gateway -run '^$$' -fuzz FuzzUpstreamClient -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+
+# Soak: edgelab serve under crashing backends and steady load, checking
+# that its fds, goroutines and memory stay flat (10 minutes; SOAK_DURATION
+# shortens it, e.g. make soak SOAK_DURATION=120s). Not part of make test.
+soak: build
+	SOAK_DURATION=$(SOAK_DURATION) ./scripts/soak.sh $(BIN)
 
 # Go benchmarks (engine, strategies, simulator) plus the whole-CLI run.
 bench: build

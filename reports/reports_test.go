@@ -202,3 +202,35 @@ func TestJSONError(t *testing.T) {
 		}
 	}
 }
+
+// A live run that fell short of its target rate says so in results and
+// in the text output; one that kept up does not.
+func TestWriteTextRateShortfall(t *testing.T) {
+	short := LiveStats{TargetRPS: 2000, AchievedRPS: 1500, MaxConnections: 3290}
+	short.CheckRate()
+	if short.ShortfallPct != 25 || !strings.Contains(short.Warning, "1500.0 req/s of the 2000.0 targeted (25.0% short)") ||
+		!strings.Contains(short.Warning, "3290 connections") {
+		t.Fatalf("short: %+v", short)
+	}
+	ok := LiveStats{TargetRPS: 2000, AchievedRPS: 1960}
+	ok.CheckRate()
+	if ok.ShortfallPct != 2 || ok.Warning != "" {
+		t.Fatalf("2%% short: %+v", ok)
+	}
+	res := &Results{Scenario: "demo", Mode: "live", Seed: 1, DurationS: 10, Runs: []Run{
+		Summarize("round-robin", []Replication{rep(10, 5, 1)}, 10),
+		Summarize("p2c", []Replication{rep(11, 4, 0)}, 10),
+	}}
+	res.Runs[0].Live, res.Runs[1].Live = &short, &ok
+	var b bytes.Buffer
+	if err := WriteText(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "target rps") || !strings.Contains(out, "\nWARNING: round-robin: the load generator sent 1500.0 req/s") {
+		t.Errorf("no shortfall warning:\n%s", out)
+	}
+	if strings.Count(out, "WARNING") != 1 {
+		t.Errorf("want one warning (p2c kept up):\n%s", out)
+	}
+}

@@ -167,10 +167,41 @@ type SimStats struct {
 type LiveStats struct {
 	TargetRPS   float64 `json:"target_rps"`
 	AchievedRPS float64 `json:"achieved_rps"`
-	SendLagMS   Latency `json:"send_lag_ms"`
+	// ShortfallPct is how far AchievedRPS fell below TargetRPS, in
+	// percent of the target (0 when it did not).
+	ShortfallPct float64 `json:"shortfall_pct"`
+	// Warning, when set, says that the load generator did not send the
+	// scenario's rate (a shortfall over ShortfallWarnPct): the system
+	// was offered less load than the scenario describes.
+	Warning   string  `json:"warning,omitempty"`
+	SendLagMS Latency `json:"send_lag_ms"`
+	// MaxConnections is the attacker's bound on its open connections
+	// (derived from the file descriptor limit); 0 when unknown.
+	MaxConnections int `json:"max_connections,omitempty"`
 	// Target is the URL the load was sent to.
 	Target string  `json:"target"`
 	WallS  float64 `json:"wall_s"`
+}
+
+// ShortfallWarnPct is the shortfall of the achieved rate below the target,
+// in percent, beyond which a live run's results carry a warning.
+const ShortfallWarnPct = 5.0
+
+// CheckRate fills ShortfallPct and Warning from TargetRPS and
+// AchievedRPS.
+func (l *LiveStats) CheckRate() {
+	l.ShortfallPct, l.Warning = 0, ""
+	if l.TargetRPS <= 0 || l.AchievedRPS >= l.TargetRPS {
+		return
+	}
+	l.ShortfallPct = Round((l.TargetRPS-l.AchievedRPS)/l.TargetRPS*100, 3)
+	if l.ShortfallPct > ShortfallWarnPct {
+		l.Warning = fmt.Sprintf("the load generator sent %.1f req/s of the %.1f targeted (%.1f%% short): "+
+			"the system was offered less load than the scenario describes", l.AchievedRPS, l.TargetRPS, l.ShortfallPct)
+		if l.MaxConnections > 0 {
+			l.Warning += fmt.Sprintf("; the attacker holds at most %d connections (from the open file limit)", l.MaxConnections)
+		}
+	}
 }
 
 // JSON renders results as indented JSON with a trailing newline: the

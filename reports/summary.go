@@ -147,6 +147,7 @@ func WriteText(w io.Writer, r *Results) error {
 	})
 	row("throughput rps", func(run *Run) string { return withCI(run, "throughput_rps", run.ThroughputRPS, "%.1f") })
 	if len(r.Runs) > 0 && r.Runs[0].Live != nil {
+		row("target rps", func(run *Run) string { return fmt.Sprintf("%.1f", liveOf(run).TargetRPS) })
 		row("achieved rps", func(run *Run) string { return fmt.Sprintf("%.1f", liveOf(run).AchievedRPS) })
 		row("send lag p99 ms", func(run *Run) string { return fmt.Sprintf("%.2f", liveOf(run).SendLagMS.P99) })
 	}
@@ -179,7 +180,17 @@ func WriteText(w io.Writer, r *Results) error {
 		}
 		return fmt.Sprintf("%.3f", mx)
 	})
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for i := range r.Runs {
+		if warn := liveOf(&r.Runs[i]).Warning; warn != "" {
+			if _, err := fmt.Fprintf(w, "\nWARNING: %s: %s\n", r.Runs[i].Strategy, warn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func liveOf(r *Run) *LiveStats {

@@ -1,8 +1,16 @@
 package main
 
 import (
+	"context"
+	"expvar"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"runtime"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +27,7 @@ type serveFlags struct {
 	listen      string
 	allowRemote bool
 	cpuprofile  string
+	debugAddr   string
 }
 
 func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -63,6 +72,14 @@ edgelab live --gateway, vegeta, curl. It listens on loopback only unless
 				return err
 			}
 			defer stop()
+			if f.debugAddr != "" {
+				stopDebug, err := startDebug(f.debugAddr)
+				if err != nil {
+					return usageError{err}
+				}
+				defer stopDebug()
+				fmt.Fprintf(stderr, "edgelab serve: debug endpoints on http://%s/debug/vars and /debug/pprof/\n", f.debugAddr)
+			}
 			err = live.Serve(c.Context(), sc, strategy, opt, func(entry string, ups []gateway.Upstream) {
 				fmt.Fprintf(stdout, "edgelab gateway (%s) listening on %s\n", strategy, entry)
 				for _, u := range ups {
@@ -85,5 +102,49 @@ edgelab live --gateway, vegeta, curl. It listens on loopback only unless
 	fl.BoolVar(&f.allowRemote, "allow-remote", false, "allow --listen and --backend addresses that are not on loopback")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a Go CPU profile to this file")
 	_ = fl.MarkHidden("cpuprofile")
+	fl.StringVar(&f.debugAddr, "debug-addr", "", "serve expvar (/debug/vars, with goroutines) and pprof (/debug/pprof/) on this loopback host:port")
 	return cmd
+}
+
+var publishGoroutines sync.Once
+
+// startDebug serves the process's expvar variables (memstats, cmdline and
+// goroutines, the number of goroutines) and pprof's profiles on addr,
+// which must be a loopback address whatever --allow-remote says: they
+// expose the process's internals. It returns the function that stops
+// the server.
+func startDebug(addr string) (stop func(), err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-addr: %w", err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("--debug-addr: %q is not a loopback address", addr)
+	}
+	publishGoroutines.Do(func() {
+		expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/debug/vars", expvar.Handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln) // best effort: ErrServerClosed once stopped
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
 }

@@ -35,6 +35,42 @@ const (
 	noTimeoutCap = 30 * time.Second
 )
 
+// Bounds on the attacker's connections, from the open file limit.
+const (
+	// fdsPerConn is what one attacker connection may cost in file
+	// descriptors when the backends, gateways and L4 balancer run in the
+	// same process (edgelab live, edgelab serve): its own end, the L4
+	// balancer's two, the gateway's accepted end, and an upstream
+	// connection's two ends.
+	fdsPerConn = 6
+	// fdReserve is left to everything else: listeners, health checks,
+	// idle upstream connections, output files.
+	fdReserve = 256
+	// minConns is the least bound, whatever the limit.
+	minConns = 16
+	// unknownFDLimit stands in for a limit that cannot be read.
+	unknownFDLimit = 1024
+)
+
+// fileLimit is openFileLimit (replaced by tests).
+var fileLimit = openFileLimit
+
+// maxConns is the attacker's bound on its open connections for an open
+// file limit of nofile (0 = unknown): each may cost fdsPerConn
+// descriptors in this process, after fdReserve for the rest. Vegeta's
+// workers are capped to it too (a worker holds one connection): a rate
+// the machine cannot sustain then shows as a shortfall of the achieved
+// rate and as send lag, not as "too many open files".
+func maxConns(nofile uint64) uint64 {
+	if nofile == 0 {
+		nofile = unknownFDLimit
+	}
+	if nofile < fdReserve+fdsPerConn*minConns {
+		return minConns
+	}
+	return (nofile - fdReserve) / fdsPerConn
+}
+
 const (
 	// cancelGrace is how long a cancelled attack lets requests in
 	// flight finish before it closes their connections.
@@ -72,7 +108,9 @@ type Config struct {
 	// -every… and vegeta plot group results by it): the strategy.
 	Name string
 	// MaxWorkers bounds the requests in flight at once (0 means
-	// defaultMaxWorkers; at most maxWorkersCap). When every worker waits
+	// defaultMaxWorkers; at most maxWorkersCap, and at most the bound on
+	// connections the open file limit allows, see maxConns). When every
+	// worker waits
 	// for an answer, requests leave late: their latency still counts
 	// from their scheduled time.
 	MaxWorkers uint64
@@ -153,11 +191,14 @@ func Attack(ctx context.Context, cfg Config) (*Result, error) {
 	if workers == 0 {
 		workers = defaultMaxWorkers
 	}
-	workers = min(workers, maxWorkersCap)
+	connCap := maxConns(fileLimit())
+	workers = min(workers, maxWorkersCap, connCap)
+	c.maxConns = int(workers)
 	conns := &conns{live: map[*trackedConn]struct{}{}}
 	conns.dialer.KeepAlive = 30 * time.Second
 	tr := &http.Transport{
 		DialContext:         conns.dial,
+		MaxConnsPerHost:     int(workers), // Target is one host
 		MaxIdleConnsPerHost: int(workers),
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
@@ -265,6 +306,9 @@ type collector struct {
 	partial bool
 	stopped time.Duration // run time of the cancellation
 	aborted bool          // in-flight connections were closed
+	// maxConns is the bound on the attacker's connections (0 before the
+	// attack started).
+	maxConns int
 }
 
 func newCollector(cfg *Config, start time.Time) *collector {
@@ -428,6 +472,17 @@ func (c *collector) result(partial bool) *Result {
 	if window > 0 {
 		achieved = float64(c.inWindow) / window.Seconds()
 	}
+	live := reports.LiveStats{
+		TargetRPS:      reports.Round(sc.Clients.Arrival.MeanRate(c.warmup, c.end), 6),
+		AchievedRPS:    reports.Round(achieved, 6),
+		SendLagMS:      c.lag.Summary(),
+		MaxConnections: c.maxConns,
+		Target:         c.cfg.Target,
+		WallS:          reports.Round(max(0, wall.Seconds()), 6),
+	}
+	if !c.partial {
+		live.CheckRate() // an interrupted run sent less by design
+	}
 	return &Result{
 		Rep: reports.Replication{
 			Latency:  c.lat,
@@ -436,13 +491,7 @@ func (c *collector) result(partial bool) *Result {
 			WallS:    max(0, wall.Seconds()),
 			Series:   c.series,
 		},
-		Live: reports.LiveStats{
-			TargetRPS:   reports.Round(sc.Clients.Arrival.MeanRate(c.warmup, c.end), 6),
-			AchievedRPS: reports.Round(achieved, 6),
-			SendLagMS:   c.lag.Summary(),
-			Target:      c.cfg.Target,
-			WallS:       reports.Round(max(0, wall.Seconds()), 6),
-		},
+		Live:    live,
 		Partial: c.partial,
 		Sent:    c.sent,
 	}

@@ -418,3 +418,65 @@ servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 		t.Errorf("hangs: outcomes %+v for %d sent; want 14 timeouts and 15 ok", o, res.Sent)
 	}
 }
+
+func TestMaxConnsFromFileLimit(t *testing.T) {
+	for _, c := range []struct{ nofile, want uint64 }{
+		{20000, (20000 - fdReserve) / fdsPerConn},
+		{1 << 20, (1<<20 - fdReserve) / fdsPerConn},
+		{0, (unknownFDLimit - fdReserve) / fdsPerConn},
+		{300, minConns},
+	} {
+		if got := maxConns(c.nofile); got != c.want {
+			t.Errorf("maxConns(%d) = %d, want %d", c.nofile, got, c.want)
+		}
+	}
+}
+
+// A rate the attacker cannot send within its connection bound is sent
+// late, never on more connections than the open file limit allows, and
+// the results say the rate fell short.
+func TestAttackConnectionsBoundedByFileLimit(t *testing.T) {
+	const bound = 20
+	old := fileLimit
+	fileLimit = func() uint64 { return fdReserve + fdsPerConn*bound }
+	defer func() { fileLimit = old }()
+	sc := scenario(t, `
+duration: 1s
+clients: {arrival: {process: constant, rate: 200}, timeout: 5s}
+servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
+`)
+	var mu sync.Mutex
+	open, peak := 0, 0
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(200 * time.Millisecond) // 200 req/s need 40 connections
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch st {
+		case http.StateNew:
+			open++
+			peak = max(peak, open)
+		case http.StateClosed, http.StateHijacked:
+			open--
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	res, err := Attack(t.Context(), Config{Scenario: sc, Target: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if peak > bound {
+		t.Errorf("the attacker held %d connections at once, bound %d", peak, bound)
+	}
+	l := res.Live
+	if l.MaxConnections != bound || l.TargetRPS != 200 || l.AchievedRPS > 150 || l.ShortfallPct < 25 || l.Warning == "" {
+		t.Errorf("live stats %+v: want the bound, a shortfall and a warning", l)
+	}
+	if !strings.Contains(l.Warning, "200.0 targeted") {
+		t.Errorf("warning %q", l.Warning)
+	}
+}

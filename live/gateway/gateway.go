@@ -17,7 +17,8 @@ import (
 )
 
 // Gateway is one running gateway instance: a hardened HTTP server on
-// loopback, answering its own /healthz, admitting requests to its workers
+// loopback, holding at most Config.MaxConnections client connections
+// (DefaultMaxConnections), answering its own /healthz, admitting requests to its workers
 // (gateway.concurrency and gateway.queue), running the stages middleware
 // and then the reverse proxy.
 type Gateway struct {
@@ -62,7 +63,12 @@ func StartGateway(cfg Config) (*Gateway, error) {
 		_ = p.Close()
 		return nil, fmt.Errorf("gateway %d: listen: %w", cfg.Instance, err)
 	}
-	g := &Gateway{cfg: cfg, proxy: p, ln: ln, timeout: cfg.Scenario.Clients.Timeout.D(), served: make(chan error, 1)}
+	maxConns := cfg.MaxConnections
+	if maxConns <= 0 {
+		maxConns = DefaultMaxConnections
+	}
+	lim := newConnLimiter(ln, maxConns)
+	g := &Gateway{cfg: cfg, proxy: p, ln: lim, timeout: cfg.Scenario.Clients.Timeout.D(), served: make(chan error, 1)}
 	if gc := cfg.Scenario.Gateway; gc != nil {
 		queue := -1
 		if gc.Queue != nil {
@@ -87,8 +93,9 @@ func StartGateway(cfg Config) (*Gateway, error) {
 		MaxHeaderBytes:    gwMaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return g.base },
 		ErrorLog:          errLog,
+		ConnState:         lim.connState,
 	}
-	go func() { g.served <- g.srv.Serve(ln) }()
+	go func() { g.served <- g.srv.Serve(lim) }()
 	return g, nil
 }
 

@@ -59,6 +59,10 @@ type Config struct {
 	MaxBody int64
 	// Listen is the address to listen on ("" = 127.0.0.1 on a free port).
 	Listen string
+	// MaxConnections bounds the client connections the instance holds
+	// open at once (0 = DefaultMaxConnections); further clients wait in
+	// the listen backlog.
+	MaxConnections int
 }
 
 // ProxyStats is a snapshot of a proxy's (gateway instance's) state.

@@ -2,7 +2,7 @@ package gateway
 
 import (
 	"container/list"
-	"hash/fnv"
+	"hash/maphash"
 	"net/http"
 	"strconv"
 	"sync"
@@ -32,14 +32,31 @@ type respCache struct {
 	mu    sync.Mutex
 	keys  *strategies.Cache
 	size  int
-	lru   *list.List // of *cachedResp; front = most recently used
-	byKey map[uint64]*list.Element
+	lru   *list.List               // of *cachedResp; front = most recently used
+	byKey map[uint64]*list.Element // by cacheID.slot
 	bytes int64
+	seed  maphash.Seed // of derived slots: a client cannot aim at one
+}
+
+// cacheID is what a stored answer answers. A lab key (X-Edgelab-Key, set
+// by the client) and a key derived from the request live in separate
+// spaces: lab tells them apart, and a derived key carries the whole
+// request target (method, host and request URI as sent), so that neither
+// a chosen X-Edgelab-Key nor a hash collision between two targets can
+// make one request's answer another's. slot is the uint64 that
+// strategies.Cache tracks (recency, expiry, eviction); two identities may
+// share a slot (a lab key equal to a derived hash), in which case they
+// evict each other but a lookup only hits an answer stored for the same
+// identity.
+type cacheID struct {
+	slot   uint64
+	lab    bool
+	target string // derived keys only: "METHOD host request-uri"
 }
 
 // cachedResp is one stored answer.
 type cachedResp struct {
-	key    uint64
+	id     cacheID
 	status int
 	header http.Header
 	body   []byte
@@ -47,15 +64,15 @@ type cachedResp struct {
 }
 
 func newRespCache(size int, ttl time.Duration) *respCache {
-	return &respCache{keys: strategies.NewCache(size, ttl), size: size, lru: list.New(), byKey: make(map[uint64]*list.Element)}
+	return &respCache{keys: strategies.NewCache(size, ttl), size: size, lru: list.New(), byKey: make(map[uint64]*list.Element), seed: maphash.MakeSeed()}
 }
 
-// get returns the fresh answer stored for key at now, or nil (a miss).
-func (c *respCache) get(now time.Duration, key uint64) *cachedResp {
+// get returns the fresh answer stored for id at now, or nil (a miss).
+func (c *respCache) get(now time.Duration, id cacheID) *cachedResp {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	hit := c.keys.Get(now, key)
-	el := c.byKey[key]
+	hit := c.keys.Get(now, id.slot)
+	el := c.byKey[id.slot]
 	if !hit {
 		if el != nil { // expired: strategies.Cache dropped it too
 			c.remove(el)
@@ -65,8 +82,11 @@ func (c *respCache) get(now time.Duration, key uint64) *cachedResp {
 	if el == nil {
 		return nil // not stored (cannot happen while the mirror is exact)
 	}
-	c.lru.MoveToFront(el)
-	return el.Value.(*cachedResp)
+	c.lru.MoveToFront(el) // as strategies.Cache did for the slot
+	if e := el.Value.(*cachedResp); e.id == id {
+		return e
+	}
+	return nil // another identity in the same slot
 }
 
 // put stores an answer for key at now, evicting the least recently used
@@ -84,11 +104,11 @@ func (c *respCache) put(now time.Duration, e *cachedResp) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el := c.byKey[e.key]
+	el := c.byKey[e.id.slot]
 	if el == nil && c.bytes+e.cost > maxCacheBytes {
 		return // neither stored nor told to strategies.Cache: the mirror stays exact
 	}
-	c.keys.Put(now, e.key)
+	c.keys.Put(now, e.id.slot)
 	if el != nil {
 		c.bytes += e.cost - el.Value.(*cachedResp).cost
 		el.Value = e
@@ -98,13 +118,13 @@ func (c *respCache) put(now time.Duration, e *cachedResp) {
 	if c.lru.Len() >= c.size {
 		c.remove(c.lru.Back())
 	}
-	c.byKey[e.key] = c.lru.PushFront(e)
+	c.byKey[e.id.slot] = c.lru.PushFront(e)
 	c.bytes += e.cost
 }
 
 func (c *respCache) remove(el *list.Element) {
 	e := c.lru.Remove(el).(*cachedResp)
-	delete(c.byKey, e.key)
+	delete(c.byKey, e.id.slot)
 	c.bytes -= e.cost
 }
 
@@ -115,17 +135,23 @@ func (c *respCache) len() int {
 	return c.lru.Len()
 }
 
-// cacheKey is the request's cache key: its X-Edgelab-Key, as the
+// id is the request's cache identity: its X-Edgelab-Key, as the
 // simulator's cache keys requests (path and query are ignored, the key
-// names the resource), or, without one, a hash of the request URI with the
-// top bit set (never a lab key).
-func cacheKey(r *http.Request) uint64 {
+// names the resource), or, without one, its whole target: method, Host
+// and request URI as sent, hashed into a slot with the cache's secret
+// seed. The two spaces never meet (see cacheID): a client that chooses
+// its X-Edgelab-Key cannot store an answer another request will get
+// without one.
+func (c *respCache) id(r *http.Request) cacheID {
 	if k, err := wire.ParseNumber(r.Header.Get(wire.HeaderKey), 64); err == nil {
-		return k
+		return cacheID{slot: k, lab: true}
 	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(r.URL.RequestURI()))
-	return h.Sum64() | 1<<63
+	uri := r.RequestURI
+	if uri == "" {
+		uri = r.URL.RequestURI()
+	}
+	target := r.Method + " " + r.Host + " " + uri
+	return cacheID{slot: maphash.String(c.seed, target) | 1<<63, target: target}
 }
 
 // cacheLookup is the cache stage. Only GET requests use the cache; they
@@ -138,8 +164,8 @@ func (s *Stages) cacheLookup(w http.ResponseWriter, r *http.Request, rs *reqStat
 		w.Header().Set(wire.HeaderCache, wire.CacheMiss)
 		return false
 	}
-	rs.cacheKey = cacheKey(r)
-	e := s.cache.get(rs.now, rs.cacheKey)
+	rs.cacheID = s.cache.id(r)
+	e := s.cache.get(rs.now, rs.cacheID)
 	if e == nil {
 		if rs.measured {
 			s.misses.Add(1)
@@ -164,7 +190,7 @@ func (s *Stages) cacheLookup(w http.ResponseWriter, r *http.Request, rs *reqStat
 // store keeps a 2xx answer captured from upstream, without the headers
 // that describe one upstream exchange rather than the resource (server,
 // attempts, load signal, outcome, cache status, request id).
-func (c *respCache) store(now time.Duration, key uint64, cw *captureWriter) {
+func (c *respCache) store(now time.Duration, id cacheID, cw *captureWriter) {
 	if cw.header == nil || cw.over {
 		return
 	}
@@ -175,7 +201,7 @@ func (c *respCache) store(now time.Duration, key uint64, cw *captureWriter) {
 		wire.HeaderServiceTime, wire.HeaderOutcome, wire.HeaderCache, "X-Request-Id"} {
 		cw.header.Del(k)
 	}
-	c.put(now, &cachedResp{key: key, status: cw.status, header: cw.header, body: cw.body})
+	c.put(now, &cachedResp{id: id, status: cw.status, header: cw.header, body: cw.body})
 }
 
 // captureWriter passes an answer through while keeping a copy of a 2xx

@@ -77,7 +77,7 @@ type step struct {
 type reqState struct {
 	now      time.Duration // time.Since(start) on entry
 	measured bool
-	cacheKey uint64
+	cacheID  cacheID
 	store    bool // a cacheable miss: store the answer
 	client   uint64
 	clientOK bool
@@ -207,7 +207,7 @@ func (s *Stages) serve(next http.Handler, w http.ResponseWriter, r *http.Request
 			cw := &captureWriter{ResponseWriter: w}
 			next.ServeHTTP(cw, r)
 			ts := time.Now()
-			s.cache.store(time.Since(s.start), rs.cacheKey, cw)
+			s.cache.store(time.Since(s.start), rs.cacheID, cw)
 			if rs.measured {
 				s.steps[s.cacheAt].ns.Add(int64(time.Since(ts)))
 			}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -195,13 +196,13 @@ func TestCacheHitMiss(t *testing.T) {
 func TestCacheTTLAndSize(t *testing.T) {
 	c := newRespCache(2, 10*time.Second)
 	put := func(now time.Duration, key uint64) {
-		c.put(now, &cachedResp{key: key, status: 200, body: []byte(strconv.FormatUint(key, 10))})
+		c.put(now, &cachedResp{id: cacheID{slot: key, lab: true}, status: 200, body: []byte(strconv.FormatUint(key, 10))})
 	}
 	put(0, 1)
-	if e := c.get(5*time.Second, 1); e == nil || string(e.body) != "1" {
+	if e := c.get(5*time.Second, labID(1)); e == nil || string(e.body) != "1" {
 		t.Fatalf("fresh entry missed: %v", e)
 	}
-	if c.get(10*time.Second, 1) != nil {
+	if c.get(10*time.Second, labID(1)) != nil {
 		t.Fatal("entry served at its ttl")
 	}
 	if c.len() != 0 {
@@ -210,9 +211,9 @@ func TestCacheTTLAndSize(t *testing.T) {
 	// Size 2: storing a third key evicts the least recently used.
 	put(20*time.Second, 1)
 	put(20*time.Second, 2)
-	c.get(21*time.Second, 1) // 1 is now the most recent
+	c.get(21*time.Second, labID(1)) // 1 is now the most recent
 	put(22*time.Second, 3)
-	if c.len() != 2 || c.get(23*time.Second, 2) != nil || c.get(23*time.Second, 1) == nil || c.get(23*time.Second, 3) == nil {
+	if c.len() != 2 || c.get(23*time.Second, labID(2)) != nil || c.get(23*time.Second, labID(1)) == nil || c.get(23*time.Second, labID(3)) == nil {
 		t.Fatalf("LRU eviction: len %d", c.len())
 	}
 	// Through the stage, with the wall clock: a 1ms ttl has passed after
@@ -482,3 +483,80 @@ func TestStagesConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCacheClientKeyCannotPoison is the cache poisoning reproduction: a
+// client that sends an X-Edgelab-Key equal to the key the cache used to
+// derive for another path (FNV-1a of the request URI with the top bit
+// set) stored its answer under that path's key, and a plain request for
+// the path got it.
+func TestCacheClientKeyCannotPoison(t *testing.T) {
+	oldDerived := func(uri string) uint64 {
+		h := fnv.New64a()
+		_, _ = h.Write([]byte(uri))
+		return h.Sum64() | 1<<63
+	}
+	s := stgNew(t, StageOptions{}, workloads.Stage{Type: workloads.StageCache, Size: 100, TTL: workloads.Duration(time.Hour)})
+	up := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "answer for "+r.RequestURI)
+	})
+	srv := httptest.NewServer(s.Wrap(up))
+	defer srv.Close()
+	get := func(uri string, kv ...string) (string, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, srv.URL+uri, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			req.Header.Set(kv[i], kv[i+1])
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b), resp.Header.Get(wire.HeaderCache)
+	}
+	evil := strconv.FormatUint(oldDerived("/account/balance"), 10)
+	// Client A, twice, so the answer is surely stored under its key.
+	get("/evil?payload=<script>", wire.HeaderKey, evil)
+	if body, hit := get("/evil?payload=<script>", wire.HeaderKey, evil); hit != wire.CacheHit {
+		t.Fatalf("A's second request: %q %q, want a hit on its own key", body, hit)
+	}
+	// Client B, without a key.
+	body, hit := get("/account/balance")
+	if body != "answer for /account/balance" || hit != wire.CacheMiss {
+		t.Fatalf("plain GET /account/balance got %q (cache %s): another client's answer", body, hit)
+	}
+	// And the other way round: B's answer, now stored, is not A's.
+	if body, _ := get("/account/balance", wire.HeaderKey, evil); body != "answer for /evil?payload=<script>" {
+		t.Fatalf("keyed request got %q", body)
+	}
+}
+
+// Two derived identities in one slot (a hash collision between two
+// targets) never answer each other; the later store replaces the former.
+func TestCacheDerivedCollision(t *testing.T) {
+	c := newRespCache(10, time.Hour)
+	a := cacheID{slot: 1<<63 | 5, target: "GET h /a"}
+	b := cacheID{slot: 1<<63 | 5, target: "GET h /b"}
+	lab := cacheID{slot: 1<<63 | 5, lab: true}
+	c.put(0, &cachedResp{id: a, status: 200, body: []byte("a")})
+	if c.get(time.Second, b) != nil || c.get(time.Second, lab) != nil {
+		t.Fatal("an answer served to another identity in its slot")
+	}
+	if e := c.get(time.Second, a); e == nil || string(e.body) != "a" {
+		t.Fatalf("own answer missed: %v", e)
+	}
+	c.put(2*time.Second, &cachedResp{id: b, status: 200, body: []byte("b")})
+	if c.get(3*time.Second, a) != nil || c.len() != 1 {
+		t.Fatalf("slot holds %d answers, a still served", c.len())
+	}
+	if e := c.get(3*time.Second, b); e == nil || string(e.body) != "b" {
+		t.Fatalf("b missed: %v", e)
+	}
+}
+
+func labID(k uint64) cacheID { return cacheID{slot: k, lab: true} }
