@@ -75,6 +75,25 @@ func (o *Options) logf(format string, args ...any) {
 // Check reports why a scenario cannot run live, as an input error naming
 // the field, or nil.
 func Check(sc *workloads.Scenario, opt Options) error {
+	return check(sc, opt, true)
+}
+
+// CheckServe reports why Serve cannot serve a scenario with opt, as an
+// input error naming the field or an error naming the flag, or nil.
+// Serve sends no load, so a closed-loop scenario is fine.
+func CheckServe(sc *workloads.Scenario, opt Options) error {
+	if opt.Gateway != "" {
+		return errors.New("serve runs edgelab's own gateway: --gateway does not apply")
+	}
+	if err := check(sc, opt, false); err != nil {
+		return err
+	}
+	return checkListen(opt.Listen, opt.AllowRemote)
+}
+
+// check is Check; load tells whether the run sends load (Run) or not
+// (Serve).
+func check(sc *workloads.Scenario, opt Options, load bool) error {
 	check := plan.Check // the strategies the run compares, and their params
 	if len(opt.Strategies) > 0 {
 		check = plan.CheckParams
@@ -82,7 +101,7 @@ func Check(sc *workloads.Scenario, opt Options) error {
 	if err := check(sc); err != nil {
 		return err
 	}
-	if sc.Clients.Arrival.Process == workloads.ProcessClosed {
+	if load && sc.Clients.Arrival.Process == workloads.ProcessClosed {
 		return sc.FieldError("clients.arrival.process",
 			"live mode sends open-loop load (poisson, constant, sine, ramp); a closed loop runs in the simulator only")
 	}
@@ -194,16 +213,12 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports
 // strategy, and the emulated backends unless opt.Backends names real ones
 // — until ctx ends, without sending load: for an attacker elsewhere
 // (edgelab live --gateway, vegeta, curl). ready, when not nil, receives
-// the entry point's URL and the backends once everything listens.
-// Failures play on the scenario's timeline from the moment it starts.
-func Serve(ctx context.Context, sc *workloads.Scenario, strategy string, opt Options, ready func(entry string, backends []gateway.Upstream)) error {
-	if opt.Gateway != "" {
-		return errors.New("serve runs edgelab's own gateway: --gateway does not apply")
-	}
-	if err := Check(sc, opt); err != nil {
-		return err
-	}
-	if err := checkListen(opt.Listen, opt.AllowRemote); err != nil {
+// what a client needs (ServeInfo) once everything listens. Failures play
+// on the scenario's timeline from the moment it starts. Errors of
+// CheckServe are bad input; any other means it could not start (a port in
+// use).
+func Serve(ctx context.Context, sc *workloads.Scenario, strategy string, opt Options, ready func(ServeInfo)) error {
+	if err := CheckServe(sc, opt); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -216,10 +231,33 @@ func Serve(ctx context.Context, sc *workloads.Scenario, strategy string, opt Opt
 		w.fleet.Play(start, sc.Warmup.D()+sc.Duration.D()) // the scenario's timeline
 	}
 	if ready != nil {
-		ready(w.target, w.upstreams(sc, opt.Backends))
+		info := ServeInfo{Entry: w.target, Upstreams: w.upstreams(sc, opt.Backends)}
+		if w.auth != nil {
+			info.Token = w.auth.ValidToken()
+		}
+		if opt.OutDir != "" && sc.Gateway != nil && hasStage(sc.Gateway, workloads.StageLog) {
+			for i := 0; i < sc.Gateway.Instances; i++ {
+				info.AccessLogs = append(info.AccessLogs, accessLogPath(opt.OutDir, strategy, i))
+			}
+		}
+		ready(info)
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// ServeInfo is what a client of Serve needs to know once it serves.
+type ServeInfo struct {
+	// Entry is the URL to send load to: the L4 balancer with several
+	// gateway instances, else the gateway.
+	Entry string
+	// Upstreams are the backends the gateways balance over.
+	Upstreams []gateway.Upstream
+	// Token is a bearer token the auth stage accepts (for a week), when
+	// the gateway has one: send it as "Authorization: Bearer <Token>".
+	Token string
+	// AccessLogs are the files the log stage writes (Options.OutDir).
+	AccessLogs []string
 }
 
 // world is one strategy's running system: backends, gateways, L4.

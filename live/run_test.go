@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgelab/edgelab/live/gateway"
 	"github.com/edgelab/edgelab/live/wire"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/strategies"
@@ -212,11 +211,11 @@ servers:
 	done := make(chan error, 1)
 	entry := make(chan string, 1)
 	go func() {
-		done <- Serve(ctx, sc, "p2c", Options{}, func(url string, ups []gateway.Upstream) {
-			if len(ups) != 2 {
-				t.Errorf("%d upstreams", len(ups))
+		done <- Serve(ctx, sc, "p2c", Options{}, func(info ServeInfo) {
+			if len(info.Upstreams) != 2 || info.Token != "" {
+				t.Errorf("%d upstreams, token %q", len(info.Upstreams), info.Token)
 			}
-			entry <- url
+			entry <- info.Entry
 		})
 	}()
 	var url string
@@ -239,5 +238,59 @@ servers:
 	}
 	if err := Serve(context.Background(), sc, "p2c", Options{Listen: "10.1.2.3:80"}, nil); err == nil {
 		t.Error("Serve listened on a remote address")
+	}
+}
+
+// Serve a closed-loop scenario (it sends no load, so the loop does not
+// matter) whose gateway authenticates and logs: the token it hands out
+// passes the auth stage, a request without it does not, and the access
+// log is written to OutDir.
+func TestServeAuthAndLog(t *testing.T) {
+	sc := parse(t, `
+name: serve-auth
+duration: 10s
+clients:
+  arrival: {process: closed, users: 3}
+gateway:
+  instances: 1
+  stages: [{type: auth}, {type: log}]
+servers:
+  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}
+`)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan ServeInfo, 1)
+	go func() { done <- Serve(ctx, sc, "round-robin", Options{OutDir: dir}, func(info ServeInfo) { ready <- info }) }()
+	var info ServeInfo
+	select {
+	case info = <-ready:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	get := func(token string) int {
+		req, _ := http.NewRequest(http.MethodGet, info.Entry+"/hello", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if info.Token == "" || get(info.Token) != 200 || get("") != 401 {
+		t.Errorf("token %q: with it %d, without %d; want 200 and 401", info.Token, get(info.Token), get(""))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(info.AccessLogs) != 1 {
+		t.Fatalf("access logs %v", info.AccessLogs)
+	}
+	if st, err := os.Stat(info.AccessLogs[0]); err != nil || st.Size() == 0 {
+		t.Errorf("access log %s: %v", info.AccessLogs[0], err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -15,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgelab/edgelab/live"
-	"github.com/edgelab/edgelab/live/gateway"
 	"github.com/edgelab/edgelab/workloads"
 )
 
@@ -28,6 +28,7 @@ type serveFlags struct {
 	allowRemote bool
 	cpuprofile  string
 	debugAddr   string
+	out         string
 }
 
 func newServeCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -66,7 +67,23 @@ edgelab live --gateway, vegeta, curl. It listens on loopback only unless
 				return usageError{fmt.Errorf("--backend-port: want a port number, got %d", f.backendPort)}
 			}
 			opt := live.Options{Backends: f.backends, BackendPort: f.backendPort, Listen: f.listen, AllowRemote: f.allowRemote,
-				Logf: func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }}
+				OutDir: f.out, Logf: func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }}
+			// Bad input is exit 2 before anything starts; a failure to
+			// start (a port in use) is exit 1.
+			if err := live.CheckServe(sc, opt); err != nil {
+				if workloads.IsInputError(err) {
+					return err
+				}
+				return usageError{err}
+			}
+			if f.out != "" {
+				if err := checkWritable(f.out); err != nil {
+					return err
+				}
+				if err := os.MkdirAll(f.out, 0o755); err != nil {
+					return fmt.Errorf("create output directory: %w", err)
+				}
+			}
 			stop, err := startCPUProfile(f.cpuprofile)
 			if err != nil {
 				return err
@@ -80,17 +97,19 @@ edgelab live --gateway, vegeta, curl. It listens on loopback only unless
 				defer stopDebug()
 				fmt.Fprintf(stderr, "edgelab serve: debug endpoints on http://%s/debug/vars and /debug/pprof/\n", f.debugAddr)
 			}
-			err = live.Serve(c.Context(), sc, strategy, opt, func(entry string, ups []gateway.Upstream) {
-				fmt.Fprintf(stdout, "edgelab gateway (%s) listening on %s\n", strategy, entry)
-				for _, u := range ups {
+			return live.Serve(c.Context(), sc, strategy, opt, func(info live.ServeInfo) {
+				fmt.Fprintf(stdout, "edgelab gateway (%s) listening on %s\n", strategy, info.Entry)
+				for _, u := range info.Upstreams {
 					fmt.Fprintf(stdout, "  upstream %s  %s\n", u.ID, u.URL)
+				}
+				if info.Token != "" {
+					fmt.Fprintf(stdout, "  the auth stage accepts: Authorization: Bearer %s\n", info.Token)
+				}
+				for _, p := range info.AccessLogs {
+					fmt.Fprintf(stdout, "  access log %s\n", p)
 				}
 				fmt.Fprintln(stdout, "Ctrl-C stops it.")
 			})
-			if err != nil && !workloads.IsInputError(err) {
-				return usageError{err}
-			}
-			return err
 		},
 	}
 	fl := cmd.Flags()
@@ -102,6 +121,7 @@ edgelab live --gateway, vegeta, curl. It listens on loopback only unless
 	fl.BoolVar(&f.allowRemote, "allow-remote", false, "allow --listen and --backend addresses that are not on loopback")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a Go CPU profile to this file")
 	_ = fl.MarkHidden("cpuprofile")
+	fl.StringVarP(&f.out, "out", "o", "", "directory for the log stage's access logs (default: none written)")
 	fl.StringVar(&f.debugAddr, "debug-addr", "", "serve expvar (/debug/vars, with goroutines) and pprof (/debug/pprof/) on this loopback host:port")
 	return cmd
 }

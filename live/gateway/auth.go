@@ -249,6 +249,11 @@ func (a *Auth) rejects(seq uint64) bool {
 // by seq.
 func (a *Auth) flaw(seq uint64) tokenFlaw { return tokenFlaw(seq % uint64(numFlaws)) }
 
+// ValidToken returns a token the auth stage accepts for a week after it
+// started, for clients of edgelab serve: send it as "Authorization:
+// Bearer <token>".
+func (a *Auth) ValidToken() string { return a.valid[0] }
+
 // Token returns the bearer token for request seq (the X-Edgelab-Seq
 // number): a valid one, or, when rejects(seq), an invalid one of kind
 // flaw(seq). The tokens are pre-minted, so Token is cheap and does not
