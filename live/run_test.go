@@ -261,7 +261,9 @@ servers:
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	ready := make(chan ServeInfo, 1)
-	go func() { done <- Serve(ctx, sc, "round-robin", Options{OutDir: dir}, func(info ServeInfo) { ready <- info }) }()
+	go func() {
+		done <- Serve(ctx, sc, "round-robin", Options{OutDir: dir}, func(info ServeInfo) { ready <- info })
+	}()
 	var info ServeInfo
 	select {
 	case info = <-ready:
