@@ -31,7 +31,7 @@ const (
 
 // targeter draws each request's properties from the simulator's random
 // streams, in the simulator's order: the n-th call draws what the
-// simulator draws for its n-th request (sim/model.go, newRequest), from
+// simulator draws for its n-th request (sim/request.go, newRequest), from
 // the same streams of the same seed and replication. Every stream is drawn
 // for every request, even the ones the simulator skips for a scenario
 // (keys without a hashing strategy, say): the streams are independent, so

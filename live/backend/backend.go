@@ -21,25 +21,27 @@ import (
 // Emulated backends.
 //
 // A Fleet runs one real HTTP server on loopback per server instance of the
-// scenario and makes it behave like the simulator's server (sim/server.go):
+// scenario (plan.Servers) and makes it behave as a simulated server does,
+// on wall time; what the two share is plan's (the failure plan and
+// Condition, the error dice, the load signal, processor sharing's clock):
 //
 //   - concurrency workers and a waiting room of queue places (unbounded
 //     when the scenario omits it); a request finding the room full is
 //     answered 503 with outcome queue_full at once;
 //   - fifo serves up to concurrency requests at once in arrival order; ps
 //     (processor sharing) serves every admitted request at once, each at
-//     speed·min(1, concurrency/n) with n requests present — the simulator's
-//     algorithm on wall time: one timer per backend for the next departure;
+//     speed·min(1, concurrency/n) with n requests present (plan.Sharing)
+//     on wall time: one timer per backend for the next departure;
 //   - a request holds its worker for its demand (X-Edgelab-Demand, the
 //     value of the backend's group) divided by the instance's speed and by
 //     active slow factors; retries and hedges (X-Edgelab-Attempt > 0) and
 //     requests without the header draw a demand from the group's service
 //     distribution, as the simulator does;
 //   - a served request answers 500 (outcome error_5xx) with the group's
-//     errors probability combined with active errors failures, drawn from
-//     the same counter-based dice as the simulator (seq, attempt);
-//   - every answer carries X-Edgelab-Server and the load signal headers,
-//     computed as the simulator's signal();
+//     errors probability combined with active errors failures, from the
+//     counter-based dice on (seq, attempt) (plan.Condition.AnswersError);
+//   - every answer carries X-Edgelab-Server and the load signal headers
+//     (plan.Condition.Signal);
 //   - the failure schedule plays for real (see Play): a crash closes the
 //     listener (connections refused) and resets open connections (requests
 //     in flight fail), and the repair listens again on the same port; a

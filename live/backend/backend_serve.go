@@ -198,9 +198,9 @@ func (b *Backend) depart(j *job) {
 }
 
 // decide draws j's answer and takes the load signal it carries (b.mu
-// held), as the simulator's answer(): 5xx with the errors probability
-// combined with active errors failures, from counter-based dice on
-// (seq, attempt).
+// held): 5xx with the errors probability combined with active errors
+// failures, from the dice plan.Condition.AnswersError throws for (seq,
+// attempt) in both worlds.
 func (b *Backend) decide(j *job) {
 	if b.cond.AnswersError(b.errors, b.errKey, j.seq, j.attempt) {
 		j.failed = true

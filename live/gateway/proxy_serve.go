@@ -316,7 +316,8 @@ func (x *exchange) send(retry bool) (f final, done bool) {
 	return final{}, false
 }
 
-// failed handles a failed attempt (the simulator's attemptFailed): wait
+// failed handles a failed attempt as the simulator's attemptFailed does,
+// with the same retry rule (plan.Outcome.Retriable) and budget: wait
 // for other live attempts (hedging), retry within the policy and budget,
 // or end the request with this outcome.
 func (x *exchange) failed(o strategies.Outcome, noUpstream bool, ans *result) (final, bool) {

@@ -53,8 +53,8 @@ type Stats struct {
 }
 
 // L4 is a TCP proxy on loopback that spreads client connections over
-// gateway instances with a strategies.Pool, as the simulator's L4
-// balancer does: round-robin, flow-hash or least-conn, with optional
+// gateway instances with the pool plan.NewL4 builds for both worlds:
+// round-robin, flow-hash or least-conn, with optional
 // active health checks. Each client connection goes, whole, to one
 // instance; bytes are copied both ways with half-close.
 type L4 struct {
