@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"math"
 	"time"
 
 	"github.com/edgelab/edgelab/reports"
@@ -43,7 +42,7 @@ func (m *model) tick(now time.Duration, k int) {
 		s.InFlight[i][k] = float64(inflight)
 		busy := sv.busyAvg.Integral(now)
 		if width > 0 {
-			s.Utilization[i][k] = roundTo((busy-m.lastBusy[i])/width/float64(sv.conc), 1e-6)
+			s.Utilization[i][k] = reports.Round((busy-m.lastBusy[i])/width/float64(sv.conc), 6)
 		}
 		m.lastBusy[i] = busy
 	}
@@ -52,8 +51,3 @@ func (m *model) tick(now time.Duration, k int) {
 		m.eng.Schedule(min(next, m.end), m.h, evTick, int64(k+1))
 	}
 }
-
-// roundTo rounds x to a multiple of unit. The utilization series keeps
-// this rounding (not reports.Round's) until its output is allowed to
-// change: x/unit*unit leaves float noise such as 0.7940269999999999.
-func roundTo(x, unit float64) float64 { return math.Round(x/unit) * unit }
