@@ -66,6 +66,7 @@ test: vet
 fuzz:
 	$(GO) test ./workloads -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./live/gateway -run '^$$' -fuzz FuzzUpstreamClient -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./reports -run '^$$' -fuzz FuzzReadResults -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 # Soak: edgelab serve under crashing backends and steady load, checking
 # that its fds, goroutines and memory stay flat (10 minutes; SOAK_DURATION
