@@ -61,8 +61,9 @@ test: vet
 	$(GO) test -race -count=1 ./live/...
 	EDGELAB_AGREEMENT=1 $(GO) test -count=1 -run Agrees ./live
 
-# Fuzz the scenario loader and the gateway's upstream client against
-# hostile backends (a minute each by default).
+# Fuzz the scenario loader, the results reader (edgelab report) and the
+# gateway's upstream client against hostile backends (a minute each by
+# default).
 fuzz:
 	$(GO) test ./workloads -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./live/gateway -run '^$$' -fuzz FuzzUpstreamClient -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
