@@ -217,6 +217,9 @@ type chartDiv struct {
 type chartSpec struct {
 	ID     string         `json:"id"`
 	Option map[string]any `json:"option"`
+	// Nines marks a chart whose y axis is in nines (−log10(1 − share)):
+	// the page's script labels it, and its tooltip, in percent.
+	Nines bool `json:"nines,omitempty"`
 }
 
 func (p *page) section(id, title string) *section {

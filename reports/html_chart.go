@@ -9,8 +9,11 @@ import (
 	"github.com/go-echarts/go-echarts/v2/opts"
 )
 
-// palette colours strategies, in the order of the runs, in every chart.
-var palette = []string{"#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc"}
+// palette colours strategies, in the order of the runs, in every chart:
+// the Okabe–Ito colours, which stay distinct under the common forms of
+// colour blindness (M. Okabe and K. Ito, "Color Universal Design", 2008),
+// with the low-contrast yellow last.
+var palette = []string{"#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"}
 
 func color(i int) string { return palette[i%len(palette)] }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
@@ -24,8 +25,6 @@ var percentiles = []struct {
 	{"max", "", func(l Latency) float64 { return l.Max }},
 }
 
-// cdfLevels label the cumulative share of ok requests at each percentile.
-var cdfLevels = []string{"50%", "90%", "95%", "99%", "99.9%", "100% (max)"}
 
 // outcomeKinds are the failed and rejected outcomes, with their series.
 var outcomeKinds = []struct {
@@ -236,8 +235,10 @@ func percentileBars(p *page, s *section, id string, text chartText, bs []barSeri
 	if hi == 0 {
 		return
 	}
+	// A log axis whenever the percentiles span more than a few times, so
+	// that p50 stays readable next to the tail.
 	scale := "value"
-	if lo > 0 && hi/lo > 50 {
+	if lo > 0 && hi/lo > 4 {
 		scale = "log"
 		text.sub = joinSub(text.sub, "log scale")
 	}
@@ -348,21 +349,50 @@ type cdfSeries struct {
 	name     string
 	col      string
 	lineType string
-	l        Latency
+	run      *Run
 }
 
-// latencyCDF draws the cumulative share of ok requests against latency
-// on a log axis, from the percentiles results.json keeps; the share axis
-// is spaced by percentile, not linearly, so that the tail is readable.
+// latencyCDF draws the cumulative share of ok requests against latency,
+// both on log scales: latency in ms, and the share in "nines" (90%, 99%,
+// 99.9%, … equally spaced), so that the tail is as readable as the body.
+// It uses the full-resolution distribution results.json keeps
+// (latency_cdf), or the six percentiles of a file that has none.
 func latencyCDF(p *page, s *section, id string, runs []Run) {
 	var cs []cdfSeries
-	for i, run := range runs {
-		if run.OK > 0 {
-			cs = append(cs, cdfSeries{run.Strategy, color(i), "solid", run.LatencyMS})
+	for i := range runs {
+		if runs[i].OK > 0 {
+			cs = append(cs, cdfSeries{runs[i].Strategy, color(i), "solid", &runs[i]})
 		}
 	}
 	cdfChart(p, s, id, chartText{"Latency distribution (CDF)",
-		"share of ok requests at or below each latency; latency on a log scale, share axis spaced by percentile"}, cs)
+		"share of ok requests at or below each latency; latency on a log scale, the share in nines (90%, 99%, 99.9%, … equally spaced)"}, cs)
+}
+
+// nines is −log10(1 − q): 1 at p90, 2 at p99, 3 at p99.9.
+func nines(q float64) float64 { return -math.Log10(1 - q) }
+
+// cdfPoints is a run's CDF as (ms, nines) points, leaving out q = 1 (the
+// maximum, which has no place on a nines axis).
+func cdfPoints(run *Run) []xy {
+	var data []xy
+	if len(run.LatencyCDF) > 0 {
+		for _, pt := range run.LatencyCDF {
+			if pt.Q < 1 && pt.MS > 0 {
+				data = append(data, xy{fin(pt.MS), fin(math.Round(nines(pt.Q)*1e4) / 1e4)})
+			}
+		}
+		return data
+	}
+	for _, pc := range percentiles {
+		if pc.label == "max" {
+			continue
+		}
+		q, _ := strconv.ParseFloat(strings.TrimPrefix(pc.label, "p"), 64)
+		if v := pc.get(run.LatencyMS); v > 0 {
+			data = append(data, xy{fin(v), fin(math.Round(nines(q/100)*1e4) / 1e4)})
+		}
+	}
+	return data
 }
 
 func cdfChart(p *page, s *section, id string, text chartText, cs []cdfSeries) {
@@ -370,22 +400,30 @@ func cdfChart(p *page, s *section, id string, text chartText, cs []cdfSeries) {
 		return
 	}
 	line := charts.NewLine()
-	line.SetGlobalOptions(globals(id, text, "item", true)...)
-	line.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "log", Name: "latency (ms, log scale)", NameLocation: "middle", NameGap: 28}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "category", Name: "share of ok requests", Data: cdfLevels}))
+	line.SetGlobalOptions(globals(id, text, "axis", true)...)
+	top := 1.0
+	var all [][]xy
 	for _, c := range cs {
-		var data []xy
-		for k, pc := range percentiles {
-			if v := pc.get(c.l); v > 0 {
-				data = append(data, xy{fin(v), k})
+		data := cdfPoints(c.run)
+		for _, d := range data {
+			if y, ok := d[1].(float64); ok {
+				top = max(top, math.Ceil(y))
 			}
 		}
-		line.AddSeries(c.name, nil, seriesStyle(data, c.col, c.lineType), with(func(s *charts.SingleSeries) {
-			s.ShowSymbol = opts.Bool(true)
-			s.SymbolSize = 6
+		all = append(all, data)
+	}
+	// The y axis is in nines; the page's script labels it in percent
+	// (the axis id edgelab-nines).
+	line.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{Type: "log", Name: "latency (ms, log scale)", NameLocation: "middle", NameGap: 28}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "share of ok requests", Min: 0, Max: top, SplitNumber: int(top)}))
+	for i, c := range cs {
+		line.AddSeries(c.name, nil, seriesStyle(all[i], c.col, c.lineType), with(func(s *charts.SingleSeries) {
+			s.ShowSymbol = opts.Bool(len(all[i]) < 20)
+			s.SymbolSize = 5
 		}))
 	}
 	p.chart(s, id, heightChart, false, line)
+	p.specs[len(p.specs)-1].Nines = true
 }
 
 // latencyOverTime draws p50 or p99 per bucket for every strategy, with
@@ -808,10 +846,10 @@ func compareSection(p *page, r *Results) {
 		bs = append(bs, barSeries{name: run.Strategy + " (" + a + ")", col: color(i), values: v, ci: ci},
 			barSeries{name: run.Strategy + " (" + b + ")", col: color(i), faded: true, values: ov, ci: oci})
 		if run.OK > 0 {
-			cs = append(cs, cdfSeries{run.Strategy + " (" + a + ")", color(i), "solid", run.LatencyMS})
+			cs = append(cs, cdfSeries{run.Strategy + " (" + a + ")", color(i), "solid", run})
 		}
 		if o.OK > 0 {
-			cs = append(cs, cdfSeries{o.Strategy + " (" + b + ")", color(i), "dashed", o.LatencyMS})
+			cs = append(cs, cdfSeries{o.Strategy + " (" + b + ")", color(i), "dashed", o})
 		}
 	}
 	if len(bs) == 0 {

@@ -37,6 +37,18 @@ td.num { text-align: right; }
 td.pass { text-align: right; color: #116329; background: #dafbe1; }
 td.fail { text-align: right; color: #a40e26; background: #ffebe9; }
 footer { color: #57606a; font-size: 12px; padding: 24px 20px 30px; }
+@media print {
+  @page { size: A4; margin: 12mm; }
+  body { background: #fff; font-size: 11px; }
+  header, main, footer { max-width: none; padding: 0; }
+  nav, noscript { display: none; }
+  h2 { break-after: avoid; }
+  .chart, .tablewrap, table { break-inside: avoid; }
+  .chart { border: none; }
+  .chart.half { flex-basis: 100%; min-width: 0; }
+  .tablewrap { overflow: visible; }
+  th, td { white-space: normal; font-size: 9px; padding: 2px 4px; }
+}
 </style>
 </head>
 <body data-charts="{{.ChartCount}}" data-rendered="0">
@@ -103,6 +115,17 @@ const bootJS = `(function () {
       { type: "line", shape: { x1: cx - half, y1: bottom[1], x2: cx + half, y2: bottom[1] }, style: style }
     ] };
   }
+  // share turns nines (−log10(1 − q)) back into a percentage: 2 → "99%".
+  function share(n) {
+    var q = 100 * (1 - Math.pow(10, -n));
+    return (q >= 99.99 ? +q.toFixed(Math.min(6, Math.ceil(n))) : +q.toFixed(2)) + "%";
+  }
+  function nines(opt) {
+    [].concat(opt.yAxis || []).forEach(function (a) { a.axisLabel = { formatter: share }; });
+    opt.tooltip = { trigger: "item", formatter: function (p) {
+      return p.marker + p.seriesName + ": " + share(p.value[1]) + " within " + num(p.value[0]) + " ms";
+    } };
+  }
   function mark() {
     done++;
     body.setAttribute("data-rendered", String(done));
@@ -118,7 +141,9 @@ const bootJS = `(function () {
           se.tooltip = { show: false };
         }
       });
-      if (opt.tooltip && !opt.tooltip.valueFormatter) { opt.tooltip.valueFormatter = num; }
+      if (s.nines) { nines(opt); }
+      if (opt.tooltip && !opt.tooltip.valueFormatter && !opt.tooltip.formatter) { opt.tooltip.valueFormatter = num; }
+      opt.toolbox = { right: 10, feature: { saveAsImage: { title: "PNG", name: s.id, pixelRatio: 2 } } };
       [].concat(opt.yAxis || []).forEach(function (a) {
         if (a && a.name && !a.nameTextStyle) { a.nameTextStyle = { align: a.position === "right" ? "right" : "left" }; }
       });
@@ -133,8 +158,15 @@ const bootJS = `(function () {
       if (el) { el.textContent = "This chart could not be drawn: " + e; }
     }
   });
-  window.addEventListener("resize", function () {
-    charts.forEach(function (c) { c.resize(); });
-  });
+  function resize() { charts.forEach(function (c) { c.resize(); }); }
+  window.addEventListener("resize", resize);
+  // Printing lays the page out at the paper's width: redraw every chart
+  // to fit it (and back afterwards).
+  window.addEventListener("beforeprint", resize);
+  window.addEventListener("afterprint", resize);
+  if (window.matchMedia) {
+    var mq = window.matchMedia("print");
+    if (mq.addEventListener) { mq.addEventListener("change", resize); }
+  }
 })();
 `

@@ -77,6 +77,7 @@ func fixtureRun(strategy string, k float64, servers []string, reps int) Run {
 	for i, id := range servers {
 		run.Servers = append(run.Servers, Server{ID: id, Requests: int64(500 + 10*i), Utilization: 0.5 + 0.05*float64(i), MeanQueue: 0.1})
 	}
+	run.LatencyCDF = cdfOf(expRecorder(100000, 12+k))
 	if reps > 1 {
 		run.CI95 = map[string]float64{"latency_ms.mean": 0.5, "latency_ms.p50": 0.4, "latency_ms.p90": 1, "latency_ms.p95": 2,
 			"latency_ms.p99": 6 + k, "latency_ms.p999": 30, "availability": 0.001, "throughput_rps": 0.5}
@@ -135,6 +136,7 @@ func render(t *testing.T, r *Results, opt HTMLOptions) []byte {
 type pageSpec struct {
 	ID     string         `json:"id"`
 	Option map[string]any `json:"option"`
+	Nines  bool           `json:"nines"`
 }
 
 // specsOf decodes the chart specs embedded in a page.

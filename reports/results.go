@@ -54,6 +54,10 @@ type Run struct {
 	GoodputRPS    float64 `json:"goodput_rps"`
 	Availability  float64 `json:"availability"`
 	LatencyMS     Latency `json:"latency_ms"`
+	// LatencyCDF is the distribution of ok requests' latency over all
+	// replications: a few hundred [ms, share] points sampled evenly in
+	// nines (see CDFPoint), for a full-resolution CDF.
+	LatencyCDF []CDFPoint `json:"latency_cdf,omitempty"`
 	// CI95 holds the half-width of the 95% confidence interval of a metric
 	// across replications ("latency_ms.p99": 1.2), when there are several.
 	CI95     map[string]float64 `json:"ci95,omitempty"`

@@ -89,6 +89,7 @@ func Summarize(strategy string, reps []Replication, durationS float64) Run {
 		run.Servers[i].Utilization = round6(run.Servers[i].Utilization / n)
 		run.Servers[i].MeanQueue = round6(run.Servers[i].MeanQueue / n)
 	}
+	run.LatencyCDF = mergedCDF(reps)
 	run.Sim = &SimStats{Events: events, WallS: round6(wall)}
 	run.Series = reps[0].Series
 	run.Gateway = summarizeGateway(reps)
