@@ -25,7 +25,6 @@ var percentiles = []struct {
 	{"max", "", func(l Latency) float64 { return l.Max }},
 }
 
-
 // outcomeKinds are the failed and rejected outcomes, with their series.
 var outcomeKinds = []struct {
 	name     string
