@@ -78,6 +78,9 @@ type HTMLOptions struct {
 	// SLO, when not nil and not zero, adds a verdict per objective and
 	// strategy to the summary table (capacity passes the searched SLO).
 	SLO *SLO
+	// Version names the edgelab that renders the page (edgelab
+	// --version), shown with the inputs and in the footer.
+	Version string
 }
 
 // SLO is a service-level objective checked by the HTML summary; zero
@@ -158,7 +161,7 @@ func WriteHTML(w io.Writer, r *Results, opt HTMLOptions) error {
 	if r == nil {
 		return errors.New("html report: no results")
 	}
-	p := newPage()
+	p := newPage(opt)
 	p.Title = opt.Title
 	if p.Title == "" {
 		p.Title = r.Scenario + " — edgelab report"
@@ -174,11 +177,12 @@ type page struct {
 	Notes    []string
 	Sections []*section
 
-	specs []chartSpec
-	ids   map[string]bool
+	specs   []chartSpec
+	ids     map[string]bool
+	edgelab string // the version that renders the page
 }
 
-func newPage() *page { return &page{ids: map[string]bool{}} }
+func newPage(opt HTMLOptions) *page { return &page{ids: map[string]bool{}, edgelab: opt.Version} }
 
 // section is one titled part of the page: paragraphs, tables and charts
 // in order.
@@ -191,6 +195,7 @@ type section struct {
 // item is one of a paragraph, a table or a chart.
 type item struct {
 	Text  string
+	Pre   string // preformatted text: a command, a scenario file
 	Table *table
 	Chart *chartDiv
 }
@@ -234,6 +239,9 @@ func (s *section) text(format string, args ...any) {
 
 func (s *section) table(t *table) { s.Items = append(s.Items, item{Table: t}) }
 
+// pre adds preformatted text to the section (escaped like every value).
+func (s *section) pre(text string) { s.Items = append(s.Items, item{Pre: text}) }
+
 // echart is what every go-echarts chart type provides.
 type echart interface {
 	Validate()
@@ -276,8 +284,9 @@ func (p *page) write(w io.Writer) error {
 		ChartCount      int
 		ECharts         template.JS
 		Version         string
+		Edgelab         string
 		Boot            template.JS
-	}{p.Title, p.Subtitle, p.Notes, secs, len(p.specs), lib.js, lib.version,
+	}{p.Title, p.Subtitle, p.Notes, secs, len(p.specs), lib.js, lib.version, p.edgelab,
 		template.JS("var EDGELAB_CHARTS = " + specs + ";\n" + bootJS)}
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, data); err != nil {

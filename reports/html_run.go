@@ -88,6 +88,32 @@ func buildRunReport(p *page, r *Results, opt HTMLOptions) {
 	if r.Compare != nil && len(r.Compare.Runs) > 0 {
 		compareSection(p, r)
 	}
+	inputsSection(p, r, opt)
+}
+
+// inputsSection embeds what produced the page, enough to reproduce it:
+// the command line, the version, the seed and the scenario verbatim.
+func inputsSection(p *page, r *Results, opt HTMLOptions) {
+	in := r.Input
+	if in == nil {
+		return
+	}
+	s := p.section("scenario", "Inputs")
+	s.text("Reproduce these results with the command below (same seed: %d; the output directory aside)%s.", r.Seed, versionText(opt.Version))
+	s.pre(in.CommandLine())
+	name := in.File
+	if name == "" {
+		name = "the embedded quick-start scenario"
+	}
+	s.text("The scenario, %s, as it was read (before the --set overrides above):", name)
+	s.pre(in.Scenario)
+}
+
+func versionText(v string) string {
+	if v == "" {
+		return ""
+	}
+	return ", rendered by edgelab " + v
 }
 
 func runSubtitle(r *Results) string {

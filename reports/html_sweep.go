@@ -208,7 +208,7 @@ func WriteSweepHTML(w io.Writer, s *SweepReport, opt HTMLOptions) error {
 	if s == nil || len(s.Points) == 0 {
 		return errors.New("html sweep report: no points")
 	}
-	p := newPage()
+	p := newPage(opt)
 	name := s.Scenario
 	if name == "" && s.Points[0].Results != nil {
 		name = s.Points[0].Results.Scenario
@@ -374,7 +374,7 @@ func WriteCapacityHTML(w io.Writer, c *CapacityReport, opt HTMLOptions) error {
 	if c == nil {
 		return errors.New("html capacity report: no answer")
 	}
-	p := newPage()
+	p := newPage(opt)
 	p.Title = opt.Title
 	if p.Title == "" {
 		p.Title = c.Scenario + " — edgelab capacity"

@@ -31,6 +31,47 @@ type Results struct {
 	// Compare holds the simulation of the same scenario when a live run
 	// was asked to compare itself with it (edgelab live --compare).
 	Compare *Results `json:"compare,omitempty"`
+	// Input is what produced the results, enough to reproduce them.
+	Input *Input `json:"input,omitempty"`
+}
+
+// Input is the scenario as it was given to the command that produced a
+// results.json.
+type Input struct {
+	// Command is the edgelab command that ran: run or live.
+	Command string `json:"command"`
+	// File is the scenario file as named on the command line ("" for the
+	// embedded quick-start); Scenario its text, verbatim.
+	File     string `json:"file,omitempty"`
+	Scenario string `json:"scenario"`
+	// Sets are the overrides applied to it (--set, --seed as seed=N) and
+	// Strategies the --strategy list, when given.
+	Sets       []string `json:"sets,omitempty"`
+	Strategies []string `json:"strategies,omitempty"`
+}
+
+// CommandLine is the command that reproduces the results (its output
+// directory aside).
+func (in *Input) CommandLine() string {
+	args := []string{"edgelab", in.Command}
+	if in.File != "" {
+		args = append(args, shellQuote(in.File))
+	}
+	if len(in.Strategies) > 0 {
+		args = append(args, "--strategy", shellQuote(strings.Join(in.Strategies, ",")))
+	}
+	for _, s := range in.Sets {
+		args = append(args, "--set", shellQuote(s))
+	}
+	return strings.Join(args, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=,:@+%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // FailureWindow is one failure of one server instance.

@@ -137,7 +137,7 @@ func Parse(data []byte, file string, sets []string) (*Scenario, error) {
 	}
 	sc.zeros = kept
 	sc.setDefaults()
-	sc.src = &source{file: file, root: root}
+	sc.src = &source{file: file, root: root, text: data, sets: append([]string(nil), sets...)}
 	if err := sc.validate(); err != nil {
 		var ve *Error
 		if errors.As(err, &ve) {
@@ -152,6 +152,17 @@ func Parse(data []byte, file string, sets []string) (*Scenario, error) {
 type source struct {
 	file string
 	root *yaml.Node
+	text []byte // the file as read, before --set
+	sets []string
+}
+
+// Source returns the scenario as it was given: the file name, its text
+// verbatim and the --set overrides applied to it, enough to reproduce it.
+func (s *Scenario) Source() (file string, text []byte, sets []string) {
+	if s.src == nil {
+		return "", nil, nil
+	}
+	return s.src.file, s.src.text, s.src.sets
 }
 
 // locate fills in the file and line of an error about a field.

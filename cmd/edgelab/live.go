@@ -117,6 +117,7 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 			res.Partial = res.Partial || simRes.Partial
 		}
 	}
+	res.Input = inputOf("live", sc, names)
 	return publish(stdout, stderr, publication{dir: dir, name: "results.json", file: res, json: f.json,
 		interrupted: res.Partial, html: resultsHTML(res), also: wrote, text: func(w io.Writer) error {
 			if err := reports.WriteText(w, res); err != nil {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/workloads"
 )
 
 // publication is one output file of a command and how to show it.
@@ -144,14 +145,14 @@ func resultsHTML(res *reports.Results) func(io.Writer) error {
 
 // sweepHTML renders a sweep's report.
 func sweepHTML(rep *reports.SweepReport) func(io.Writer) error {
-	return func(w io.Writer) error { return reports.WriteSweepHTML(w, rep, reports.HTMLOptions{}) }
+	return func(w io.Writer) error { return reports.WriteSweepHTML(w, rep, reports.HTMLOptions{Version: version()}) }
 }
 
 // capacityHTML renders a capacity search's report, with its SLO's
 // verdicts.
 func capacityHTML(ans *reports.CapacityReport) func(io.Writer) error {
 	return func(w io.Writer) error {
-		return reports.WriteCapacityHTML(w, ans, reports.HTMLOptions{SLO: &ans.SLO})
+		return reports.WriteCapacityHTML(w, ans, reports.HTMLOptions{SLO: &ans.SLO, Version: version()})
 	}
 }
 
@@ -194,4 +195,14 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// inputOf records what produced results: command, the scenario as given
+// and the strategies asked for.
+func inputOf(command string, sc *workloads.Scenario, strategies []string) *reports.Input {
+	file, text, sets := sc.Source()
+	if file == workloads.QuickstartName {
+		file = ""
+	}
+	return &reports.Input{Command: command, File: file, Scenario: string(text), Sets: sets, Strategies: strategies}
 }

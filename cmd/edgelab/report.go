@@ -101,5 +101,5 @@ func runReport(path, out string, stdout, stderr io.Writer) error {
 // writeHTML renders the HTML report of a results.json with the default
 // options (no SLO).
 func writeHTML(w io.Writer, r *reports.Results) error {
-	return reports.WriteHTML(w, r, reports.HTMLOptions{})
+	return reports.WriteHTML(w, r, reports.HTMLOptions{Version: version()})
 }

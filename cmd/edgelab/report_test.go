@@ -296,3 +296,40 @@ func TestReportInconsistentSeries(t *testing.T) {
 		}
 	}
 }
+
+// run records its inputs in results.json, and the report embeds them, so
+// that anyone can reproduce the page; report re-renders them from the file.
+func TestRunRecordsItsInputs(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "small.yaml", small)
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := runCLI(t, "run", path, "--json", "--out", out, "--seed", "5", "--strategy", "p2c")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res reports.Results
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	in := res.Input
+	if in == nil || in.Command != "run" || in.File != path || in.Scenario != small || len(in.Sets) != 1 || in.Sets[0] != "seed=5" ||
+		len(in.Strategies) != 1 {
+		t.Fatalf("input %+v", in)
+	}
+	for _, f := range []string{filepath.Join(out, "report.html")} {
+		page, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(page), `<section id="scenario">`) || !strings.Contains(string(page), "name: small") ||
+			!strings.Contains(string(page), "--set seed=5") {
+			t.Errorf("%s lacks the inputs", f)
+		}
+	}
+	// The quick-start is named as such, with nothing to pass.
+	code, stdout, _ = runCLI(t, "run", "--json", "--out", t.TempDir(), "--set", "duration=2s", "--set", "warmup=1s")
+	var qs reports.Results
+	if err := json.Unmarshal([]byte(stdout), &qs); code != 0 || err != nil || qs.Input.File != "" || !strings.Contains(qs.Input.Scenario, "quickstart") {
+		t.Errorf("quick-start input: exit %d, %v, %+v", code, err, qs.Input)
+	}
+}

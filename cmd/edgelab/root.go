@@ -132,6 +132,7 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 		}
 		return fmt.Errorf("simulate %s: %w", reports.Printable(sc.Name), err)
 	}
+	res.Input = inputOf("run", sc, names)
 	return publish(stdout, stderr, publication{dir: dir, name: "results.json", file: res, json: f.json,
 		interrupted: res.Partial, html: resultsHTML(res), text: func(w io.Writer) error { return reports.WriteText(w, res) }})
 }
