@@ -145,7 +145,9 @@ func resultsHTML(res *reports.Results) func(io.Writer) error {
 
 // sweepHTML renders a sweep's report.
 func sweepHTML(rep *reports.SweepReport) func(io.Writer) error {
-	return func(w io.Writer) error { return reports.WriteSweepHTML(w, rep, reports.HTMLOptions{Version: version()}) }
+	return func(w io.Writer) error {
+		return reports.WriteSweepHTML(w, rep, reports.HTMLOptions{Version: version()})
+	}
 }
 
 // capacityHTML renders a capacity search's report, with its SLO's
