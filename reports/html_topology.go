@@ -530,7 +530,7 @@ func topologyChart(p *page, s *section, r *Results, i int) {
 	sk.AddSeries(run.Strategy, nil, nil, with(func(se *charts.SingleSeries) {
 		se.Data, se.Links = nodes, links
 		se.Top, se.Bottom, se.Left, se.Right = "76", "16", "16", "180"
-		se.NodeWidth, se.NodeGap = opts.Int(14), opts.Int(6)
+		se.NodeWidth, se.NodeGap = opts.Int(14), opts.Int(12)
 		se.Label = &opts.Label{Show: opts.Bool(true), Position: "right", Formatter: "{b}  {c}", FontSize: 11,
 			BackgroundColor: "rgba(255,255,255,0.75)", BorderRadius: 2}
 		se.LineStyle = &opts.LineStyle{Color: "#8c959f", Opacity: opts.Float(0.3)}
