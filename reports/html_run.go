@@ -85,6 +85,8 @@ func buildRunReport(p *page, r *Results, opt HTMLOptions) {
 		gw.table(gatewayTable(r.Runs))
 	}
 
+	topologySection(p, r)
+
 	if r.Compare != nil && len(r.Compare.Runs) > 0 {
 		compareSection(p, r)
 	}

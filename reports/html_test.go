@@ -112,7 +112,7 @@ func fixture() *Results {
 var fixtureCharts = []string{"latency-percentiles", "latency-cdf", "latency-p99-time", "latency-p50-time",
 	"throughput-0", "throughput-1", "instances-time", "instance-requests", "instance-utilization",
 	"utilization-0", "inflight-0", "utilization-1", "inflight-1", "gateway-stages", "gateway-requests",
-	"compare-percentiles", "compare-cdf", "compare-p99-time"}
+	"topology-0", "topology-1", "compare-percentiles", "compare-cdf", "compare-p99-time"}
 
 // needECharts fails the test with the fix when the assets are missing.
 func needECharts(t *testing.T) {
@@ -339,7 +339,7 @@ func TestHTMLHasEveryChart(t *testing.T) {
 			t.Errorf("no div for chart %s", id)
 		}
 	}
-	if want := []string{"summary", "latency", "time", "load", "gateway", "compare"}; !slices.Equal(sections, want) {
+	if want := []string{"summary", "latency", "time", "load", "gateway", "topology", "compare"}; !slices.Equal(sections, want) {
 		t.Errorf("sections %q, want %q", sections, want)
 	}
 	for _, s := range specs {
@@ -348,7 +348,8 @@ func TestHTMLHasEveryChart(t *testing.T) {
 			t.Errorf("%s: no title", s.ID)
 		}
 		for _, axis := range []string{"xAxis", "yAxis"} {
-			for _, a := range s.Option[axis].([]any) {
+			axes, _ := s.Option[axis].([]any) // none for a sankey
+			for _, a := range axes {
 				if name, _ := a.(map[string]any)["name"].(string); name == "" {
 					t.Errorf("%s: unnamed %s", s.ID, axis)
 				}
@@ -414,7 +415,7 @@ func TestHTMLLeavesOutWhatIsMissing(t *testing.T) {
 	for _, s := range specsOf(t, page) {
 		ids = append(ids, s.ID)
 	}
-	if want := []string{"latency-percentiles", "latency-cdf", "instance-requests", "instance-utilization"}; !slices.Equal(ids, want) {
+	if want := []string{"latency-percentiles", "latency-cdf", "instance-requests", "instance-utilization", "topology-0"}; !slices.Equal(ids, want) {
 		t.Errorf("charts %q, want %q", ids, want)
 	}
 	for _, s := range []string{`id="time"`, `id="gateway"`, `id="compare"`, `"id":"edgelab-errorbar-`, "SLO"} {
@@ -672,6 +673,9 @@ func TestHTMLRendersInChromium(t *testing.T) {
 				t.Fatal(err)
 			}
 			specs := specsOf(t, b.Bytes())
+			if name == "report.html" && !slices.ContainsFunc(specs, func(s pageSpec) bool { return s.ID == "topology-0" }) {
+				t.Error("report.html has no topology chart to draw")
+			}
 			dom := dumpDOM(t, chromium, file)
 			var body *html.Node
 			canvas := map[string]bool{}
