@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"html"
 	"math"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	xhtml "golang.org/x/net/html"
 )
 
 // twoRuns builds results of two strategies over the given per-replication
@@ -161,4 +166,55 @@ func TestDiffMethod(t *testing.T) {
 	if m, _ := DiffMethod(a, twoRuns([]float64{1}, []float64{2})); m != "" {
 		t.Errorf("one replication: %q", m)
 	}
+}
+
+// The findings section renders in a real browser before every chart, on
+// a run's page and on a comparison page (which also draws its charts).
+func TestFindingsRenderInChromium(t *testing.T) {
+	chromium := findChromium(t)
+	needECharts(t)
+	dir := t.TempDir()
+	a, b := fixture(), fixture()
+	b.Mode = "live"
+	pages := map[string]func(*bytes.Buffer) error{
+		"report.html":  func(w *bytes.Buffer) error { return WriteHTML(w, fixture(), HTMLOptions{SLO: &SLO{P99MS: 95}}) },
+		"compare.html": func(w *bytes.Buffer) error { return WriteDiffHTML(w, []DiffSide{{"A", a, nil}, {"B", b, nil}}, HTMLOptions{}) },
+	}
+	for _, name := range []string{"report.html", "compare.html"} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := pages[name](&buf); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(dir, name)
+			if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			specs := specsOf(t, buf.Bytes())
+			var order []string
+			var body *xhtml.Node
+			walk(t, dumpDOM(t, chromium, file), func(n *xhtml.Node) {
+				if n.Data == "body" {
+					body = n
+				}
+				if id, _ := attr(n, "id"); n.Data == "section" || (id != "" && strings.HasPrefix(classOf(n), "chart")) {
+					order = append(order, id)
+				}
+			})
+			if len(order) == 0 || order[0] != "findings" {
+				t.Errorf("sections and charts in the DOM: %q; want findings first", order)
+			}
+			if body == nil {
+				t.Fatal("no body")
+			}
+			if rendered, _ := attr(body, "data-rendered"); rendered != strconv.Itoa(len(specs)) {
+				t.Errorf("%s of %d charts finished rendering", rendered, len(specs))
+			}
+		})
+	}
+}
+
+func classOf(n *xhtml.Node) string {
+	c, _ := attr(n, "class")
+	return c
 }
