@@ -177,8 +177,10 @@ func TestFindingsRenderInChromium(t *testing.T) {
 	a, b := fixture(), fixture()
 	b.Mode = "live"
 	pages := map[string]func(*bytes.Buffer) error{
-		"report.html":  func(w *bytes.Buffer) error { return WriteHTML(w, fixture(), HTMLOptions{SLO: &SLO{P99MS: 95}}) },
-		"compare.html": func(w *bytes.Buffer) error { return WriteDiffHTML(w, []DiffSide{{"A", a, nil}, {"B", b, nil}}, HTMLOptions{}) },
+		"report.html": func(w *bytes.Buffer) error { return WriteHTML(w, fixture(), HTMLOptions{SLO: &SLO{P99MS: 95}}) },
+		"compare.html": func(w *bytes.Buffer) error {
+			return WriteDiffHTML(w, []DiffSide{{"A", a, nil}, {"B", b, nil}}, HTMLOptions{})
+		},
 	}
 	for _, name := range []string{"report.html", "compare.html"} {
 		t.Run(name, func(t *testing.T) {
