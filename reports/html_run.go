@@ -42,6 +42,7 @@ var outcomeKinds = []struct {
 
 // buildRunReport fills p with the sections of one results.json.
 func buildRunReport(p *page, r *Results, opt HTMLOptions) {
+	addRunFindings(p, r, opt) // findings.go: the answer first, before any chart
 	p.Subtitle = runSubtitle(r)
 	if r.Partial {
 		p.Notes = append(p.Notes, "Partial results: the run was interrupted before its end.")

@@ -339,7 +339,7 @@ func TestHTMLHasEveryChart(t *testing.T) {
 			t.Errorf("no div for chart %s", id)
 		}
 	}
-	if want := []string{"summary", "latency", "time", "load", "gateway", "topology", "compare"}; !slices.Equal(sections, want) {
+	if want := []string{"findings", "summary", "latency", "time", "load", "gateway", "topology", "compare"}; !slices.Equal(sections, want) {
 		t.Errorf("sections %q, want %q", sections, want)
 	}
 	for _, s := range specs {

@@ -105,6 +105,9 @@ type Run struct {
 	Outcomes Outcomes           `json:"outcomes"`
 	Servers  []Server           `json:"servers"`
 	Sim      *SimStats          `json:"sim,omitempty"`
+	// Replicates holds the per-replication figures behind the means, when
+	// there are several replications (for paired comparisons).
+	Replicates *Replicates `json:"replicates,omitempty"`
 	// Live describes the load generation of a live run.
 	Live *LiveStats `json:"live,omitempty"`
 	// Gateway describes the gateway tier, when the scenario has one.
@@ -320,6 +323,9 @@ func ReadResults(data []byte) (*Results, error) {
 func (r *Run) check() error {
 	if r.Requests < 0 || r.OK < 0 || r.Failed < 0 || r.Rejected < 0 || r.Attempts < 0 {
 		return errors.New("negative counts")
+	}
+	if err := r.Replicates.check(r.Replications); err != nil {
+		return err
 	}
 	s := r.Series
 	if s == nil {

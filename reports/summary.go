@@ -76,6 +76,7 @@ func Summarize(strategy string, reps []Replication, durationS float64) Run {
 	if len(ci) > 0 {
 		run.CI95 = ci
 	}
+	run.Replicates = replicatesOf(reps, durationS)
 	// Servers: requests summed, gauges averaged over replications.
 	run.Servers = make([]Server, len(reps[0].Servers))
 	for i := range run.Servers {
