@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Renders docs/report.png, the README's picture of an HTML report, with the
-# project's own tooling: runs examples/failing-server.yaml with two
+# project's own tooling: runs examples/failing-server.yaml (5 replications) with two
 # strategies and photographs the report.html it writes in headless
 # Chromium (apt-get install chromium), offline, 1280×2000 pixels.
 #
@@ -17,7 +17,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-"$bin" run examples/failing-server.yaml --strategy round-robin,least-request --out "$tmp/run" >/dev/null
+"$bin" run examples/failing-server.yaml --strategy round-robin,least-request --set replications=5 --out "$tmp/run" >/dev/null
 "$chromium" --headless --no-sandbox --disable-gpu --disable-background-networking --disable-quic \
 	--no-first-run --disable-component-update --disable-sync --disable-dev-shm-usage \
 	--user-data-dir="$tmp/profile" --proxy-server=127.0.0.1:9 --hide-scrollbars \
