@@ -119,7 +119,7 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 	}
 	res.Input = inputOf("live", sc, names)
 	return publish(stdout, stderr, publication{dir: dir, name: "results.json", file: res, json: f.json,
-		interrupted: res.Partial, html: resultsHTML(res), also: wrote, text: func(w io.Writer) error {
+		interrupted: res.Partial, html: resultsHTML(res, nil), also: wrote, text: func(w io.Writer) error {
 			if err := reports.WriteText(w, res); err != nil {
 				return err
 			}

@@ -139,8 +139,8 @@ func outDir(out, scenario, suffix string) string {
 }
 
 // resultsHTML renders a results.json's report.
-func resultsHTML(res *reports.Results) func(io.Writer) error {
-	return func(w io.Writer) error { return writeHTML(w, res) }
+func resultsHTML(res *reports.Results, slo *reports.SLO) func(io.Writer) error {
+	return func(w io.Writer) error { return writeHTML(w, res, slo) }
 }
 
 // sweepHTML renders a sweep's report.

@@ -10,11 +10,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/edgelab/edgelab/experiment"
 	"github.com/edgelab/edgelab/reports"
 )
 
 func newReportCmd(stdout io.Writer) *cobra.Command {
-	var out string
+	var out, slo string
 	cmd := &cobra.Command{
 		Use:   "report RESULTS.json | report A.json B.json [C.json...] --out DIR",
 		Short: "Re-render a results.json (table, HTML report, CSV), or compare several on one page",
@@ -58,14 +59,19 @@ no interval. The changes are also printed as text.`,
 			if len(args) > 1 {
 				return runCompare(args, out, stdout, c.ErrOrStderr())
 			}
-			return runReport(args[0], out, stdout, c.ErrOrStderr())
+			objective, err := parseRunSLO(slo)
+			if err != nil {
+				return err
+			}
+			return runReport(args[0], out, objective, stdout, c.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "directory for report.html and the CSV files (default: beside RESULTS.json; required to compare files)")
+	cmd.Flags().StringVar(&slo, "slo", "", "service-level objective the findings and summary check, e.g. p99=200ms,availability=99.9")
 	return cmd
 }
 
-func runReport(path, out string, stdout, stderr io.Writer) error {
+func runReport(path, out string, slo *reports.SLO, stdout, stderr io.Writer) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return usageError{fmt.Errorf("%s: cannot read: %w", path, err)}
@@ -81,7 +87,7 @@ func runReport(path, out string, stdout, stderr io.Writer) error {
 		name  string
 		write func(io.Writer, *reports.Results) error
 	}{
-		{"report.html", writeHTML},
+		{"report.html", func(w io.Writer, r *reports.Results) error { return writeHTML(w, r, slo) }},
 		{"summary.csv", reports.WriteSummaryCSV},
 		{"series.csv", reports.WriteSeriesCSV},
 		{"instances.csv", reports.WriteInstanceSeriesCSV},
@@ -122,8 +128,20 @@ func runReport(path, out string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// writeHTML renders the HTML report of a results.json with the default
-// options (no SLO).
-func writeHTML(w io.Writer, r *reports.Results) error {
-	return reports.WriteHTML(w, r, reports.HTMLOptions{Version: version()})
+// writeHTML renders the HTML report of a results.json, with verdicts
+// against slo when it is not nil.
+func writeHTML(w io.Writer, r *reports.Results, slo *reports.SLO) error {
+	return reports.WriteHTML(w, r, reports.HTMLOptions{Version: version(), SLO: slo})
+}
+
+// parseRunSLO reads the --slo flag of run and report ("" = none).
+func parseRunSLO(s string) (*reports.SLO, error) {
+	if s == "" {
+		return nil, nil
+	}
+	slo, err := experiment.ParseSLO(s)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return &slo, nil
 }

@@ -333,3 +333,34 @@ func TestRunRecordsItsInputs(t *testing.T) {
 		t.Errorf("quick-start input: exit %d, %v, %+v", code, err, qs.Input)
 	}
 }
+
+// run --slo and report --slo put the SLO's verdicts in the findings;
+// a bad --slo is exit 2 before anything runs.
+func TestRunAndReportSLO(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "small.yaml", small)
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := runCLI(t, "run", path, "--out", out, "--slo", "p99=1ms"); code != 0 {
+		t.Fatalf("run --slo: exit %d: %s", code, stderr)
+	}
+	page, _ := os.ReadFile(filepath.Join(out, "report.html"))
+	if !strings.Contains(string(page), "No strategy meets the SLO (p99 ≤ 1 ms)") {
+		t.Error("run --slo p99=1ms: the findings do not say who misses it")
+	}
+	again := filepath.Join(dir, "again")
+	if code, _, stderr := runCLI(t, "report", filepath.Join(out, "results.json"), "--out", again, "--slo", "p99=10s"); code != 0 {
+		t.Fatalf("report --slo: exit %d: %s", code, stderr)
+	}
+	page, _ = os.ReadFile(filepath.Join(again, "report.html"))
+	if !strings.Contains(string(page), "Every strategy meets the SLO (p99 ≤ 10000 ms)") {
+		t.Error("report --slo p99=10s: the findings do not say who meets it")
+	}
+	for _, args := range [][]string{{"run", path, "--out", filepath.Join(dir, "x"), "--slo", "p99=fast"}, {"report", filepath.Join(out, "results.json"), "--slo", "nope=1"}} {
+		if code, _, stderr := runCLI(t, args...); code != 2 || !strings.Contains(stderr, "--slo") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	if exists(filepath.Join(dir, "x")) {
+		t.Error("a bad --slo left an output directory")
+	}
+}

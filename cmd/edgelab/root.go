@@ -49,6 +49,7 @@ type runFlags struct {
 	sets       []string
 	json       bool
 	force      bool
+	slo        string
 	cpuprofile string
 }
 
@@ -75,6 +76,7 @@ results.json is written to --out (default out/<scenario-name>/).`,
 	}
 	addRunFlags(cmd.Flags(), &f, "out/<scenario-name>", "clients.arrival.rate=900")
 	cmd.Flags().BoolVar(&f.force, "force", false, "run a scenario whose estimated work or memory is over edgelab's limits")
+	cmd.Flags().StringVar(&f.slo, "slo", "", "service-level objective report.html checks, e.g. p99=200ms,availability=99.9")
 	return cmd
 }
 
@@ -116,6 +118,10 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	if err := checkWritable(dir); err != nil {
 		return err
 	}
+	slo, err := parseRunSLO(f.slo)
+	if err != nil {
+		return err
+	}
 	stop, err := startCPUProfile(f.cpuprofile)
 	if err != nil {
 		return err
@@ -134,7 +140,7 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	}
 	res.Input = inputOf("run", sc, names)
 	return publish(stdout, stderr, publication{dir: dir, name: "results.json", file: res, json: f.json,
-		interrupted: res.Partial, html: resultsHTML(res), text: func(w io.Writer) error { return reports.WriteText(w, res) }})
+		interrupted: res.Partial, html: resultsHTML(res, slo), text: func(w io.Writer) error { return reports.WriteText(w, res) }})
 }
 
 // errInterrupted reports a run stopped by a signal after it wrote its
