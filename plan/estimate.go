@@ -61,9 +61,17 @@ func EstimateRun(sc *workloads.Scenario, strategies []string, parallel int) Esti
 	reps, n := float64(sc.Replications), float64(len(strategies))
 	a := &sc.Clients.Arrival
 	if a.Process == workloads.ProcessClosed {
-		// Each user sends at most one request per think time, or per
-		// MinResend-sized round trip when it does not think.
-		cycle := max(a.Think.D(), time.Millisecond)
+		// Each user sends at most one request per think time; without
+		// thinking, one per answer: the fastest group's mean service time
+		// at its highest speed, or a 1 ms round trip (sim.MinResend) when
+		// answers take no time.
+		cycle := a.Think.D()
+		if cycle <= 0 {
+			cycle = fastestService(sc)
+		}
+		if cycle <= 0 {
+			cycle = time.Millisecond
+		}
 		perRep := float64(a.Users) * run.Seconds() / cycle.Seconds()
 		e.Requests = perRep * reps * n
 		e.RequestsWhy = fmt.Sprintf("clients.arrival.users %d × (warmup + duration) %v / think %v × replications %d × strategies %d",
@@ -127,6 +135,24 @@ func EstimateRun(sc *workloads.Scenario, strategies []string, parallel int) Esti
 		e.BytesWhy = series.why
 	}
 	return e
+}
+
+// fastestService is the shortest mean service time of any server group
+// at its highest speed.
+func fastestService(sc *workloads.Scenario) time.Duration {
+	best := time.Duration(-1)
+	for gi := range sc.Servers {
+		g := &sc.Servers[gi]
+		speed := 1.0
+		for i := 0; i < g.Slots(); i++ {
+			speed = max(speed, g.Speed.At(i, 1))
+		}
+		d := time.Duration(g.Service.MeanSeconds() / speed * 1e9)
+		if best < 0 || d < best {
+			best = d
+		}
+	}
+	return max(best, 0)
 }
 
 func param(p map[string]float64, name string, def float64) float64 {

@@ -75,3 +75,21 @@ servers: [{name: web, count: 100000, service: {dist: exponential, mean: 1ms}}]
 		}
 	}
 }
+
+// A closed loop without think time sends one request per answer: the
+// estimate counts by the fastest mean service time, not a fixed round trip.
+func TestEstimateClosedLoopWithoutThink(t *testing.T) {
+	sc, err := workloads.Parse([]byte(`
+name: c
+duration: 100s
+warmup: 0s
+clients: {arrival: {process: closed, users: 1000}}
+servers: [{name: web, count: 10, service: {dist: exponential, mean: 100us}}, {name: slow, count: 2, service: {dist: exponential, mean: 1ms}}]
+`), "c.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := EstimateRun(sc, []string{"p2c"}, 1); e.Requests < 0.99e9 || e.Requests > 1.01e9 {
+		t.Errorf("%.3g requests, want 1000 users × 100 s / 100 µs = 1e9", e.Requests)
+	}
+}

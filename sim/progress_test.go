@@ -107,6 +107,9 @@ warmup: 0s
 clients: {arrival: {process: poisson, rate: 20000}}
 servers: [{name: web, count: 1, %s service: {dist: exponential, mean: 1ms}}]
 `
+	// Direct mode (no request records) and the general path fail at the
+	// same bound, hence at the same moment of the same request stream.
+	var when []string
 	for _, general := range []bool{false, true} {
 		sc, err := workloads.Parse([]byte(fmt.Sprintf(overload, "")), "flood.yaml", nil)
 		if err != nil {
@@ -114,8 +117,13 @@ servers: [{name: web, count: 1, %s service: {dist: exponential, mean: 1ms}}]
 		}
 		_, _, _, err = replicate(context.Background(), sc, "round-robin", 0, modelOptions{general: general, maxBacklog: 1000})
 		if err == nil || !strings.Contains(err.Error(), "more than 1000 requests in flight") || !strings.Contains(err.Error(), "servers[].queue") {
-			t.Errorf("general %v: error %v", general, err)
+			t.Fatalf("general %v: error %v", general, err)
 		}
+		_, at, _ := strings.Cut(err.Error(), " in flight at ")
+		when = append(when, strings.SplitN(at, ":", 2)[0])
+	}
+	if when[0] != when[1] {
+		t.Errorf("direct mode failed at %s, the general path at %s", when[0], when[1])
 	}
 	sc, err := workloads.Parse([]byte(fmt.Sprintf(overload, "queue: 100,")), "flood.yaml", nil)
 	if err != nil {

@@ -151,7 +151,13 @@ func (m *model) checkBacklog(now time.Duration) error {
 	if m.think != nil {
 		limit += m.sc.Clients.Arrival.Users
 	}
-	if len(m.reqs) <= limit && len(m.atts) <= maxLive*limit {
+	// In direct mode an attempt stands for its request (m.reqs stays
+	// empty); otherwise a request has up to maxLive attempts.
+	atts := maxLive * limit
+	if m.direct {
+		atts = limit
+	}
+	if len(m.reqs) <= limit && len(m.atts) <= atts {
 		return nil
 	}
 	return fmt.Errorf("more than %d requests in flight at %v: the load exceeds what the servers serve and nothing bounds the backlog; "+

@@ -324,7 +324,7 @@ func checkInteger(n *yaml.Node, t reflect.Type) string {
 		return ""
 	}
 	v := strings.TrimSpace(n.Value)
-	digits := strings.TrimLeft(v, "+-")
+	digits := strings.ReplaceAll(strings.TrimLeft(v, "+-"), "_", "") // YAML allows 1_000
 	unsigned := t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64
 	rangeMsg := func() string {
 		if unsigned {
@@ -334,7 +334,7 @@ func checkInteger(n *yaml.Node, t reflect.Type) string {
 	}
 	switch n.ShortTag() {
 	case "!!int":
-		if len(digits) > 1 && digits[0] == '0' || strings.ContainsAny(digits, "xXoObB_:") {
+		if len(digits) > 1 && digits[0] == '0' || strings.ContainsAny(digits, "xXoObB:") {
 			return fmt.Sprintf("want a whole number in decimal digits, got %s (a leading 0 or 0x/0o/0b prefix reads as another base)", v)
 		}
 		var err error
@@ -344,7 +344,7 @@ func checkInteger(n *yaml.Node, t reflect.Type) string {
 			}
 			_, err = strconv.ParseUint(digits, 10, t.Bits())
 		} else {
-			_, err = strconv.ParseInt(strings.TrimPrefix(v, "+"), 10, t.Bits())
+			_, err = strconv.ParseInt(strings.TrimPrefix(strings.ReplaceAll(v, "_", ""), "+"), 10, t.Bits())
 		}
 		if err != nil {
 			return rangeMsg()
@@ -356,8 +356,14 @@ func checkInteger(n *yaml.Node, t reflect.Type) string {
 		}
 		// Beyond 2^53 a float is not exact: such a number must be
 		// written in digits to be read as the integer it names.
-		if math.Abs(f) >= 1<<53 || unsigned && f < 0 {
+		if unsigned && f < 0 {
 			return rangeMsg()
+		}
+		if math.Abs(f) >= 1<<53 {
+			if strings.Trim(digits, "0123456789") == "" {
+				return rangeMsg() // digits too many for any integer key
+			}
+			return fmt.Sprintf("write %s in digits: a number this large is not exact in that form", v)
 		}
 		if !unsigned && t.Bits() < 64 && (f < -float64(int64(1)<<(t.Bits()-1)) || f >= float64(int64(1)<<(t.Bits()-1))) {
 			return rangeMsg()

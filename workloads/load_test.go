@@ -114,8 +114,8 @@ var badCases = []badCase{
 	// yaml.v3 reads 2^64 as a float and would make it 2^63.
 	{name: "seed beyond uint64", yaml: validYAML + "seed: 18446744073709551616\n", line: 10, field: "seed",
 		want: []string{"want a whole number from 0 to 18446744073709551615, got 18446744073709551616"}},
-	{name: "inexact float seed", yaml: validYAML + "seed: 1e19\n", line: 10, field: "seed",
-		want: []string{"want a whole number from 0 to"}},
+	{name: "inexact float seed", yaml: validYAML + "seed: 1e18\n", line: 10, field: "seed",
+		want: []string{"write 1e18 in digits"}},
 	// A name is printed and becomes ids and log lines: no escape
 	// sequences, carriage returns or bidirectional overrides.
 	{name: "escape sequence in the name", yaml: edit("name: t", `name: "t\x1b[2J"`), line: 1, field: "name",
@@ -420,6 +420,12 @@ func TestExplicitZeros(t *testing.T) {
 		if !errors.As(err, &e) || e.Field != c.field || !strings.Contains(e.Msg, c.want) || e.Line == 0 {
 			t.Errorf("%s: error %v; want %s at its line: %q", c.name, err, c.field, c.want)
 		}
+	}
+	// A text key whose value reads as a zero duration is a name like any
+	// other; YAML's 1_000 is a thousand.
+	if sc, err := workloads.Parse([]byte(edit("name: t", `name: "0s"`)+"    concurrency: 1_000\n"), "z.yaml", nil); err != nil ||
+		sc.Name != "0s" || sc.Servers[0].Concurrency != 1000 {
+		t.Errorf("name 0s, concurrency 1_000: %v", err)
 	}
 	// The same through --set.
 	if _, err := workloads.Parse([]byte(validYAML), "z.yaml", []string{"servers[0].concurrency=0"}); err == nil || !strings.Contains(err.Error(), "--set") {

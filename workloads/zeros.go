@@ -2,6 +2,7 @@ package workloads
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -82,7 +83,7 @@ func checkZeros(file string, n *yaml.Node, path string, kept map[string]bool) er
 		}
 	case yaml.ScalarNode:
 		def, ok := zeroKeys[indexRE.ReplaceAllString(path, "[]")]
-		if !ok || !isZero(n) {
+		if !ok || !isZero(n, isDuration(path)) {
 			return nil
 		}
 		if def == "" {
@@ -102,9 +103,10 @@ func checkZeros(file string, n *yaml.Node, path string, kept map[string]bool) er
 	return nil
 }
 
-// isZero reports whether a scalar is an explicit zero: the number 0, a
-// zero duration or an empty string (a null is an absent value).
-func isZero(n *yaml.Node) bool {
+// isZero reports whether a scalar is an explicit zero: the number 0, an
+// empty string, or for a duration key a zero duration ("0s"); a text
+// key named "0s" is a name like any other. A null is an absent value.
+func isZero(n *yaml.Node, duration bool) bool {
 	switch n.ShortTag() {
 	case "!!int", "!!float":
 		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
@@ -113,8 +115,17 @@ func isZero(n *yaml.Node) bool {
 		if n.Value == "" {
 			return true
 		}
+		if !duration {
+			return false
+		}
 		d, err := time.ParseDuration(n.Value)
 		return err == nil && d == 0
 	}
 	return false
+}
+
+// isDuration reports whether the key at path takes a duration.
+func isDuration(path string) bool {
+	_, t, err := keyType(path)
+	return err == nil && deref(t) == reflect.TypeOf(Duration(0))
 }

@@ -90,9 +90,9 @@ edgelab live --gateway, vegeta, curl. It listens on loopback only unless
 			}
 			defer stop()
 			if f.debugAddr != "" {
-				stopDebug, err := startDebug(f.debugAddr)
+				stopDebug, err := startDebug(f.debugAddr) // bad input is a usageError; a port in use is not
 				if err != nil {
-					return usageError{err}
+					return err
 				}
 				defer stopDebug()
 				fmt.Fprintf(stderr, "edgelab serve: debug endpoints on http://%s/debug/vars and /debug/pprof/\n", f.debugAddr)
@@ -136,10 +136,10 @@ var publishGoroutines sync.Once
 func startDebug(addr string) (stop func(), err error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("--debug-addr: %w", err)
+		return nil, usageError{fmt.Errorf("--debug-addr: %w", err)}
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("--debug-addr: %q is not a loopback address", addr)
+		return nil, usageError{fmt.Errorf("--debug-addr: %q is not a loopback address", addr)}
 	}
 	publishGoroutines.Do(func() {
 		expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))

@@ -23,8 +23,9 @@ type failEvent struct {
 
 // Play starts the scenario's failure schedule, its times counted from
 // start (warm-up included), for a run ending at end (warm-up plus
-// duration): windows starting at or after end are dropped, and so are
-// ends after it (a failure still active at end lasts until Close). The
+// duration): windows starting at or after end are dropped; a window that
+// ends after end still ends at its time while the run drains (as in the
+// simulator), or lasts until Close, whichever comes first. The
 // schedule is the simulator's: the same windows, random crashes drawn
 // from the same streams (workloads.Failure.Windows), started and ended in
 // the same order. Play does nothing the second time or after Close.
@@ -59,7 +60,7 @@ func (f *Fleet) plan(end time.Duration) ([]failEvent, []reports.FailureWindow) {
 		x := &fails[i]
 		b := f.backends[x.Target]
 		events = append(events, failEvent{at: x.Start, f: x, b: b, start: true})
-		if x.End >= 0 && x.End <= end {
+		if x.End >= 0 { // also after end, while the run drains, as the simulator does
 			events = append(events, failEvent{at: x.End, f: x, b: b})
 		}
 	}
