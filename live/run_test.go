@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -294,5 +295,36 @@ servers:
 	}
 	if st, err := os.Stat(info.AccessLogs[0]); err != nil || st.Size() == 0 {
 		t.Errorf("access log %s: %v", info.AccessLogs[0], err)
+	}
+}
+
+// The live gateway retries what clients.retries.on names, as the
+// simulator does (plan.RetryPolicy; sim's TestRetryOn): backends that
+// always answer 5xx get every retry by default and none under NGINX's
+// "error timeout".
+func TestRetryOnLive(t *testing.T) {
+	const base = `
+name: retry-on-live
+duration: 500ms
+warmup: 0s
+clients:
+  arrival: {process: constant, rate: 40}
+  retries: {max: 2, backoff: 0s%s}
+servers:
+  - {name: web, count: 2, errors: 1, service: {dist: constant, mean: 1ms}}
+`
+	for _, c := range []struct {
+		on       string
+		attempts int64
+	}{{"", 3}, {", on: [connect_failure, timeout]", 1}} {
+		res, err := Run(context.Background(), parse(t, fmt.Sprintf(base, c.on)), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res.Runs[0]
+		conserved(t, r)
+		if r.Requests == 0 || r.Attempts != c.attempts*r.Requests || r.Outcomes.Error5xx != r.Requests {
+			t.Errorf("on%q: %d attempts for %d requests (%+v); want %d each", c.on, r.Attempts, r.Requests, r.Outcomes, c.attempts)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/strategies"
+	"github.com/edgelab/edgelab/workloads"
 )
 
 // Outcome is how a client request (or its last attempt) ended, in
@@ -66,18 +67,37 @@ func FromAttempt(o strategies.Outcome) Outcome {
 	return ConnectFailure
 }
 
-// Retriable reports whether the client's retry policy sends a request
-// again after an attempt ended with o: server errors, connect failures,
-// full queues (a 503) and per-try timeouts, as Envoy's retry_on:
-// 5xx,connect-failure,reset does. No eligible endpoint and policy
-// rejections are final.
-func (o Outcome) Retriable() bool {
-	switch o {
-	case Error5xx, ConnectFailure, QueueFull, Timeout:
-		return true
-	}
-	return false
+// RetryPolicy says which attempt outcomes the client's retry policy
+// sends again (clients.retries.on). Both worlds ask it after every failed
+// attempt. The zero value retries nothing.
+type RetryPolicy struct {
+	on [NumOutcomes]bool
 }
+
+// NewRetryPolicy reads clients.retries.on: the outcomes it names, or,
+// when it is absent, server errors, connect failures, full queues (a
+// 503) and per-try timeouts, as Envoy's retry_on: 5xx does (which covers
+// resets and connect failures). No eligible endpoint and policy
+// rejections are never retried.
+func NewRetryPolicy(r workloads.Retries) RetryPolicy {
+	var p RetryPolicy
+	if r.On == nil {
+		for _, o := range []Outcome{Error5xx, ConnectFailure, QueueFull, Timeout} {
+			p.on[o] = true
+		}
+		return p
+	}
+	for _, name := range r.On {
+		if o, ok := OutcomeNamed(name); ok && o != OK && o != NoUpstream && o != AuthRejected && o != RateLimited {
+			p.on[o] = true
+		}
+	}
+	return p
+}
+
+// Retries reports whether an attempt that ended with o is sent again
+// (within the retry count and budget).
+func (p RetryPolicy) Retries(o Outcome) bool { return o < NumOutcomes && p.on[o] }
 
 // Counter returns o's counter in out.
 func (o Outcome) Counter(out *reports.Outcomes) *int64 {

@@ -197,10 +197,20 @@ func TestOutcomes(t *testing.T) {
 			t.Errorf("FromAttempt(%v) = %v", a, FromAttempt(a))
 		}
 	}
+	// The default retry policy: what Envoy's retry_on 5xx covers.
 	retried := map[Outcome]bool{Error5xx: true, ConnectFailure: true, QueueFull: true, Timeout: true}
+	def := NewRetryPolicy(workloads.Retries{Max: 2})
 	for o := OK; o < NumOutcomes; o++ {
-		if o.Retriable() != retried[o] {
-			t.Errorf("%v.Retriable() = %v", o, o.Retriable())
+		if def.Retries(o) != retried[o] {
+			t.Errorf("default policy retries %v: %v", o, def.Retries(o))
+		}
+	}
+	// NGINX's proxy_next_upstream error timeout; nothing for on: [].
+	nginx := NewRetryPolicy(workloads.Retries{Max: 2, On: []string{"connect_failure", "timeout"}})
+	none := NewRetryPolicy(workloads.Retries{Max: 2, On: []string{}})
+	for o := OK; o < NumOutcomes; o++ {
+		if nginx.Retries(o) != (o == ConnectFailure || o == Timeout) || none.Retries(o) {
+			t.Errorf("%v: nginx %v, none %v", o, nginx.Retries(o), none.Retries(o))
 		}
 	}
 }

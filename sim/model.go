@@ -74,6 +74,7 @@ type model struct {
 	retryR      *rand.Rand
 	timeout     time.Duration
 	retry       workloads.Retries
+	retryOn     plan.RetryPolicy
 	hedge       workloads.Hedge
 	budget      *strategies.RetryBudget // nil: retries are not budgeted
 	serial      uint64
@@ -141,6 +142,7 @@ func newModel(sc *workloads.Scenario, strategy string, rep int, opt modelOptions
 		m.maxBacklog = opt.maxBacklog
 	}
 	m.budget = plan.RetryBudget(sc)
+	m.retryOn = plan.NewRetryPolicy(sc.Clients.Retries)
 	a := &sc.Clients.Arrival
 	if a.Process == workloads.ProcessClosed {
 		m.think = a.ThinkSampler(engine.Source(seed, rep, "think"))

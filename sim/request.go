@@ -253,7 +253,7 @@ func (m *model) attemptFailed(now time.Duration, ri int32, reqGen uint32, o plan
 	if r.gen != reqGen || r.nLive > 0 {
 		return
 	}
-	if int(r.retries) < m.retry.Max && o.Retriable() && (m.budget == nil || m.budget.TryRetry()) {
+	if int(r.retries) < m.retry.Max && m.retryOn.Retries(o) && (m.budget == nil || m.budget.TryRetry()) {
 		backoff := strategies.Backoff(m.retry.Backoff.D(), m.retry.MaxBackoff.D(), int(r.retries), m.retryR)
 		r.retries++
 		r.pending = m.budget != nil

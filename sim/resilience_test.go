@@ -199,3 +199,35 @@ func TestLinkerdSlowHost(t *testing.T) {
 		t.Errorf("p2c timed out %.4f of requests, not far fewer than round robin's %.4f", p2c, rr)
 	}
 }
+
+// clients.retries.on decides which failed attempts are sent again:
+// servers that always answer 5xx get every retry under the default
+// (Envoy's 5xx) and none under NGINX's "error timeout" or HAProxy's
+// conn-failure.
+func TestRetryOn(t *testing.T) {
+	const base = `
+name: retry-on
+seed: 4
+duration: 5s
+warmup: 1s
+clients:
+  arrival: {process: poisson, rate: 200}
+  retries: {max: 2, backoff: 0s%s}
+servers:
+  - {name: web, count: 3, errors: 1, service: {dist: exponential, mean: 2ms}}
+`
+	for _, c := range []struct {
+		on       string
+		attempts int64 // per request
+	}{
+		{"", 3},
+		{", on: [error_5xx]", 3},
+		{", on: [connect_failure, timeout]", 1},
+		{", on: [connect_failure]", 1},
+	} {
+		r := simulateYAML(t, []byte(fmt.Sprintf(base, c.on)), "retry-on.yaml", "round-robin", nil)
+		if r.Attempts != c.attempts*r.Requests || r.Outcomes.Error5xx != r.Requests {
+			t.Errorf("on%q: %d attempts for %d requests (%d 5xx); want %d each", c.on, r.Attempts, r.Requests, r.Outcomes.Error5xx, c.attempts)
+		}
+	}
+}

@@ -23,7 +23,18 @@ type Retries struct {
 	// PerTryTimeout abandons one attempt (and retries it) after this long
 	// (0 = none).
 	PerTryTimeout Duration `yaml:"per_try_timeout"`
+	// On lists the outcomes of an attempt that are retried, by their
+	// results.json names: error_5xx, connect_failure, timeout (a per-try
+	// timeout) and queue_full (a full queue's 503). Absent: all four, as
+	// Envoy's retry_on 5xx (which covers resets and connect failures);
+	// NGINX's default proxy_next_upstream "error timeout" is
+	// [connect_failure, timeout], HAProxy's retry-on conn-failure
+	// [connect_failure].
+	On []string `yaml:"on"`
 }
+
+// retryOutcomes are the outcomes clients.retries.on may name.
+var retryOutcomes = []string{"error_5xx", "connect_failure", "timeout", "queue_full"}
 
 // Hedge sends a backup attempt when the first has not answered in time;
 // the first answer wins and the others are cancelled.
@@ -148,6 +159,11 @@ func (r *Retries) validate() error {
 		return bad(p+".min_concurrency", "must be between 0 and 1000000")
 	case r.PerTryTimeout < 0:
 		return bad(p+".per_try_timeout", "must not be negative")
+	}
+	for i, o := range r.On {
+		if err := oneOf(fmt.Sprintf("%s.on[%d]", p, i), o, retryOutcomes...); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -130,6 +130,7 @@ type proxy struct {
 
 	mu       sync.Mutex // guards everything below and every pool
 	budget   *strategies.RetryBudget
+	retryOn  plan.RetryPolicy
 	retryR   *rand.Rand
 	signals  []signal // per upstream
 	attempts int64
@@ -201,6 +202,7 @@ func newProxy(cfg Config) (*proxy, error) {
 	}
 	p.retryR = engine.Stream(seed, rep, retryStream)
 	p.budget = plan.RetryBudget(sc)
+	p.retryOn = plan.NewRetryPolicy(sc.Clients.Retries)
 	for _, u := range cfg.Upstreams {
 		base, err := url.Parse(u.URL)
 		if err != nil {

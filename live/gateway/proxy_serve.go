@@ -317,7 +317,7 @@ func (x *exchange) send(retry bool) (f final, done bool) {
 }
 
 // failed handles a failed attempt as the simulator's attemptFailed does,
-// with the same retry rule (plan.Outcome.Retriable) and budget: wait
+// with the same retry rule (plan.RetryPolicy) and budget: wait
 // for other live attempts (hedging), retry within the policy and budget,
 // or end the request with this outcome.
 func (x *exchange) failed(o strategies.Outcome, noUpstream bool, ans *result) (final, bool) {
@@ -325,7 +325,7 @@ func (x *exchange) failed(o strategies.Outcome, noUpstream bool, ans *result) (f
 		return final{}, false
 	}
 	p := x.p
-	if !noUpstream && x.retries < p.retry.Max && plan.FromAttempt(o).Retriable() {
+	if !noUpstream && x.retries < p.retry.Max && p.retryOn.Retries(plan.FromAttempt(o)) {
 		p.mu.Lock()
 		admit := p.budget == nil || p.budget.TryRetry()
 		var backoff time.Duration
