@@ -15,7 +15,7 @@
 //   - the failure plan: every failure window of every instance (Failures,
 //     Windows) and the state machine a failed server is in (Condition);
 //   - how a request ends (Outcome) and which outcomes a retry policy sends
-//     again (Outcome.Retriable).
+//     again (RetryPolicy, from clients.retries.on).
 //
 // The worlds differ in how they carry these out — events on a clock or
 // goroutines and sockets — not in what they carry out. Arrows point one
