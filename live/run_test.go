@@ -328,3 +328,29 @@ servers:
 		}
 	}
 }
+
+// The live gateway sends a retry to a backend the request has not tried
+// (clients.retries.other_host), as the simulator does: with one of three
+// backends crashed from the start and one retry, every request succeeds,
+// even under random balancing.
+func TestRetriesAvoidTriedHostsLive(t *testing.T) {
+	sc := parse(t, `
+name: other-host-live
+duration: 600ms
+warmup: 0s
+clients:
+  arrival: {process: constant, rate: 60}
+  retries: {max: 1, backoff: 0s, other_host: true}
+servers:
+  - {name: web, count: 3, service: {dist: constant, mean: 1ms}, failures: [{kind: crash, at: 0s, instances: [0]}]}
+`)
+	res, err := Run(context.Background(), sc, Options{Strategies: []string{"random"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Runs[0]
+	conserved(t, r)
+	if r.Requests == 0 || r.OK != r.Requests {
+		t.Errorf("%d of %d ok (%+v)", r.OK, r.Requests, r.Outcomes)
+	}
+}

@@ -90,7 +90,8 @@ type model struct {
 	direct  bool
 	draw    []float64 // direct mode: the new request's demand per group
 	reqs    []request
-	demands []float64 // per request and group
+	avoid   []strategies.Avoid // per request: endpoints tried (clients.retries.other_host)
+	demands []float64          // per request and group
 	freeReq []int32
 	atts    []attempt
 	freeAtt []int32

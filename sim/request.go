@@ -87,6 +87,9 @@ func (m *model) newRequest(now time.Duration, client int32) {
 	} else {
 		ri = int32(len(m.reqs))
 		m.reqs = append(m.reqs, request{})
+		if m.retry.OtherHost {
+			m.avoid = append(m.avoid, strategies.Avoid{})
+		}
 		for range m.nGrp {
 			m.demands = append(m.demands, 0)
 		}
@@ -97,6 +100,9 @@ func (m *model) newRequest(now time.Duration, client int32) {
 		measured: now >= m.start, alive: true, group: -1, gwi: -1}
 	if m.keys != nil {
 		r.key = m.keys.Key()
+	}
+	if m.retry.OtherHost {
+		m.avoid[ri].Reset()
 	}
 	if m.gw != nil {
 		m.drawRoute(r)
@@ -125,7 +131,17 @@ func (m *model) newRequest(now time.Duration, client int32) {
 // true for an attempt admitted by the retry budget.
 func (m *model) send(now time.Duration, ri int32, retry bool) {
 	r := &m.reqs[ri]
-	local, ok := m.pools[r.pool].Pick(now, strategies.Request{Key: uint64(r.key), Client: uint64(r.client)})
+	req := strategies.Request{Key: uint64(r.key), Client: uint64(r.client)}
+	var local int
+	var ok bool
+	if m.retry.OtherHost {
+		local, ok = m.pools[r.pool].PickAvoiding(now, req, &m.avoid[ri])
+		if ok {
+			m.avoid[ri].Add(local)
+		}
+	} else {
+		local, ok = m.pools[r.pool].Pick(now, req)
+	}
 	if !ok {
 		if retry && m.budget != nil {
 			m.budget.EndRetry()

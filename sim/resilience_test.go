@@ -231,3 +231,34 @@ servers:
 		}
 	}
 }
+
+// Retries that avoid the hosts a request tried (NGINX's next upstream,
+// Envoy's previous_hosts): with one of N hosts down and k ≥ 1 retries, no
+// request fails while N > 1 — whatever the balancer, random included,
+// and with no health checking to take the dead host out. Without
+// other_host, random sends some retries back to the dead host.
+func TestRetriesAvoidTriedHosts(t *testing.T) {
+	const base = `
+name: other-host
+seed: 6
+duration: 10s
+warmup: 1s
+clients:
+  arrival: {process: poisson, rate: 300}
+  retries: {max: %d, backoff: 0s, other_host: %v}
+servers:
+  - {name: web, count: %d, concurrency: 4, service: {dist: exponential, mean: 2ms}, failures: [{kind: crash, at: 0s, instances: [0]}]}
+`
+	for _, c := range []struct{ n, k int }{{2, 1}, {3, 1}, {5, 2}} {
+		for _, strategy := range []string{"random", "round-robin", "p2c", "ring-hash"} {
+			r := simulateYAML(t, []byte(fmt.Sprintf(base, c.k, true, c.n)), "other-host.yaml", strategy, nil)
+			if r.Failed != 0 || r.Outcomes.ConnectFailure != 0 {
+				t.Errorf("%s, N=%d, k=%d: %d failed (%+v)", strategy, c.n, c.k, r.Failed, r.Outcomes)
+			}
+		}
+	}
+	r := simulateYAML(t, []byte(fmt.Sprintf(base, 1, false, 3)), "other-host.yaml", "random", nil)
+	if r.Outcomes.ConnectFailure == 0 {
+		t.Error("random without other_host never retried onto the dead host: the test shows nothing")
+	}
+}

@@ -18,11 +18,13 @@ import (
 // weight (lowered during slow start); the configured weight is kept by the
 // pool (EndpointHealth.BaseWeight).
 type Pool struct {
-	eps   []Endpoint
-	hs    []endpointHealth
-	cand  []int
-	dirty bool
-	b     Balancer
+	eps  []Endpoint
+	hs   []endpointHealth
+	cand []int
+	// untried is PickAvoiding's scratch candidate list.
+	untried []int
+	dirty   bool
+	b       Balancer
 
 	active      ActiveHealth  // thresholds for ProbeResult (defaults filled in)
 	outlier     OutlierConfig // valid when hasOutlier (defaults filled in)
@@ -172,10 +174,17 @@ func (p *Pool) pick(now time.Duration, req Request) (i int, ok bool) {
 	if len(cand) == 0 {
 		return -1, false
 	}
+	return p.pickFrom(now, req, cand, p.affinity != nil), true
+}
+
+// pickFrom picks among cand (sticky first when sticky) and counts the
+// attempt in flight.
+func (p *Pool) pickFrom(now time.Duration, req Request, cand []int, sticky bool) int {
 	if p.stale != nil && now >= p.stale.next {
 		p.stale.publish(now, p.eps)
 	}
-	if p.affinity != nil {
+	var i int
+	if sticky {
 		i = p.affinity.pick(now, req, p, cand)
 	} else {
 		i = p.b.Pick(now, req, p.eps, cand)
@@ -185,7 +194,62 @@ func (p *Pool) pick(now time.Duration, req Request) (i int, ok bool) {
 	} else {
 		p.eps[i].InFlight++
 	}
-	return i, true
+	return i
+}
+
+// Avoid is the set of endpoints (local indices) a request has tried, for
+// a retry that must go to another one while one is eligible: NGINX's
+// proxy_next_upstream never tries a server twice, and Envoy's
+// previous_hosts retry predicate rejects hosts already tried. The zero
+// value is empty; it remembers the last len(at) endpoints added.
+type Avoid struct {
+	n  int
+	at [16]int32
+}
+
+// Reset empties the set, for a new request.
+func (a *Avoid) Reset() { a.n = 0 }
+
+// Add records that endpoint i was tried.
+func (a *Avoid) Add(i int) {
+	a.at[a.n%len(a.at)] = int32(i)
+	a.n++
+}
+
+// Has reports whether endpoint i was tried.
+func (a *Avoid) Has(i int) bool {
+	for k := range min(a.n, len(a.at)) {
+		if int(a.at[k]) == i {
+			return true
+		}
+	}
+	return false
+}
+
+// PickAvoiding is Pick among the candidates the request has not tried
+// (a), or among all of them when it has tried every one. A retry sent
+// elsewhere leaves sticky sessions aside.
+func (p *Pool) PickAvoiding(now time.Duration, req Request, a *Avoid) (i int, ok bool) {
+	if a == nil || a.n == 0 {
+		return p.Pick(now, req)
+	}
+	if now >= p.wake {
+		p.advance(now)
+	}
+	cand := p.candidates()
+	if len(cand) == 0 {
+		return -1, false
+	}
+	p.untried = p.untried[:0]
+	for _, c := range cand {
+		if !a.Has(c) {
+			p.untried = append(p.untried, c)
+		}
+	}
+	if len(p.untried) == 0 {
+		return p.pickFrom(now, req, cand, p.affinity != nil), true
+	}
+	return p.pickFrom(now, req, p.untried, false), true
 }
 
 // Done ends an attempt on endpoint i: it leaves the in-flight count, the

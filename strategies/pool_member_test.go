@@ -46,3 +46,27 @@ func TestSetMember(t *testing.T) {
 		t.Fatalf("after re-adding e3: picked %v", seen)
 	}
 }
+
+// PickAvoiding picks among the endpoints not tried while one is
+// eligible, and among all of them once every one was tried.
+func TestPickAvoiding(t *testing.T) {
+	p := NewPool(&RoundRobin{}, []string{"a", "b", "c"}, nil)
+	var a Avoid
+	seen := map[int]bool{}
+	for range 3 {
+		i, ok := p.PickAvoiding(0, Request{}, &a)
+		if !ok || seen[i] {
+			t.Fatalf("picked %d again (tried %v)", i, seen)
+		}
+		seen[i] = true
+		a.Add(i)
+		p.Done(0, i, 0, OK)
+	}
+	if i, ok := p.PickAvoiding(0, Request{}, &a); !ok || i < 0 || i > 2 {
+		t.Errorf("every endpoint tried: picked %d, %v; want any", i, ok)
+	}
+	a.Reset()
+	if a.Has(0) || a.Has(1) {
+		t.Error("Reset left endpoints")
+	}
+}

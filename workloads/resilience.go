@@ -31,6 +31,11 @@ type Retries struct {
 	// [connect_failure, timeout], HAProxy's retry-on conn-failure
 	// [connect_failure].
 	On []string `yaml:"on"`
+	// OtherHost sends a retry to an endpoint the request has not tried
+	// while one is eligible, as NGINX's proxy_next_upstream always does
+	// and Envoy's previous_hosts retry predicate does (default false: a
+	// retry goes through the balancer like any attempt).
+	OtherHost bool `yaml:"other_host"`
 }
 
 // retryOutcomes are the outcomes clients.retries.on may name.

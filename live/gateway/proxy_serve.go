@@ -80,6 +80,7 @@ type exchange struct {
 	hasReady bool
 
 	live                   []*attempt
+	tried                  strategies.Avoid // endpoints tried (clients.retries.other_host)
 	tries, retries, hedges int
 	pending                bool // a budgeted retry waits out its backoff
 	hedgeT, retryT         *time.Timer
@@ -274,7 +275,15 @@ func (x *exchange) send(retry bool) (f final, done bool) {
 	p := x.p
 	p.mu.Lock()
 	now := p.now()
-	local, ok := x.pool.pool.Pick(now, x.req)
+	var local int
+	var ok bool
+	if p.retry.OtherHost {
+		if local, ok = x.pool.pool.PickAvoiding(now, x.req, &x.tried); ok {
+			x.tried.Add(local)
+		}
+	} else {
+		local, ok = x.pool.pool.Pick(now, x.req)
+	}
 	if !ok {
 		if retry && p.budget != nil {
 			p.budget.EndRetry()
