@@ -354,3 +354,28 @@ servers:
 		t.Errorf("%d of %d ok (%+v)", r.OK, r.Requests, r.Outcomes)
 	}
 }
+
+// NGINX's passive health in the live gateway, from the same pool code as
+// the simulator (sim's TestPassiveHealthNGINXWindow): with one of three
+// backends crashed for the whole run, only the first request sent to it
+// fails.
+func TestPassiveHealthLive(t *testing.T) {
+	sc := parse(t, `
+name: nginx-window-live
+duration: 1500ms
+warmup: 0s
+clients: {arrival: {process: constant, rate: 60}}
+balancer: {health: {passive: {max_fails: 1, fail_timeout: 10s}}}
+servers:
+  - {name: web, count: 3, service: {dist: constant, mean: 1ms}, failures: [{kind: crash, at: 0s, instances: [0]}]}
+`)
+	res, err := Run(context.Background(), sc, Options{Strategies: []string{"round-robin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Runs[0]
+	conserved(t, r)
+	if r.Failed != 1 || r.Outcomes.ConnectFailure != 1 {
+		t.Errorf("%d failed (%+v), want the first request to the crashed backend only", r.Failed, r.Outcomes)
+	}
+}

@@ -133,11 +133,33 @@ func Health(h *workloads.Health) strategies.HealthConfig {
 	if o := h.Outlier; o != nil {
 		cfg.Outlier = &strategies.OutlierConfig{Consecutive5xx: o.Consecutive5xx, BaseEjection: o.BaseEjection.D(), MaxEjectionPercent: o.MaxEjectionPercent}
 	}
+	if v := h.Passive; v != nil {
+		cfg.Passive = &strategies.PassiveHealth{MaxFails: v.MaxFails, FailTimeout: v.FailTimeout.D(), Fails: attemptOutcomes(v.On)}
+	}
 	if h.PanicThreshold != nil {
 		cfg.PanicThreshold = *h.PanicThreshold
 	}
 	cfg.SlowStart = h.SlowStart.D()
 	return cfg
+}
+
+// attemptOutcomes turns outcome names into the bit set of balancer
+// outcomes the pool counts (1<<strategies.Outcome).
+func attemptOutcomes(names []string) uint8 {
+	var bits uint8
+	for _, n := range names {
+		switch n {
+		case "error_5xx":
+			bits |= 1 << strategies.Error5xx
+		case "connect_failure":
+			bits |= 1 << strategies.ConnectFail
+		case "timeout":
+			bits |= 1 << strategies.Timeout
+		case "queue_full":
+			bits |= 1 << strategies.QueueFull
+		}
+	}
+	return bits
 }
 
 func activeHealth(a *workloads.ActiveHealth) *strategies.ActiveHealth {

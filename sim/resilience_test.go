@@ -262,3 +262,31 @@ servers:
 		t.Error("random without other_host never retried onto the dead host: the test shows nothing")
 	}
 }
+
+// NGINX's passive health (balancer.health.passive): with one of three
+// servers crashed from 1 s to 41 s and no retries, round robin loses only
+// the first request sent to it and one probe per fail_timeout + 1 s window
+// (strategies.TestPassiveWindow has the exact rule), where without it a
+// third of the requests would fail.
+func TestPassiveHealthNGINXWindow(t *testing.T) {
+	const base = `
+name: nginx-window
+seed: 2
+duration: 60s
+warmup: 0s
+clients: {arrival: {process: poisson, rate: 200}}
+balancer: {health: {%s}}
+servers:
+  - {name: web, count: 3, concurrency: 4, service: {dist: exponential, mean: 2ms}, failures: [{kind: crash, at: 1s, for: 40s, instances: [0]}]}
+`
+	r := simulateYAML(t, []byte(fmt.Sprintf(base, "passive: {max_fails: 1, fail_timeout: 10s}")), "nginx.yaml", "round-robin", nil)
+	// The first failure near 1 s, probes near 12, 23 and 34 s fail; the
+	// one near 45 s finds the server back.
+	if f := r.Outcomes.ConnectFailure; f < 3 || f > 5 {
+		t.Errorf("%d connect failures with the window, want about 4 (%+v)", f, r.Outcomes)
+	}
+	off := simulateYAML(t, []byte(fmt.Sprintf(base, "passive: {max_fails: 0}")), "nginx.yaml", "round-robin", nil)
+	if off.Outcomes.ConnectFailure < 2000 {
+		t.Errorf("max_fails 0 (accounting off): only %d connect failures", off.Outcomes.ConnectFailure)
+	}
+}

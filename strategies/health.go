@@ -40,6 +40,9 @@ type HealthConfig struct {
 	// endpoint Pick reports no upstream. Envoy's default is 50, but the
 	// default here is set by the scenario layer.
 	PanicThreshold float64
+	// Passive configures NGINX's passive health checking (max_fails,
+	// fail_timeout); nil means none.
+	Passive *PassiveHealth
 	// SlowStart is the slow-start window; 0 turns slow start off. When an
 	// endpoint becomes eligible again after having been ineligible, its
 	// effective weight grows with the time t since then as
@@ -197,6 +200,14 @@ func (p *Pool) SetHealth(cfg HealthConfig) {
 		}
 		p.nextUneject = never
 	}
+	p.hasPassive = cfg.Passive != nil && cfg.Passive.MaxFails > 0
+	if p.hasPassive {
+		p.passiveCfg = *cfg.Passive
+		p.passive = make([]passiveState, len(p.eps))
+	} else {
+		p.passive = nil
+	}
+	p.nextPassive = never
 	p.panicking = p.panicNow()
 	p.dirty = true
 	p.setWake()
@@ -326,7 +337,7 @@ func (p *Pool) SetMember(now time.Duration, i int, member bool) {
 // is false when now is unknown (SetHealthy).
 func (p *Pool) sync(i int, now time.Duration, timed bool) {
 	h := &p.hs[i]
-	el := h.activeOK && !h.ejected && !h.removed
+	el := h.activeOK && !h.ejected && !h.removed && !(p.hasPassive && p.passive[i].out)
 	if el == p.eps[i].Healthy {
 		return
 	}
@@ -455,6 +466,9 @@ func (p *Pool) advance(now time.Duration) {
 		}
 		p.nextUneject = next
 	}
+	if p.hasPassive {
+		p.passiveAdvance(now)
+	}
 	if len(p.slow) > 0 {
 		p.updateSlow(now)
 	}
@@ -466,7 +480,7 @@ func (p *Pool) setWake() {
 	if len(p.slow) > 0 {
 		p.wake = always
 	} else {
-		p.wake = p.nextUneject
+		p.wake = min(p.nextUneject, p.nextPassive)
 	}
 }
 

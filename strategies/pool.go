@@ -26,9 +26,15 @@ type Pool struct {
 	dirty   bool
 	b       Balancer
 
-	active      ActiveHealth  // thresholds for ProbeResult (defaults filled in)
-	outlier     OutlierConfig // valid when hasOutlier (defaults filled in)
-	hasOutlier  bool
+	active     ActiveHealth  // thresholds for ProbeResult (defaults filled in)
+	outlier    OutlierConfig // valid when hasOutlier (defaults filled in)
+	hasOutlier bool
+	// passive is NGINX's per-endpoint state when hasPassive; nextPassive
+	// is when the next endpoint's window ends.
+	passiveCfg  PassiveHealth
+	passive     []passiveState
+	hasPassive  bool
+	nextPassive time.Duration
 	panicPct    float64       // HealthConfig.PanicThreshold
 	slowStart   time.Duration // HealthConfig.SlowStart
 	eligible    int           // endpoints active-healthy and not ejected
@@ -67,8 +73,8 @@ func outcomeBlind(b Balancer) bool {
 
 // setPlain recomputes plain and plainDone after a configuration change.
 func (p *Pool) setPlain() {
-	p.plain = p.stale == nil && p.affinity == nil
-	p.plainDone = p.stale == nil && !p.hasOutlier && outcomeBlind(p.b)
+	p.plain = p.stale == nil && p.affinity == nil && !p.hasPassive
+	p.plainDone = p.stale == nil && !p.hasOutlier && !p.hasPassive && outcomeBlind(p.b)
 }
 
 const (
@@ -90,6 +96,7 @@ func NewPool(b Balancer, names []string, weights []float64) *Pool {
 		dirty:       true,
 		eligible:    n,
 		nextUneject: never,
+		nextPassive: never,
 		wake:        never,
 		active:      ActiveHealth{Unhealthy: 1, Healthy: 1},
 	}
@@ -194,6 +201,9 @@ func (p *Pool) pickFrom(now time.Duration, req Request, cand []int, sticky bool)
 	} else {
 		p.eps[i].InFlight++
 	}
+	if p.hasPassive {
+		p.passivePicked(i, now)
+	}
 	return i
 }
 
@@ -275,6 +285,9 @@ func (p *Pool) done(now time.Duration, i int, latency time.Duration, o Outcome) 
 	}
 	if p.hasOutlier {
 		p.outlierDone(now, i, o)
+	}
+	if p.hasPassive {
+		p.passiveDone(now, i, o)
 	}
 	p.b.Done(now, i, latency, o)
 }

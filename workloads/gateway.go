@@ -155,7 +155,7 @@ func (g *Gateway) setDefaults() {
 		}
 	}
 	if h := g.Health; h != nil {
-		(&Health{Active: h}).setDefaults(false)
+		(&Health{Active: h}).setDefaults(false, false)
 	}
 }
 

@@ -57,6 +57,8 @@ type Health struct {
 	Active *ActiveHealth `yaml:"active"`
 	// Outlier ejects endpoints that fail consecutively.
 	Outlier *Outlier `yaml:"outlier"`
+	// Passive takes out endpoints as NGINX's max_fails/fail_timeout do.
+	Passive *Passive `yaml:"passive"`
 	// PanicThreshold is the percentage of healthy endpoints below which
 	// every endpoint is used (default 50 when active or outlier is set;
 	// 0 disables panic mode).
@@ -89,6 +91,21 @@ type Outlier struct {
 	// MaxEjectionPercent caps the share of endpoints ejected at once
 	// (default 10, as Envoy).
 	MaxEjectionPercent float64 `yaml:"max_ejection_percent"`
+}
+
+// Passive is NGINX's passive health checking: max_fails failures take a
+// server out for fail_timeout, then one request probes it.
+type Passive struct {
+	// MaxFails failures take a server out (NGINX max_fails, default 1;
+	// 0 turns the accounting off).
+	MaxFails int `yaml:"max_fails"`
+	// FailTimeout is how long it stays out (NGINX fail_timeout, default
+	// 10s), in whole seconds.
+	FailTimeout Duration `yaml:"fail_timeout"`
+	// On lists the outcomes that count as failures (default
+	// [connect_failure, timeout]: NGINX's proxy_next_upstream "error
+	// timeout"; http_500…http_504 add error_5xx and queue_full).
+	On []string `yaml:"on"`
 }
 
 // Failure kinds.
@@ -193,9 +210,9 @@ func (h *Hedge) validate() error {
 	return nil
 }
 
-// setDefaults fills what was not given; keepMaxEject says that
-// max_ejection_percent: 0 was written.
-func (h *Health) setDefaults(keepMaxEject bool) {
+// setDefaults fills what was not given; keepMaxEject and keepMaxFails say
+// that max_ejection_percent: 0 or max_fails: 0 was written.
+func (h *Health) setDefaults(keepMaxEject, keepMaxFails bool) {
 	if a := h.Active; a != nil {
 		if a.Interval == 0 {
 			a.Interval = Duration(5 * time.Second)
@@ -219,6 +236,17 @@ func (h *Health) setDefaults(keepMaxEject bool) {
 		}
 		if o.MaxEjectionPercent == 0 && !keepMaxEject {
 			o.MaxEjectionPercent = 10
+		}
+	}
+	if v := h.Passive; v != nil {
+		if v.MaxFails == 0 && !keepMaxFails {
+			v.MaxFails = 1
+		}
+		if v.FailTimeout == 0 {
+			v.FailTimeout = Duration(10 * time.Second)
+		}
+		if v.On == nil {
+			v.On = []string{"connect_failure", "timeout"}
 		}
 	}
 	if h.PanicThreshold == nil && (h.Active != nil || h.Outlier != nil) {
@@ -249,6 +277,19 @@ func (h *Health) validate() error {
 			return bad(p+".outlier.base_ejection", "must be above 0")
 		case !finite(o.MaxEjectionPercent) || o.MaxEjectionPercent < 0 || o.MaxEjectionPercent > 100:
 			return bad(p+".outlier.max_ejection_percent", "is a percentage between 0 and 100")
+		}
+	}
+	if v := h.Passive; v != nil {
+		switch {
+		case v.MaxFails < 0 || v.MaxFails > 1_000_000:
+			return bad(p+".passive.max_fails", "must be between 0 and 1000000")
+		case v.FailTimeout < Duration(time.Second) || v.FailTimeout%Duration(time.Second) != 0:
+			return bad(p+".passive.fail_timeout", "is whole seconds, at least 1s (NGINX counts it on a one-second clock)")
+		}
+		for i, o := range v.On {
+			if err := oneOf(fmt.Sprintf("%s.passive.on[%d]", p, i), o, retryOutcomes...); err != nil {
+				return err
+			}
 		}
 	}
 	if t := h.PanicThreshold; t != nil && (!finite(*t) || *t < 0 || *t > 100) {

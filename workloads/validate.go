@@ -63,7 +63,7 @@ func (s *Scenario) setDefaults() {
 	}
 	s.Clients.Retries.setDefaults(s.zeros["clients.retries.backoff"], s.zeros["clients.retries.min_concurrency"])
 	s.Clients.Hedge.setDefaults(s.zeros["clients.hedge.max"])
-	s.Balancer.Health.setDefaults(s.zeros["balancer.health.outlier.max_ejection_percent"])
+	s.Balancer.Health.setDefaults(s.zeros["balancer.health.outlier.max_ejection_percent"], s.zeros["balancer.health.passive.max_fails"])
 	for i := range s.Servers {
 		g := &s.Servers[i]
 		if g.Name == "" {

@@ -22,6 +22,8 @@ var zeroKeys = map[string]string{
 	"clients.retries.min_concurrency": "",
 	"clients.hedge.max":               "", // no backup attempts
 	"balancer.health.outlier.max_ejection_percent": "",
+	"balancer.health.passive.max_fails":            "", // accounting off, as NGINX
+	"balancer.health.passive.fail_timeout":         "10s",
 	"servers[].autoscale.cooldown":                 "",
 	"servers[].autoscale.provision_delay":          "",
 	// A zero that is no setting: refused.
