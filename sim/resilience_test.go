@@ -6,7 +6,10 @@ package sim
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
+
+	"github.com/edgelab/edgelab/workloads"
 )
 
 // Retries with an independent per-attempt error probability p and n
@@ -288,5 +291,38 @@ servers:
 	off := simulateYAML(t, []byte(fmt.Sprintf(base, "passive: {max_fails: 0}")), "nginx.yaml", "round-robin", nil)
 	if off.Outcomes.ConnectFailure < 2000 {
 		t.Errorf("max_fails 0 (accounting off): only %d connect failures", off.Outcomes.ConnectFailure)
+	}
+}
+
+// balancer.health.when_all_unhealthy: with every server failing its
+// probes (slow beyond the probe timeout, yet still answering), reject
+// (HAProxy's 503, NGINX's 502) fails requests as no_upstream, while
+// fail_open (AWS ALB and NLB) and panic (Envoy) keep sending them.
+func TestWhenAllUnhealthy(t *testing.T) {
+	const base = `
+name: all-unhealthy
+seed: 3
+duration: 20s
+warmup: 0s
+clients: {arrival: {process: poisson, rate: 50}}
+balancer:
+  health: {active: {interval: 1s, timeout: 200ms, unhealthy: 1, healthy: 1}, when_all_unhealthy: %s}
+servers:
+  - {name: web, count: 2, concurrency: 50, service: {dist: constant, mean: 1ms}, failures: [{kind: slow, at: 2s, latency: 300ms}]}
+`
+	for _, c := range []struct {
+		mode       string
+		noUpstream bool
+	}{{"reject", true}, {"fail_open", false}, {"panic", false}} {
+		r := simulateYAML(t, []byte(fmt.Sprintf(base, c.mode)), "all.yaml", "round-robin", nil)
+		if got := r.Outcomes.NoUpstream > r.Requests/2; got != c.noUpstream {
+			t.Errorf("%s: %d of %d no_upstream (%+v)", c.mode, r.Outcomes.NoUpstream, r.Requests, r.Outcomes)
+		}
+	}
+	// fail_open sets the threshold itself: a panic_threshold beside it is
+	// refused.
+	_, err := workloads.Parse([]byte(fmt.Sprintf(strings.Replace(base, "when_all_unhealthy: %s", "when_all_unhealthy: %s, panic_threshold: 30", 1), "fail_open")), "x.yaml", nil)
+	if err == nil || !strings.Contains(err.Error(), "when_all_unhealthy") {
+		t.Errorf("fail_open with panic_threshold: %v", err)
 	}
 }

@@ -63,6 +63,13 @@ type Health struct {
 	// every endpoint is used (default 50 when active or outlier is set;
 	// 0 disables panic mode).
 	PanicThreshold *float64 `yaml:"panic_threshold"`
+	// WhenAllUnhealthy says what happens when no endpoint is eligible:
+	// panic (Envoy: below panic_threshold, balance over all), fail_open
+	// (AWS ALB and NLB: route to every target, only when none is
+	// healthy) or reject (HAProxy's 503, NGINX's 502: no upstream).
+	// Absent: panic_threshold alone decides.
+	WhenAllUnhealthy string `yaml:"when_all_unhealthy"`
+	panicGiven       bool   // panic_threshold was written
 	// SlowStart ramps a returning endpoint's weight up over this window.
 	SlowStart Duration `yaml:"slow_start"`
 }
@@ -92,6 +99,11 @@ type Outlier struct {
 	// (default 10, as Envoy).
 	MaxEjectionPercent float64 `yaml:"max_ejection_percent"`
 }
+
+// failOpenPanic is the panic threshold of when_all_unhealthy: fail_open,
+// a percentage so small that the pool panics only with no eligible
+// endpoint at all.
+const failOpenPanic = 1e-9
 
 // Passive is NGINX's passive health checking: max_fails failures take a
 // server out for fail_timeout, then one request probes it.
@@ -249,7 +261,17 @@ func (h *Health) setDefaults(keepMaxEject, keepMaxFails bool) {
 			v.On = []string{"connect_failure", "timeout"}
 		}
 	}
-	if h.PanicThreshold == nil && (h.Active != nil || h.Outlier != nil) {
+	h.panicGiven = h.PanicThreshold != nil
+	switch h.WhenAllUnhealthy {
+	case "fail_open":
+		// Panic exactly when no endpoint is eligible.
+		v := failOpenPanic
+		h.PanicThreshold = &v
+	case "reject":
+		v := 0.0
+		h.PanicThreshold = &v
+	}
+	if h.PanicThreshold == nil && (h.Active != nil || h.Outlier != nil || h.WhenAllUnhealthy == "panic") {
 		v := 50.0
 		h.PanicThreshold = &v
 	}
@@ -290,6 +312,14 @@ func (h *Health) validate() error {
 			if err := oneOf(fmt.Sprintf("%s.passive.on[%d]", p, i), o, retryOutcomes...); err != nil {
 				return err
 			}
+		}
+	}
+	if h.WhenAllUnhealthy != "" {
+		if err := oneOf(p+".when_all_unhealthy", h.WhenAllUnhealthy, "panic", "fail_open", "reject"); err != nil {
+			return err
+		}
+		if h.panicGiven && h.WhenAllUnhealthy != "panic" {
+			return bad(p+".when_all_unhealthy", "%s sets the panic threshold itself; drop panic_threshold or use when_all_unhealthy: panic", h.WhenAllUnhealthy)
 		}
 	}
 	if t := h.PanicThreshold; t != nil && (!finite(*t) || *t < 0 || *t > 100) {
