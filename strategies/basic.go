@@ -115,11 +115,24 @@ func leastLoadedIn(r *rand.Rand, eps []Endpoint, cand []int) int {
 // Done implements Balancer.
 func (b *LeastRequest) Done(time.Duration, int, time.Duration, Outcome) {}
 
-// P2C samples two distinct candidates uniformly at random and sends the
-// attempt to the one with fewer in-flight attempts (weighted); a tie goes to
-// either with equal probability.
+// P2C is the power of d choices: it samples Choices candidates uniformly at
+// random and sends the attempt to the one with the fewest in-flight
+// attempts (weighted); a tie goes to any of the tied with equal
+// probability. The zero value samples two distinct candidates
+// (Mitzenmacher's model and NGINX's `random two`); WithReplacement draws
+// every sample independently, so one candidate may be drawn twice, as
+// Envoy's LEAST_REQUEST (choice_count) and HAProxy's `balance random(d)`
+// do. Pick allocates nothing: distinct samples with Choices > 2 use Floyd's
+// algorithm on a scratch slice kept in the struct.
 type P2C struct {
 	R *rand.Rand
+	// Choices is d, the number of samples per pick; 0 means 2. Distinct
+	// samples from no more than d candidates scan them all.
+	Choices int
+	// WithReplacement draws the samples independently instead of distinct.
+	WithReplacement bool
+
+	positions []int // scratch for distinct samples when Choices > 2
 }
 
 // Pick implements Balancer.
@@ -128,17 +141,63 @@ func (b *P2C) Pick(_ time.Duration, _ Request, eps []Endpoint, cand []int) int {
 	if n == 1 {
 		return cand[0]
 	}
-	x := b.R.IntN(n)
-	y := b.R.IntN(n - 1)
-	if y >= x {
-		y++
+	d := b.Choices
+	if d == 0 {
+		d = 2
 	}
-	i, j := cand[x], cand[y]
-	less, equal := lessLoaded(&eps[j], &eps[i])
-	if less || (equal && b.R.IntN(2) == 0) {
-		return j
+	switch {
+	case d == 2 && !b.WithReplacement:
+		// The common case without scratch: the second index is drawn
+		// from the n − 1 others, so no rejection loop.
+		x := b.R.IntN(n)
+		y := b.R.IntN(n - 1)
+		if y >= x {
+			y++
+		}
+		i, j := cand[x], cand[y]
+		less, equal := lessLoaded(&eps[j], &eps[i])
+		if less || (equal && b.R.IntN(2) == 0) {
+			return j
+		}
+		return i
+	case b.WithReplacement:
+		// Every draw counts, repeats included: among equally loaded
+		// draws each is kept with equal probability, which matches
+		// Envoy's "first drawn wins ties" and HAProxy's "last drawn
+		// wins ties" in distribution (the draws are exchangeable).
+		best, ties := cand[b.R.IntN(n)], 1
+		for range d - 1 {
+			best, ties = b.better(eps, best, cand[b.R.IntN(n)], ties)
+		}
+		return best
+	default:
+		k := min(d, n)
+		if cap(b.positions) < k {
+			b.positions = make([]int, 0, d)
+		}
+		b.positions = sigSample(b.R, b.positions, n, k)
+		best, ties := cand[b.positions[0]], 1
+		for _, x := range b.positions[1:] {
+			best, ties = b.better(eps, best, cand[x], ties)
+		}
+		return best
 	}
-	return i
+}
+
+// better folds sample i into the running choice best, of which ties
+// samples so far were equally loaded, breaking ties by reservoir sampling.
+func (b *P2C) better(eps []Endpoint, best, i, ties int) (int, int) {
+	less, equal := lessLoaded(&eps[i], &eps[best])
+	switch {
+	case less:
+		return i, 1
+	case equal:
+		ties++
+		if b.R.IntN(ties) == 0 {
+			return i, ties
+		}
+	}
+	return best, ties
 }
 
 // Done implements Balancer.

@@ -11,6 +11,7 @@ package strategies
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -98,7 +99,9 @@ type Param struct {
 	Name     string
 	Default  float64
 	Min, Max float64
-	Doc      string
+	// Integer refuses values with a fractional part.
+	Integer bool
+	Doc     string
 }
 
 // Info describes a registered strategy.
@@ -127,8 +130,17 @@ var basicCatalogue = []Info{
 		New: func(r *rand.Rand, _ Params) Balancer { return &Random{R: r} }},
 	{Name: "least-request", Summary: "fewest in-flight requests, full scan, random tie-break", Source: "NGINX least_conn; HAProxy leastconn",
 		New: func(r *rand.Rand, _ Params) Balancer { return &LeastRequest{R: r} }},
-	{Name: "p2c", Summary: "power of two distinct random choices, fewer in-flight wins", Source: "Mitzenmacher 2001; Envoy LEAST_REQUEST choice_count=2",
-		New: func(r *rand.Rand, _ Params) Balancer { return &P2C{R: r} }},
+	{Name: "p2c", Summary: "power of d random choices (two distinct by default), fewer in-flight wins",
+		Source: "Mitzenmacher 2001; Envoy LEAST_REQUEST choice_count; NGINX random two least_conn; HAProxy balance random(d)",
+		Params: []Param{
+			{Name: "choices", Default: 2, Min: 1, Max: 64, Integer: true,
+				Doc: "samples per pick, d (Envoy choice_count, default 2; HAProxy random(<draws>), default 2)"},
+			{Name: "distinct", Default: 1, Min: 0, Max: 1, Integer: true,
+				Doc: "1: the samples are distinct endpoints (Mitzenmacher's model, NGINX random two); 0: independent draws that may repeat an endpoint (Envoy LEAST_REQUEST, HAProxy balance random)"},
+		},
+		New: func(r *rand.Rand, p Params) Balancer {
+			return &P2C{R: r, Choices: int(p["choices"]), WithReplacement: p["distinct"] == 0}
+		}},
 }
 
 // Names lists the registered strategy names in catalogue order.
@@ -215,6 +227,9 @@ func (c *Info) resolve(p Params) (Params, error) {
 		}
 		if v != v || v < decl.Min || v > decl.Max {
 			return nil, fmt.Errorf("%s parameter %s must be between %g and %g (got %g)", c.Name, k, decl.Min, decl.Max, v)
+		}
+		if decl.Integer && v != math.Trunc(v) {
+			return nil, fmt.Errorf("%s parameter %s must be a whole number (got %g)", c.Name, k, v)
 		}
 		full[k] = v
 	}

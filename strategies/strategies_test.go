@@ -155,6 +155,67 @@ func TestLeastRequestPicksFewestInFlightWithRandomTies(t *testing.T) {
 	}
 }
 
+// P2C's parameters: with d samples out of four endpoints loaded 0, 1, 2
+// and 3, the least loaded wins whenever it is drawn and the busiest only
+// when it is all that was drawn. Distinct samples: P(e0) = d/4 and the
+// busiest never wins (d < 4); independent draws (Envoy LEAST_REQUEST,
+// HAProxy balance random): P(e0) = 1 − (3/4)^d and P(e3) = (1/4)^d. The
+// tolerance is four binomial standard errors.
+func TestP2CChoicesAndDraws(t *testing.T) {
+	const picks = 64000
+	for _, tc := range []struct {
+		choices, distinct float64
+		p0, p3            float64
+	}{
+		{2, 1, 2.0 / 4, 0},
+		{3, 1, 3.0 / 4, 0},
+		{4, 1, 1, 0}, // a full scan
+		{9, 1, 1, 0}, // more samples than endpoints: still a full scan
+		{1, 1, 1.0 / 4, 1.0 / 4},
+		{2, 0, 1 - 9.0/16, 1.0 / 16},
+		{3, 0, 1 - 27.0/64, 1.0 / 64},
+		{1, 0, 1.0 / 4, 1.0 / 4},
+	} {
+		t.Run(fmt.Sprintf("choices=%g,distinct=%g", tc.choices, tc.distinct), func(t *testing.T) {
+			b, err := New("p2c", rand.New(rand.NewPCG(3, 9)), Params{"choices": tc.choices, "distinct": tc.distinct})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := NewPool(b, names(4), []float64{1, 1, 1, 1})
+			counts := make([]int, 4)
+			for range picks {
+				for i := range p.eps {
+					p.eps[i].InFlight = i
+				}
+				i, _ := p.Pick(0, Request{})
+				counts[i]++
+			}
+			// The scratch for distinct samples is kept: no allocation per pick.
+			if a := testing.AllocsPerRun(1000, func() { p.Pick(0, Request{}) }); a != 0 {
+				t.Errorf("%.1f allocations per pick", a)
+			}
+			for _, c := range []struct {
+				i    int
+				want float64
+			}{{0, tc.p0}, {3, tc.p3}} {
+				got := float64(counts[c.i]) / picks
+				se := math.Sqrt(c.want * (1 - c.want) / picks)
+				if math.Abs(got-c.want) > 4*se+1e-12 {
+					t.Errorf("e%d picked %.4f of the time, want %.4f ± %.4f", c.i, got, c.want, 4*se)
+				}
+			}
+		})
+	}
+	for _, bad := range []Params{{"choices": 2.5}, {"distinct": 0.5}, {"choices": 0}, {"choices": 65}} {
+		if err := CheckParams("p2c", bad); err == nil {
+			t.Errorf("p2c accepted %v", bad)
+		}
+	}
+	if err := CheckParams("p2c", Params{"choices": 2.5}); err == nil || !strings.Contains(err.Error(), "whole number") {
+		t.Errorf("a fractional choice count: %v", err)
+	}
+}
+
 // P2C samples two distinct endpoints and never sends to the busier of them
 // (Mitzenmacher 2001).
 func TestP2CNeverPicksTheBusier(t *testing.T) {

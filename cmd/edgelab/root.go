@@ -196,7 +196,11 @@ the parameters it takes in balancer.params (e.g. params: {ring-hash: {vnodes: 16
 			for _, s := range strategies.Catalogue() {
 				fmt.Fprintf(stdout, "%-22s %s  [%s]\n", s.Name, s.Summary, s.Source)
 				for _, p := range s.Params {
-					fmt.Fprintf(stdout, "%-22s   param %s (default %g, %g..%g): %s\n", "", p.Name, p.Default, p.Min, p.Max, p.Doc)
+					kind := ""
+					if p.Integer {
+						kind = ", whole number"
+					}
+					fmt.Fprintf(stdout, "%-22s   param %s (default %g, %g..%g%s): %s\n", "", p.Name, p.Default, p.Min, p.Max, kind, p.Doc)
 				}
 			}
 			return nil
