@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +37,11 @@ type Options struct {
 	// (instance i listens on BackendPort+i), so an external gateway can be
 	// configured with their addresses beforehand.
 	BackendPort int
+	// GatewayWait bounds the wait, before an external Gateway's run, for
+	// a request through it to succeed (any answer below 500), so that
+	// its health checks have seen the backends up before the load
+	// starts; 0 = DefaultGatewayWait, negative = no wait.
+	GatewayWait time.Duration
 	// AllowRemote permits backends and gateways that are not on loopback.
 	AllowRemote bool
 	// Listen is the address of edgelab's entry point (the L4 balancer
@@ -184,10 +192,16 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports
 		if opt.Gateway != "" && len(res.Runs) > 0 {
 			break // the external gateway balances as it is configured: one run
 		}
-		opt.logf("live: %s for %v (warm-up %v)", name, sc.Duration.D(), sc.Warmup.D())
+		// An external gateway balances as it is configured: progress and
+		// errors do not name the scenario's strategy.
+		label := name
+		if opt.Gateway != "" {
+			label = "through " + opt.Gateway
+		}
+		opt.logf("live: %s for %v (warm-up %v)", label, sc.Duration.D(), sc.Warmup.D())
 		run, windows, partial, err := runOne(ctx, sc, name, opt, vlog)
 		if err != nil {
-			return nil, fmt.Errorf("live %s: %w", name, err)
+			return nil, fmt.Errorf("live %s: %w", label, err)
 		}
 		if opt.Gateway != "" {
 			run.Strategy = "external"
@@ -379,6 +393,63 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 	return w, nil
 }
 
+// DefaultGatewayWait is how long edgelab live --gateway waits for the
+// first successful request through an external gateway. It covers a
+// HAProxy server that failed its first check before the backends
+// listened and must pass `rise` (2) checks `inter` (2 s) apart to be UP
+// again (HAProxy configuration manual, `default-server`), with margin.
+const DefaultGatewayWait = 10 * time.Second
+
+// waitForGateway sends GET requests for path through the external gateway,
+// 20 a second, until one is answered with a status below 500: the
+// gateway listens and reaches at least one backend it considers up. It
+// fails after opt.GatewayWait (or when ctx ends) with the last answer or
+// error, so that a gateway that is down or misconfigured is an error
+// before the run rather than a run of failures.
+func waitForGateway(ctx context.Context, opt Options, path string) error {
+	wait := opt.GatewayWait
+	switch {
+	case wait < 0:
+		return nil
+	case wait == 0:
+		wait = DefaultGatewayWait
+	}
+	url := strings.TrimSuffix(opt.Gateway, "/") + path
+	client := &http.Client{Timeout: time.Second}
+	defer client.CloseIdleConnections()
+	deadline := time.Now().Add(wait)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	last := "no answer"
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+			resp.Body.Close()
+			if resp.StatusCode < 500 {
+				opt.logf("live: %s answers (%s); starting the load", opt.Gateway, resp.Status)
+				return nil
+			}
+			last = "status " + resp.Status
+		} else {
+			last = err.Error()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no request for %s was answered below 500 within %v (last: %s): is the gateway running and configured with the upstreams above? (--gateway-wait waits longer)",
+				path, wait, last)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
 func hasStage(g *workloads.Gateway, typ string) bool {
 	for _, st := range g.Stages {
 		if st.Type == typ {
@@ -404,6 +475,12 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 		for _, b := range w.fleet.Backends() {
 			opt.logf("  %s  %s", b.ID(), b.URL())
 		}
+		if err := waitForGateway(ctx, opt, plan.NewPathMix(sc).Paths[0]); err != nil {
+			return reports.Run{}, nil, false, err
+		}
+		// The backends have not started their failure schedule: the
+		// run's time origin moves to now.
+		start = time.Now().Add(200 * time.Millisecond)
 	}
 	if w.fleet != nil {
 		w.fleet.Play(start, end)

@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -381,5 +386,62 @@ servers:
 	conserved(t, r)
 	if r.Failed != 1 || r.Outcomes.ConnectFailure != 1 {
 		t.Errorf("%d failed (%+v), want the first request to the crashed backend only", r.Failed, r.Outcomes)
+	}
+}
+
+// An external gateway is waited for: the load starts only once a request
+// through it is answered below 500 (here it answers 503 for 600 ms from
+// its first request, as HAProxy does while its checks still hold every
+// server DOWN), so no request of the run fails (without the wait none
+// succeeds); one that never answers is an error before the run, naming
+// the last failure.
+func TestExternalGatewayIsWaitedFor(t *testing.T) {
+	sc := parse(t, `
+name: external
+duration: 500ms
+warmup: 100ms
+clients:
+  arrival: {process: poisson, rate: 60}
+servers:
+  - {name: web, count: 1, service: {dist: constant, mean: 1ms}}
+`)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	backend, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
+	proxy := httputil.NewSingleHostReverseProxy(backend)
+	var early, first atomic.Int64
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now().UnixNano()
+		first.CompareAndSwap(0, now)
+		if now-first.Load() < int64(600*time.Millisecond) {
+			early.Add(1)
+			http.Error(w, "no server is available", http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer gw.Close()
+	res, err := Run(context.Background(), sc, Options{Gateway: gw.URL, BackendPort: port, GatewayWait: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Runs[0]
+	conserved(t, r)
+	if r.Strategy != "external" || r.OK != r.Requests {
+		t.Errorf("%s: %d of %d requests ok", r.Strategy, r.OK, r.Requests)
+	}
+	if early.Load() == 0 {
+		t.Error("the gateway was never asked before it was up")
+	}
+
+	closed := gw.URL
+	gw.Close()
+	_, err = Run(context.Background(), sc, Options{Gateway: closed, GatewayWait: 300 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "was answered") || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("a gateway that does not listen: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,7 @@ type liveFlags struct {
 	runFlags
 	backends    []string
 	gateway     string
+	gatewayWait time.Duration
 	backendPort int
 	allowRemote bool
 	compare     bool
@@ -59,6 +61,7 @@ edgelab's emulated backends. Only loopback addresses are used unless
 	addRunFlags(fl, &f.runFlags, "out/<scenario-name>-live", "clients.arrival.rate=300")
 	fl.StringArrayVar(&f.backends, "backend", nil, "use this server instead of an emulated backend (repeatable, one per instance)")
 	fl.StringVar(&f.gateway, "gateway", "", "send the load to this gateway or balancer in front of the emulated backends")
+	fl.DurationVar(&f.gatewayWait, "gateway-wait", live.DefaultGatewayWait, "with --gateway: how long to wait for a request through it to succeed before the load starts (0 = do not wait)")
 	fl.IntVar(&f.backendPort, "backend-port", 0, "first port of the emulated backends (instance i listens on port+i; default: ephemeral)")
 	fl.BoolVar(&f.allowRemote, "allow-remote", false, "allow --backend and --gateway addresses that are not on loopback")
 	fl.BoolVar(&f.compare, "compare", false, "also simulate the scenario and print sim and live side by side")
@@ -78,7 +81,14 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 	if f.backendPort < 0 || f.backendPort > 65535 {
 		return usageError{fmt.Errorf("--backend-port: want a port number, got %d", f.backendPort)}
 	}
-	opt := live.Options{Strategies: names, Backends: f.backends, Gateway: f.gateway, BackendPort: f.backendPort,
+	if f.gatewayWait < 0 {
+		return usageError{fmt.Errorf("--gateway-wait: want a duration ≥ 0, got %v", f.gatewayWait)}
+	}
+	wait := f.gatewayWait
+	if wait == 0 {
+		wait = -1 // the flag's 0 means no wait; the option's 0 is the default
+	}
+	opt := live.Options{Strategies: names, Backends: f.backends, Gateway: f.gateway, BackendPort: f.backendPort, GatewayWait: wait,
 		AllowRemote: f.allowRemote, MaxWorkers: f.maxWorkers,
 		Logf: func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }}
 	if err := live.Check(sc, opt); err != nil {
