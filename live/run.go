@@ -129,6 +129,9 @@ func check(sc *workloads.Scenario, opt Options, load bool) error {
 	if opt.Gateway != "" && len(opt.Backends) > 0 {
 		return errors.New("--gateway and --backend: give one or the other (an external gateway needs edgelab's emulated backends behind it)")
 	}
+	if n := sc.Instances(); opt.BackendPort != 0 && len(opt.Backends) == 0 && (opt.BackendPort < 1 || opt.BackendPort+n-1 > 65535) {
+		return fmt.Errorf("--backend-port %d: the scenario's %d backends listen on %d…%d, past port 65535", opt.BackendPort, n, opt.BackendPort, opt.BackendPort+n-1)
+	}
 	for _, u := range opt.Backends {
 		if err := CheckAddress(u, opt.AllowRemote); err != nil {
 			return fmt.Errorf("--backend: %w", err)

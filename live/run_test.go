@@ -195,6 +195,7 @@ servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 		{Backends: []string{"http://192.0.2.1:80"}},
 		{Gateway: "http://192.0.2.1:80"},
 		{Gateway: "http://127.0.0.1:1", Backends: []string{"http://127.0.0.1:2"}},
+		{BackendPort: 65536},
 	} {
 		if err := Check(open, opt); err == nil {
 			t.Errorf("%+v: accepted", opt)
