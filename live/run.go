@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -396,6 +397,30 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 	return w, nil
 }
 
+// ExternalIgnores lists the scenario keys that are set and that an
+// external gateway (Options.Gateway) makes moot: edgelab's gateway tier,
+// balancer and client-side retries and hedging are not in the path, only
+// the emulated backends and the load are. balancer.strategy is not
+// listed: it always has a value, and the run is labelled "external".
+func ExternalIgnores(sc *workloads.Scenario) []string {
+	var keys []string
+	add := func(key string, set bool) {
+		if set {
+			keys = append(keys, key)
+		}
+	}
+	add("clients.retries", !reflect.ValueOf(sc.Clients.Retries).IsZero())
+	add("clients.hedge", !reflect.ValueOf(sc.Clients.Hedge).IsZero())
+	b := &sc.Balancer
+	add("balancer.compare", len(b.Compare) > 0)
+	add("balancer.health", !reflect.ValueOf(b.Health).IsZero())
+	add("balancer.affinity", b.Affinity != "")
+	add("balancer.stale_load", b.StaleLoad != 0)
+	add("balancer.params", len(b.Params) > 0)
+	add("gateway", sc.Gateway != nil)
+	return keys
+}
+
 // DefaultGatewayWait is how long edgelab live --gateway waits for the
 // first successful request through an external gateway. It covers a
 // HAProxy server that failed its first check before the backends
@@ -477,6 +502,10 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 		opt.logf("live: configure %s with these upstreams:", opt.Gateway)
 		for _, b := range w.fleet.Backends() {
 			opt.logf("  %s  %s", b.ID(), b.URL())
+		}
+		if keys := ExternalIgnores(sc); len(keys) > 0 {
+			opt.logf("live: your gateway balances, retries and checks health as it is configured; these scenario keys are not applied: %s",
+				strings.Join(keys, ", "))
 		}
 		if err := waitForGateway(ctx, opt, plan.NewPathMix(sc).Paths[0]); err != nil {
 			return reports.Run{}, nil, false, err

@@ -395,7 +395,8 @@ servers:
 // its first request, as HAProxy does while its checks still hold every
 // server DOWN), so no request of the run fails (without the wait none
 // succeeds); one that never answers is an error before the run, naming
-// the last failure.
+// the last failure. The scenario keys the external gateway makes moot are
+// listed, and only those that are set.
 func TestExternalGatewayIsWaitedFor(t *testing.T) {
 	sc := parse(t, `
 name: external
@@ -437,6 +438,27 @@ servers:
 	}
 	if early.Load() == 0 {
 		t.Error("the gateway was never asked before it was up")
+	}
+
+	if keys := ExternalIgnores(sc); len(keys) != 0 {
+		t.Errorf("a scenario without balancer keys: %v reported as ignored", keys)
+	}
+	full := parse(t, `
+name: ignored
+duration: 1s
+clients:
+  arrival: {process: poisson, rate: 10}
+  retries: {max: 2}
+balancer:
+  strategy: p2c
+  health: {passive: {max_fails: 1, fail_timeout: 10s}}
+gateway:
+  instances: 1
+servers:
+  - {name: web, count: 2, service: {dist: constant, mean: 1ms}}
+`)
+	if got := strings.Join(ExternalIgnores(full), ","); got != "clients.retries,balancer.health,gateway" {
+		t.Errorf("ignored keys %s", got)
 	}
 
 	closed := gw.URL
