@@ -118,7 +118,14 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 		return err
 	}
 	if f.compare && !res.Partial {
-		simRes, err := sim.Run(c.Context(), sc, sim.Options{Strategies: names})
+		simNames := names
+		if f.gateway != "" {
+			// One external run: the simulation models the gateway with
+			// the scenario's balancer.strategy (and its health, retries).
+			simNames = []string{sc.Balancer.Strategy}
+			fmt.Fprintf(stderr, "live: the simulation models %s as %s (balancer.strategy)\n", f.gateway, reports.Printable(sc.Balancer.Strategy))
+		}
+		simRes, err := sim.Run(c.Context(), sc, sim.Options{Strategies: simNames})
 		if err != nil {
 			return fmt.Errorf("simulate %s: %w", reports.Printable(sc.Name), err)
 		}

@@ -2,9 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -170,5 +175,47 @@ func TestRunAndLiveCompareTheSameStrategies(t *testing.T) {
 		if lv.Compare == nil || strings.Join(names(lv.Compare.Runs), ",") != want {
 			t.Errorf("%s: live --compare compared with %v, want %s", name, lv.Compare, want)
 		}
+	}
+}
+
+// live --gateway --compare lines the external run up with the simulation
+// of the scenario's balancer.strategy alone, even when balancer.compare
+// lists more: the external gateway makes one run, and the simulation is
+// the user's model of it.
+func TestLiveGatewayCompare(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	backend, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
+	gw := httptest.NewServer(httputil.NewSingleHostReverseProxy(backend))
+	defer gw.Close()
+	dir := t.TempDir()
+	one := strings.Replace(liveSmall, "count: 2", "count: 1", 1) + "balancer: {strategy: least-request, compare: [p2c, random]}\n"
+	good := writeFile(t, dir, "good.yaml", one)
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := runCLI(t, "live", good, "--gateway", gw.URL, "--backend-port", strconv.Itoa(port), "--compare", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "external") || !strings.Contains(stdout, "p99 ms") {
+		t.Errorf("no comparison of the external run:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "as least-request") || !strings.Contains(stderr, "balancer.compare") {
+		t.Errorf("stderr does not say what the simulation models and what is not applied:\n%s", stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res reports.Results
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Runs) != 1 || res.Runs[0].Strategy != "external" || res.Compare == nil ||
+		len(res.Compare.Runs) != 1 || res.Compare.Runs[0].Strategy != "least-request" {
+		t.Fatalf("runs %d, compare %v", len(res.Runs), res.Compare != nil)
 	}
 }
