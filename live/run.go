@@ -208,7 +208,17 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports
 			return nil, fmt.Errorf("live %s: %w", label, err)
 		}
 		if opt.Gateway != "" {
+			// The external gateway's retries, health view and in-flight
+			// counts are its own: not measured, so not reported.
 			run.Strategy = "external"
+			run.Attempts = 0
+			if run.Series != nil {
+				run.Series.Healthy = nil
+				run.Series.InFlight = nil
+				for k := range run.Series.Instances {
+					run.Series.Instances[k] = sc.Instances()
+				}
+			}
 		}
 		res.Runs = append(res.Runs, run)
 		if opt.OutDir != "" && opt.Gateway == "" && sc.Gateway != nil && hasStage(sc.Gateway, workloads.StageLog) {

@@ -53,10 +53,14 @@ func WriteSeriesCSV(w io.Writer, r *Results) error {
 			continue
 		}
 		for k := range s.T {
+			healthy := "" // not measured (an external gateway)
+			if k < len(s.Healthy) {
+				healthy = strconv.Itoa(s.Healthy[k])
+			}
 			row := []string{run.Strategy, ftoa(s.T[k]), itoa(s.Offered[k]), itoa(s.OK[k]), itoa(s.Error5xx[k]),
 				itoa(s.Timeout[k]), itoa(s.QueueFull[k]), itoa(s.ConnectFailure[k]), itoa(s.NoUpstream[k]),
 				itoa(s.RateLimited[k]), itoa(s.AuthRejected[k]), ftoa(s.P50MS[k]), ftoa(s.P99MS[k]),
-				strconv.Itoa(s.Healthy[k]), strconv.Itoa(s.Instances[k])}
+				healthy, strconv.Itoa(s.Instances[k])}
 			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("write csv: %w", err)
 			}
@@ -78,13 +82,20 @@ func WriteInstanceSeriesCSV(w io.Writer, r *Results) error {
 		if s == nil {
 			continue
 		}
-		for i := range s.InFlight {
+		for i := range max(len(s.InFlight), len(s.Utilization)) {
 			id := strconv.Itoa(i)
 			if i < len(run.Servers) {
 				id = run.Servers[i].ID
 			}
 			for k := range s.T {
-				if err := cw.Write([]string{run.Strategy, id, ftoa(s.T[k]), ftoa(s.InFlight[i][k]), ftoa(s.Utilization[i][k])}); err != nil {
+				inFlight, util := "", "" // absent when not measured
+				if i < len(s.InFlight) {
+					inFlight = ftoa(s.InFlight[i][k])
+				}
+				if i < len(s.Utilization) {
+					util = ftoa(s.Utilization[i][k])
+				}
+				if err := cw.Write([]string{run.Strategy, id, ftoa(s.T[k]), inFlight, util}); err != nil {
 					return fmt.Errorf("write csv: %w", err)
 				}
 			}

@@ -560,7 +560,9 @@ func instancesOverTime(p *page, s *section, r *Results) {
 		if se == nil {
 			continue
 		}
-		line.AddSeries("healthy — "+run.Strategy, nil, seriesStyle(timeSeries(se.T, ints(se.Healthy), false), color(i), "solid"), step)
+		if len(se.Healthy) > 0 { // absent through an external gateway
+			line.AddSeries("healthy — "+run.Strategy, nil, seriesStyle(timeSeries(se.T, ints(se.Healthy), false), color(i), "solid"), step)
+		}
 		if !same {
 			line.AddSeries("instances — "+run.Strategy, nil, seriesStyle(timeSeries(se.T, ints(se.Instances), false), color(i), "dashed"), step)
 		}

@@ -24,13 +24,15 @@ type Series struct {
 	P50MS []float64 `json:"p50_ms"`
 	P99MS []float64 `json:"p99_ms"`
 	// Healthy is the number of endpoints eligible for traffic at the end
-	// of each bucket; Instances the number of instances.
-	Healthy   []int `json:"healthy"`
+	// of each bucket; Instances the number of instances. Healthy is
+	// absent when the balancer is not edgelab's (live --gateway): its
+	// view of the backends is not measured.
+	Healthy   []int `json:"healthy,omitempty"`
 	Instances []int `json:"instances"`
 	// InFlight[i][k] is instance i's attempts in flight (the balancer's
-	// view) at the end of bucket k; Utilization[i][k] its busy workers /
-	// concurrency averaged over the bucket.
-	InFlight    [][]float64 `json:"in_flight"`
+	// view) at the end of bucket k, absent like Healthy; Utilization[i][k]
+	// its busy workers / concurrency averaged over the bucket.
+	InFlight    [][]float64 `json:"in_flight,omitempty"`
 	Utilization [][]float64 `json:"utilization"`
 }
 

@@ -218,4 +218,27 @@ func TestLiveGatewayCompare(t *testing.T) {
 		len(res.Compare.Runs) != 1 || res.Compare.Runs[0].Strategy != "least-request" {
 		t.Fatalf("runs %d, compare %v", len(res.Runs), res.Compare != nil)
 	}
+	// What edgelab cannot see through someone else's gateway is absent,
+	// not reported as measured: attempts, the balancer's healthy count and
+	// in-flight view. The backends' own counters and instances are there.
+	r := res.Runs[0]
+	if r.Attempts != 0 || r.Series == nil || r.Series.Healthy != nil || r.Series.InFlight != nil ||
+		len(r.Series.Utilization) != 1 || r.Servers[0].Requests == 0 {
+		t.Errorf("external run: attempts %d, series %+v, servers %+v", r.Attempts, r.Series, r.Servers)
+	}
+	for _, n := range r.Series.Instances {
+		if n != 1 {
+			t.Errorf("instances %v, want the one backend", r.Series.Instances)
+			break
+		}
+	}
+	// Such a file is valid input to edgelab report, and its CSV has empty
+	// cells where nothing was measured.
+	if _, err := reports.ReadResults(data); err != nil {
+		t.Errorf("ReadResults: %v", err)
+	}
+	var csv strings.Builder
+	if err := reports.WriteInstanceSeriesCSV(&csv, &res); err != nil || !strings.Contains(csv.String(), "external,web-0,0,,") {
+		t.Errorf("instance CSV (%v):\n%s", err, csv.String())
+	}
 }
