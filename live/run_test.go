@@ -468,3 +468,35 @@ servers:
 		t.Errorf("a gateway that does not listen: %v", err)
 	}
 }
+
+// A crashed server's refused attempts count in its requests, as the
+// simulator counts them (docs/scenario.md, servers[].requests): without
+// retries every refused attempt is one connect_failure, so the crashed
+// server's count equals them (it was 0 before), and the servers' counts
+// add up to the attempts.
+func TestRefusedAttemptsCountAsServerRequests(t *testing.T) {
+	sc := parse(t, `
+name: refused-live
+duration: 600ms
+warmup: 0s
+clients:
+  arrival: {process: constant, rate: 80}
+servers:
+  - {name: web, count: 2, service: {dist: constant, mean: 1ms}, failures: [{kind: crash, at: 0s, instances: [0]}]}
+`)
+	res, err := Run(context.Background(), sc, Options{Strategies: []string{"round-robin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Runs[0]
+	conserved(t, r)
+	// The servers are counted from the measured window's start to its
+	// end, attempts by request: one sent late on a loaded machine may
+	// fall outside the window, so allow two.
+	refused := r.Outcomes.ConnectFailure
+	near := func(a, b int64) bool { return a-b <= 2 && b-a <= 2 }
+	if refused < 10 || !near(r.Servers[0].Requests, refused) || !near(r.Servers[0].Requests+r.Servers[1].Requests, r.Attempts) {
+		t.Errorf("crashed server %d requests, %d connect failures; servers %d + %d, attempts %d",
+			r.Servers[0].Requests, refused, r.Servers[0].Requests, r.Servers[1].Requests, r.Attempts)
+	}
+}

@@ -20,6 +20,9 @@ type sampler struct {
 	inFlight, util     [][]float64 // [server][bucket]
 	// the servers' counters at the end of warm-up and of the run
 	warm, end []backend.Stats
+	// attempts the gateways saw refused per server, at the same times
+	// (lastRefused at the previous bucket's end)
+	refWarm, refEnd, lastRefused []int64
 	// gwWarm is each gateway instance's request count at the end of
 	// warm-up.
 	gwWarm []int64
@@ -80,10 +83,29 @@ func (s *sampler) run(ctx context.Context, start time.Time, iv, warm, end time.D
 		s.sample(k, iv)
 	}
 	s.end = s.last
+	s.refEnd = s.lastRefused
+}
+
+// refused sums, per server, the attempts the gateway instances saw
+// refused (nil without edgelab's gateway).
+func (s *sampler) refused() []int64 {
+	if len(s.w.gws) == 0 || s.w.fleet == nil {
+		return nil
+	}
+	out := make([]int64, len(s.w.fleet.Backends()))
+	for _, gw := range s.w.gws {
+		for i, n := range gw.Stats().Refused {
+			if i < len(out) {
+				out[i] += n
+			}
+		}
+	}
+	return out
 }
 
 func (s *sampler) takeWarm() {
 	s.warm = s.backends()
+	s.refWarm = s.refused()
 	s.gwWarm = make([]int64, len(s.w.gws))
 	for i, gw := range s.w.gws {
 		s.gwWarm[i] = gw.Stats().Requests
@@ -101,6 +123,7 @@ func (s *sampler) gatewayRequests(i int) int64 {
 
 func (s *sampler) sample(k int, iv time.Duration) {
 	now := s.backends()
+	s.lastRefused = s.refused()
 	for i := range now {
 		if c := now[i].Concurrency; c > 0 {
 			dt := now[i].At.Sub(s.last[i].At).Seconds()
@@ -136,10 +159,22 @@ func (s *sampler) servers(w *world, measured time.Duration) []reports.Server {
 	if warm == nil {
 		warm = make([]backend.Stats, len(end))
 	}
+	// Attempts refused by a crashed server count as its requests, as in
+	// the simulator (docs/scenario.md, servers[].requests).
+	refEnd, refWarm := s.refEnd, s.refWarm
+	if s.end == nil {
+		refEnd = s.refused()
+	}
 	var out []reports.Server
 	for i, b := range w.fleet.Backends() {
 		e, st := end[i], warm[i]
 		srv := reports.Server{ID: b.ID(), Requests: e.Requests - st.Requests}
+		if i < len(refEnd) {
+			srv.Requests += refEnd[i]
+			if i < len(refWarm) {
+				srv.Requests -= refWarm[i]
+			}
+		}
 		if dt := e.At.Sub(st.At).Seconds(); dt > 0 && !st.At.IsZero() {
 			if e.Concurrency > 0 {
 				srv.Utilization = reports.Round((e.Busy-st.Busy)/(float64(e.Concurrency)*dt), 6)

@@ -81,6 +81,10 @@ type ProxyStats struct {
 	InFlight []int
 	// Ejections counts outlier ejections since the start, over the pools.
 	Ejections int
+	// Refused is, per upstream, the attempts whose connection it refused
+	// since the start: sent to it, never received by it (a crashed
+	// server), and counted in its requests as the simulator counts them.
+	Refused []int64
 }
 
 // Defaults of the proxy's limits.
@@ -161,6 +165,7 @@ type balancerPool struct {
 type signal struct {
 	sig       strategies.Signal
 	downUntil time.Duration // refused connection: report "down" until then
+	refused   int64         // attempts whose connection was refused
 }
 
 // newProxy builds a proxy for cfg and starts its active health checks.
@@ -318,10 +323,12 @@ func (p *proxy) noteSignal(ui int, h http.Header) {
 	p.mu.Unlock()
 }
 
-// noteDown marks upstream ui's signal "down" after a refused connection.
-func (p *proxy) noteDown(ui int) {
+// noteRefused counts an attempt whose connection upstream ui refused and
+// marks its signal "down" for a while.
+func (p *proxy) noteRefused(ui int) {
 	p.mu.Lock()
 	p.signals[ui].downUntil = p.now() + downSignal
+	p.signals[ui].refused++
 	p.mu.Unlock()
 }
 
@@ -330,7 +337,10 @@ func (p *proxy) Stats() ProxyStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	st := ProxyStats{Requests: p.requests, Attempts: p.attempts, InFlight: make([]int, len(p.ups))}
+	st := ProxyStats{Requests: p.requests, Attempts: p.attempts, InFlight: make([]int, len(p.ups)), Refused: make([]int64, len(p.ups))}
+	for ui := range p.signals {
+		st.Refused[ui] = p.signals[ui].refused
+	}
 	for _, pp := range p.pools {
 		pp.pool.Refresh(now)
 		st.Healthy += pp.pool.HealthyCount()

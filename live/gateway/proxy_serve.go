@@ -424,7 +424,7 @@ func (p *proxy) exchange(ctx context.Context, a *attempt, x *exchange) result {
 		res.err = err
 		res.outcome = errOutcome(ctx, err)
 		if res.outcome == strategies.ConnectFail && errors.Is(err, syscall.ECONNREFUSED) {
-			p.noteDown(a.ui)
+			p.noteRefused(a.ui)
 		}
 	}
 	return res
