@@ -137,6 +137,7 @@ type proxy struct {
 	retryOn  plan.RetryPolicy
 	retryR   *rand.Rand
 	signals  []signal // per upstream
+	refused  []int64  // per upstream: attempts whose connection it refused
 	attempts int64
 	requests int64
 	closed   bool
@@ -165,7 +166,6 @@ type balancerPool struct {
 type signal struct {
 	sig       strategies.Signal
 	downUntil time.Duration // refused connection: report "down" until then
-	refused   int64         // attempts whose connection was refused
 }
 
 // newProxy builds a proxy for cfg and starts its active health checks.
@@ -193,6 +193,7 @@ func newProxy(cfg Config) (*proxy, error) {
 		hedge:   sc.Clients.Hedge,
 		probe:   sc.Balancer.Health.Active,
 		signals: make([]signal, len(cfg.Upstreams)),
+		refused: make([]int64, len(cfg.Upstreams)),
 	}
 	if p.maxBody <= 0 {
 		p.maxBody = defaultMaxBody
@@ -328,7 +329,7 @@ func (p *proxy) noteSignal(ui int, h http.Header) {
 func (p *proxy) noteRefused(ui int) {
 	p.mu.Lock()
 	p.signals[ui].downUntil = p.now() + downSignal
-	p.signals[ui].refused++
+	p.refused[ui]++
 	p.mu.Unlock()
 }
 
@@ -338,9 +339,7 @@ func (p *proxy) Stats() ProxyStats {
 	defer p.mu.Unlock()
 	now := p.now()
 	st := ProxyStats{Requests: p.requests, Attempts: p.attempts, InFlight: make([]int, len(p.ups)), Refused: make([]int64, len(p.ups))}
-	for ui := range p.signals {
-		st.Refused[ui] = p.signals[ui].refused
-	}
+	copy(st.Refused, p.refused)
 	for _, pp := range p.pools {
 		pp.pool.Refresh(now)
 		st.Healthy += pp.pool.HealthyCount()
