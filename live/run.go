@@ -453,7 +453,9 @@ func waitForGateway(ctx context.Context, opt Options, path string) error {
 		wait = DefaultGatewayWait
 	}
 	url := strings.TrimSuffix(opt.Gateway, "/") + path
-	client := &http.Client{Timeout: time.Second}
+	client := &http.Client{Timeout: time.Second,
+		// A redirect is an answer; following it could leave loopback.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(wait)
 	tick := time.NewTicker(50 * time.Millisecond)

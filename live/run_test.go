@@ -512,3 +512,19 @@ servers:
 		t.Errorf("servers sum to %d, attempts %d, connect failures %d", sum, r.Attempts, r.Outcomes.ConnectFailure)
 	}
 }
+
+// The wait for an external gateway takes a redirect as an answer and does
+// not follow it: the Location could be off loopback.
+func TestGatewayWaitDoesNotFollowRedirects(t *testing.T) {
+	var followed atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { followed.Add(1) }))
+	defer target.Close()
+	gw := httptest.NewServer(http.RedirectHandler(target.URL+"/elsewhere", http.StatusFound))
+	defer gw.Close()
+	if err := waitForGateway(context.Background(), Options{Gateway: gw.URL, GatewayWait: 300 * time.Millisecond}, "/"); err != nil {
+		t.Fatal(err)
+	}
+	if followed.Load() != 0 {
+		t.Error("the redirect was followed")
+	}
+}
