@@ -89,17 +89,19 @@ func (f *Fleet) play(start time.Time, events []failEvent) {
 		}
 		if ev.start {
 			f.logf("live: %s: %s starts at %v", ev.b.id, ev.f.Kind, ev.at)
-			ev.b.failStart(ev.f)
 		} else {
 			f.logf("live: %s: %s ends at %v", ev.b.id, ev.f.Kind, ev.at)
-			ev.b.failEnd(ev.f)
 		}
+		ev.b.applyFailure(ev.f, ev.start)
 	}
 }
 
-// failStart applies the start of failure x: the backend's condition
-// changes and the backend acts on the change (plan.Condition says how).
-func (b *Backend) failStart(x *plan.Failure) {
+// applyFailure applies the start (or end) of failure x: the backend's
+// condition changes and the backend acts on the change, as
+// plan.Condition says — a crash empties it and closes its listener, the
+// end of the last crash listens again on the same port, a rate change
+// re-plans the work under way.
+func (b *Backend) applyFailure(x *plan.Failure, starts bool) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -107,7 +109,11 @@ func (b *Backend) failStart(x *plan.Failure) {
 	}
 	now := b.now()
 	old := b.rate()
-	switch b.cond.Start(x) {
+	change := b.cond.End
+	if starts {
+		change = b.cond.Start
+	}
+	switch change(x) {
 	case plan.Crashed:
 		ln, conns := b.crashLocked(now)
 		b.mu.Unlock()
@@ -118,23 +124,6 @@ func (b *Backend) failStart(x *plan.Failure) {
 			resetConn(c)
 		}
 		return
-	case plan.RateChanged:
-		b.rateChanged(now, old)
-	}
-	b.mu.Unlock()
-}
-
-// failEnd applies the end of failure x; the end of the last crash listens
-// again on the same port.
-func (b *Backend) failEnd(x *plan.Failure) {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return
-	}
-	now := b.now()
-	old := b.rate()
-	switch b.cond.End(x) {
 	case plan.Repaired:
 		b.mu.Unlock()
 		b.repair()
