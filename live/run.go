@@ -161,6 +161,7 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports
 	res = &reports.Results{
 		Scenario: sc.Name, Mode: "live", Seed: sc.Seed,
 		DurationS: sc.Duration.D().Seconds(), WarmupS: sc.Warmup.D().Seconds(),
+		Presets: plan.Presets(sc),
 	}
 	var vlog *attack.VegetaLog
 	if opt.OutDir != "" {

@@ -366,6 +366,47 @@ servers:
 	}
 }
 
+// The live gateway retries as the simulator does (plan.RetryPolicy.Step;
+// sim's TestRetriesOncePerHost and TestRetriesSameHostHAProxy): HAProxy's
+// same-server retries fail every request sent to a crashed backend,
+// option redispatch under round robin saves them all, and NGINX's tried
+// set makes each request try each of three dead backends exactly once.
+func TestRetryRoutesLive(t *testing.T) {
+	const base = `
+name: retry-routes-live
+duration: 800ms
+warmup: 0s
+clients:
+  arrival: {process: constant, rate: 60}
+  retries: {%s}
+servers:
+  - {name: web, count: %d, service: {dist: constant, mean: 1ms}, failures: [{kind: crash, at: 0s, instances: %s}]}
+`
+	run := func(retries string, n int, crashed string) reports.Run {
+		t.Helper()
+		sc := parse(t, fmt.Sprintf(base, retries, n, crashed))
+		res, err := Run(context.Background(), sc, Options{Strategies: []string{"round-robin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res.Runs[0]
+		conserved(t, r)
+		return r
+	}
+	same := run("max: 3, on: [connect_failure], same_host: true, turnaround: 50ms", 4, "[0]")
+	if share := float64(same.Outcomes.ConnectFailure) / float64(same.Requests); share < 0.2 || share > 0.3 {
+		t.Errorf("same host, no redispatch: %.2f failed (%+v), want the quarter sent to the crashed backend", share, same.Outcomes)
+	}
+	redispatch := run("max: 3, on: [connect_failure], same_host: true, turnaround: 50ms, redispatch: -1", 4, "[0]")
+	if redispatch.Failed != 0 {
+		t.Errorf("redispatch under round robin: %d failed (%+v), want none", redispatch.Failed, redispatch.Outcomes)
+	}
+	once := run("max: 10, backoff: 0s, once_per_host: true", 3, "[0, 1, 2]")
+	if once.Outcomes.ConnectFailure != once.Requests || once.Attempts != 3*once.Requests {
+		t.Errorf("once per host, all down: %d attempts for %d requests (%+v), want 3 each, all failed", once.Attempts, once.Requests, once.Outcomes)
+	}
+}
+
 // NGINX's passive health in the live gateway, from the same pool code as
 // the simulator (sim's TestPassiveHealthNGINXWindow): with one of three
 // backends crashed for the whole run, only the first request sent to it

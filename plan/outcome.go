@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/strategies"
@@ -68,10 +69,90 @@ func FromAttempt(o strategies.Outcome) Outcome {
 }
 
 // RetryPolicy says which attempt outcomes the client's retry policy
-// sends again (clients.retries.on). Both worlds ask it after every failed
-// attempt. The zero value retries nothing.
+// sends again (clients.retries.on), and where and when each retry goes
+// (Step). Both worlds ask it after every failed attempt. The zero value
+// retries nothing.
 type RetryPolicy struct {
 	on [NumOutcomes]bool
+	// max is clients.retries.max.
+	max int
+	// route is where every retry goes unless same-host rules say
+	// otherwise; once stops a request that has tried every endpoint.
+	route RetryRoute
+	once  bool
+	// same, turnaround and redispatch are HAProxy's retry rules.
+	same       bool
+	turnaround time.Duration
+	redispatch int
+}
+
+// RetryRoute is where a retry goes.
+type RetryRoute uint8
+
+// Retry routes.
+const (
+	// ViaBalancer picks the retry's endpoint like any attempt's.
+	ViaBalancer RetryRoute = iota
+	// Untried picks among the endpoints the request has not tried
+	// (Pool.PickAvoiding).
+	Untried
+	// SameHost sends the retry to the endpoint that failed (Pool.Take).
+	SameHost
+	// Elsewhere picks among every eligible endpoint but the one that
+	// failed (HAProxy's redispatch: its algorithms skip the server to
+	// avoid, hash ones walking on along the ring).
+	Elsewhere
+	// Stop sends no retry: the request has tried every endpoint once
+	// (once_per_host) and its last failure stands.
+	Stop
+)
+
+// RetryStep is the decision for one retry.
+type RetryStep struct {
+	// Route is where it goes.
+	Route RetryRoute
+	// Backoff says it waits the policy's exponential backoff
+	// (strategies.Backoff); otherwise it waits Wait.
+	Backoff bool
+	// Wait is the fixed wait when Backoff is false.
+	Wait time.Duration
+}
+
+// Avoids reports whether requests must remember the endpoints they tried
+// (strategies.Avoid): other_host and once_per_host need them.
+func (p RetryPolicy) Avoids() bool { return p.route == Untried }
+
+// Strict reports whether a retry may go only to an endpoint the request
+// has not tried (once_per_host), never back to a tried one.
+func (p RetryPolicy) Strict() bool { return p.once }
+
+// Step decides retry k (1 for the first) of a request that has tried
+// `tried` distinct endpoints (with Avoids) and whose last attempt went to
+// endpoint last of pool. It is HAProxy's stream_choose_redispatch and
+// back_handle_st_cer for same_host, NGINX's tried set for once_per_host,
+// and the balancer with backoff otherwise.
+func (p RetryPolicy) Step(k int, pool *strategies.Pool, last, tried int) RetryStep {
+	switch {
+	case p.same && last < 0:
+		return RetryStep{Route: Elsewhere, Wait: p.turnaround}
+	case p.same:
+		redispatch := p.redispatch != 0 && (!pool.Eligible(last) ||
+			(p.redispatch > 0 && k%p.redispatch == 0) ||
+			(p.redispatch < 0 && k%(p.max+1+p.redispatch) == 0) ||
+			(!pool.Hashed() && pool.HealthyCount() > 1))
+		if !redispatch {
+			return RetryStep{Route: SameHost, Wait: p.turnaround}
+		}
+		// HAProxy waits its turn-around on a redispatch too when at most
+		// one server is active.
+		if pool.HealthyCount() <= 1 {
+			return RetryStep{Route: Elsewhere, Wait: p.turnaround}
+		}
+		return RetryStep{Route: Elsewhere}
+	case p.once && tried >= pool.Len():
+		return RetryStep{Route: Stop}
+	}
+	return RetryStep{Route: p.route, Backoff: true}
 }
 
 // NewRetryPolicy reads clients.retries.on: the outcomes it names, or,
@@ -80,7 +161,10 @@ type RetryPolicy struct {
 // resets and connect failures). No eligible endpoint and policy
 // rejections are never retried.
 func NewRetryPolicy(r workloads.Retries) RetryPolicy {
-	var p RetryPolicy
+	p := RetryPolicy{max: r.Max, once: r.OncePerHost, same: r.SameHost, turnaround: r.Turnaround.D(), redispatch: r.Redispatch}
+	if r.OtherHost || r.OncePerHost {
+		p.route = Untried
+	}
 	if r.On == nil {
 		for _, o := range []Outcome{Error5xx, ConnectFailure, QueueFull, Timeout} {
 			p.on[o] = true

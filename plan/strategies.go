@@ -1,9 +1,11 @@
 package plan
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/strategies"
 	"github.com/edgelab/edgelab/workloads"
 )
@@ -29,7 +31,11 @@ func Check(sc *workloads.Scenario) error {
 			if i > 0 {
 				field = "balancer.compare"
 			}
-			return sc.FieldError(field, "unknown strategy %q (known: %s)", name, strings.Join(strategies.Names(), ", "))
+			own := ""
+			if ps := sc.Presets(); len(ps) > 0 {
+				own = fmt.Sprintf("; %s's own: %s", ps[0].System.Name, strings.Join(ps[0].System.AlgorithmNames(ps[0].Version), ", "))
+			}
+			return sc.FieldError(field, "unknown strategy %q (known: %s%s)", name, strings.Join(strategies.Names(), ", "), own)
 		}
 	}
 	return CheckParams(sc)
@@ -53,4 +59,14 @@ func CheckParams(sc *workloads.Scenario) error {
 		}
 	}
 	return nil
+}
+
+// Presets lists the presets a scenario used, for results.json. Both
+// worlds record them.
+func Presets(sc *workloads.Scenario) []reports.Preset {
+	var out []reports.Preset
+	for _, a := range sc.Presets() {
+		out = append(out, reports.Preset{Key: a.Tier.Key(), Name: a.System.Name, Version: a.Version})
+	}
+	return out
 }

@@ -125,6 +125,9 @@ func runSubtitle(r *Results) string {
 	if len(r.Runs) > 0 && r.Runs[0].Replications > 1 {
 		s += fmt.Sprintf(", %d replications (± is the 95%% confidence interval)", r.Runs[0].Replications)
 	}
+	if p := PresetText(r.Presets); p != "" {
+		s += ", preset " + p
+	}
 	return s
 }
 

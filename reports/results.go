@@ -33,6 +33,33 @@ type Results struct {
 	Compare *Results `json:"compare,omitempty"`
 	// Input is what produced the results, enough to reproduce them.
 	Input *Input `json:"input,omitempty"`
+	// Presets are the systems whose defaults the scenario took
+	// (balancer.preset, gateway.preset), at the version they ran.
+	Presets []Preset `json:"presets,omitempty"`
+}
+
+// Preset is one preset a run used.
+type Preset struct {
+	// Key is the scenario key that selected it: balancer.preset or
+	// gateway.preset.
+	Key string `json:"key"`
+	// Name is the system ("nginx") and Version the version whose
+	// behaviour ran ("1.31"; absent for a system without versions).
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+}
+
+// PresetText is "nginx@1.31 (balancer), kong (gateway)", or "".
+func PresetText(ps []Preset) string {
+	var out []string
+	for _, p := range ps {
+		s := p.Name
+		if p.Version != "" {
+			s += "@" + p.Version
+		}
+		out = append(out, s+" ("+strings.TrimSuffix(p.Key, ".preset")+")")
+	}
+	return strings.Join(out, ", ")
 }
 
 // Input is the scenario as it was given to the command that produced a

@@ -120,6 +120,9 @@ func WriteText(w io.Writer, r *Results) error {
 	if r.Partial {
 		partial = " (PARTIAL: interrupted)"
 	}
+	if p := PresetText(r.Presets); p != "" {
+		partial = ", preset " + Printable(p) + partial
+	}
 	fmt.Fprintf(w, "%s — %s, %gs measured after %gs warm-up, seed %d%s\n\n",
 		Printable(r.Scenario), r.Mode, r.DurationS, r.WarmupS, r.Seed, partial)
 	row := func(label string, f func(run *Run) string) {

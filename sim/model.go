@@ -90,7 +90,9 @@ type model struct {
 	direct  bool
 	draw    []float64 // direct mode: the new request's demand per group
 	reqs    []request
-	avoid   []strategies.Avoid // per request: endpoints tried (clients.retries.other_host)
+	avoid   []strategies.Avoid // per request: endpoints tried (other_host, once_per_host)
+	retryTo []retryTarget      // per request: where a pending retry goes (same_host)
+	scratch strategies.Avoid   // the one endpoint a redispatch avoids
 	demands []float64          // per request and group
 	freeReq []int32
 	atts    []attempt
@@ -245,7 +247,7 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 		ai, gen := unpack(b)
 		if a := &m.atts[ai]; a.gen == gen && !a.abandoned {
 			m.abandon(now, ai, strategies.Timeout)
-			m.attemptFailed(now, a.req, a.reqGen, plan.Timeout)
+			m.attemptFailed(now, a.req, a.reqGen, a.local, plan.Timeout)
 		}
 	case evRetry:
 		ri, gen := unpack(b)

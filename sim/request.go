@@ -39,6 +39,13 @@ type request struct {
 	// 64 bytes: one cache line. Gateway times live in gatewayTier.times.
 }
 
+// retryTarget is where a request's pending retry goes (same_host only):
+// the endpoint that failed, and whether to go back to it or elsewhere.
+type retryTarget struct {
+	local int32
+	route plan.RetryRoute
+}
+
 // attempt is one try of a request at one server instance.
 type attempt struct {
 	req    int32 // its request; in direct mode (no request record) its client
@@ -87,8 +94,11 @@ func (m *model) newRequest(now time.Duration, client int32) {
 	} else {
 		ri = int32(len(m.reqs))
 		m.reqs = append(m.reqs, request{})
-		if m.retry.OtherHost {
+		if m.retryOn.Avoids() {
 			m.avoid = append(m.avoid, strategies.Avoid{})
+		}
+		if m.retry.SameHost {
+			m.retryTo = append(m.retryTo, retryTarget{})
 		}
 		for range m.nGrp {
 			m.demands = append(m.demands, 0)
@@ -101,8 +111,11 @@ func (m *model) newRequest(now time.Duration, client int32) {
 	if m.keys != nil {
 		r.key = m.keys.Key()
 	}
-	if m.retry.OtherHost {
+	if m.retryOn.Avoids() {
 		m.avoid[ri].Reset()
+	}
+	if m.retry.SameHost {
+		m.retryTo[ri] = retryTarget{}
 	}
 	if m.gw != nil {
 		m.drawRoute(r)
@@ -134,19 +147,31 @@ func (m *model) send(now time.Duration, ri int32, retry bool) {
 	req := strategies.Request{Key: uint64(r.key), Client: uint64(r.client)}
 	var local int
 	var ok bool
-	if m.retry.OtherHost {
-		local, ok = m.pools[r.pool].PickAvoiding(now, req, &m.avoid[ri])
+	var to retryTarget
+	if m.retryTo != nil {
+		to, m.retryTo[ri] = m.retryTo[ri], retryTarget{}
+	}
+	switch {
+	case to.route == plan.SameHost:
+		local, ok = int(to.local), true
+		m.pools[r.pool].Take(now, local)
+	case to.route == plan.Elsewhere:
+		m.scratch.Reset()
+		m.scratch.Add(int(to.local))
+		local, ok = m.pools[r.pool].PickAvoiding(now, req, &m.scratch, false)
+	case m.retryOn.Avoids():
+		local, ok = m.pools[r.pool].PickAvoiding(now, req, &m.avoid[ri], m.retryOn.Strict())
 		if ok {
 			m.avoid[ri].Add(local)
 		}
-	} else {
+	default:
 		local, ok = m.pools[r.pool].Pick(now, req)
 	}
 	if !ok {
 		if retry && m.budget != nil {
 			m.budget.EndRetry()
 		}
-		m.attemptFailed(now, ri, r.gen, plan.NoUpstream)
+		m.attemptFailed(now, ri, r.gen, -1, plan.NoUpstream)
 		return
 	}
 	if r.measured {
@@ -223,7 +248,7 @@ func (m *model) attemptDone(now time.Duration, ai int32, o strategies.Outcome) {
 		}
 		return
 	}
-	m.attemptFailed(now, ri, reqGen, plan.FromAttempt(o))
+	m.attemptFailed(now, ri, reqGen, a.local, plan.FromAttempt(o))
 }
 
 // unlink removes attempt ai from its request's live list.
@@ -264,17 +289,30 @@ func (m *model) abandonAll(now time.Duration, ri int32, o strategies.Outcome) {
 // attemptFailed handles a failed attempt of request ri: wait for other live
 // attempts (hedging), retry within the policy and budget, or fail the
 // request with this outcome.
-func (m *model) attemptFailed(now time.Duration, ri int32, reqGen uint32, o plan.Outcome) {
+func (m *model) attemptFailed(now time.Duration, ri int32, reqGen uint32, local int32, o plan.Outcome) {
 	r := &m.reqs[ri]
 	if r.gen != reqGen || r.nLive > 0 {
 		return
 	}
-	if int(r.retries) < m.retry.Max && m.retryOn.Retries(o) && (m.budget == nil || m.budget.TryRetry()) {
-		backoff := strategies.Backoff(m.retry.Backoff.D(), m.retry.MaxBackoff.D(), int(r.retries), m.retryR)
-		r.retries++
-		r.pending = m.budget != nil
-		m.eng.Schedule(now+backoff, m.h, evRetry, pack(ri, r.gen))
-		return
+	if int(r.retries) < m.retry.Max && m.retryOn.Retries(o) {
+		tried := 0
+		if m.retryOn.Avoids() {
+			tried = m.avoid[ri].Tried()
+		}
+		step := m.retryOn.Step(int(r.retries)+1, m.pools[r.pool], int(local), tried)
+		if step.Route != plan.Stop && (m.budget == nil || m.budget.TryRetry()) {
+			wait := step.Wait
+			if step.Backoff {
+				wait = strategies.Backoff(m.retry.Backoff.D(), m.retry.MaxBackoff.D(), int(r.retries), m.retryR)
+			}
+			if m.retryTo != nil {
+				m.retryTo[ri] = retryTarget{local: local, route: step.Route}
+			}
+			r.retries++
+			r.pending = m.budget != nil
+			m.eng.Schedule(now+wait, m.h, evRetry, pack(ri, r.gen))
+			return
+		}
 	}
 	m.finish(now, ri, o)
 }

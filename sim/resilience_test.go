@@ -326,3 +326,80 @@ servers:
 		t.Errorf("fail_open with panic_threshold: %v", err)
 	}
 }
+
+// clients.retries.once_per_host is NGINX's tried set: a request tries each
+// server at most once, and when it has tried all of them its last failure
+// stands. With every one of three servers crashed, each request makes
+// exactly three attempts (not 1 + max) and fails as connect_failure; with
+// one of three crashed none fails, whatever the strategy (the issue's
+// property: one of N > 1 down and k ≥ 1 retries loses nothing).
+func TestRetriesOncePerHost(t *testing.T) {
+	const base = `
+name: once-per-host
+seed: 3
+duration: 10s
+warmup: 1s
+clients:
+  arrival: {process: poisson, rate: 200}
+  retries: {max: 10, backoff: 0s, once_per_host: true}
+servers:
+  - {name: web, count: 3, concurrency: 4, service: {dist: exponential, mean: 2ms}, failures: [{kind: crash, at: 0s, instances: %s}]}
+`
+	all := simulateYAML(t, []byte(fmt.Sprintf(base, "[0, 1, 2]")), "once.yaml", "round-robin", nil)
+	if all.Requests == 0 || all.Outcomes.ConnectFailure != all.Requests {
+		t.Fatalf("every server down: %+v, want every request a connect failure", all.Outcomes)
+	}
+	if all.Attempts != 3*all.Requests {
+		t.Errorf("every server down: %d attempts for %d requests, want 3 each (each server once)", all.Attempts, all.Requests)
+	}
+	for _, strategy := range []string{"round-robin", "random", "p2c", "ring-hash"} {
+		one := simulateYAML(t, []byte(fmt.Sprintf(base, "[0]")), "once.yaml", strategy, nil)
+		if one.Failed != 0 {
+			t.Errorf("%s, one of three down: %d failed (%+v)", strategy, one.Failed, one.Outcomes)
+		}
+	}
+}
+
+// clients.retries.same_host with turnaround and redispatch is HAProxy's
+// retry rule (src/backend.c back_handle_st_cer, include/haproxy/stream.h
+// stream_choose_redispatch). One of four servers crashed:
+//   - no option redispatch (redispatch 0): every retry goes back to the
+//     crashed server after the 1 s turn-around, so each request sent there
+//     fails after 3 s;
+//   - option redispatch (-1) under round robin with several servers up:
+//     HAProxy redispatches every retry at once, so nothing fails and no
+//     latency is added;
+//   - option redispatch under a hash (ring-hash): the first two retries wait
+//     on the same server, the last goes elsewhere: nothing fails, and those
+//     requests take 2 s.
+func TestRetriesSameHostHAProxy(t *testing.T) {
+	const base = `
+name: haproxy-retries
+seed: 4
+duration: 20s
+warmup: 0s
+clients:
+  arrival: {process: poisson, rate: 40}
+  retries: {max: 3, on: [connect_failure], same_host: true, turnaround: 1s, redispatch: %d}
+servers:
+  - {name: web, count: 4, concurrency: 4, service: {dist: constant, mean: 2ms}, failures: [{kind: crash, at: 0s, instances: [0]}]}
+`
+	plain := simulateYAML(t, []byte(fmt.Sprintf(base, 0)), "haproxy.yaml", "round-robin", nil)
+	if share := float64(plain.Outcomes.ConnectFailure) / float64(plain.Requests); share < 0.2 || share > 0.3 {
+		t.Errorf("no redispatch: %.3f of requests failed, want the quarter sent to the crashed server (%+v)", share, plain.Outcomes)
+	}
+	if plain.Attempts < plain.Requests+3*plain.Outcomes.ConnectFailure-10 {
+		t.Errorf("no redispatch: %d attempts for %d requests and %d failures, want 3 retries each", plain.Attempts, plain.Requests, plain.Outcomes.ConnectFailure)
+	}
+	rr := simulateYAML(t, []byte(fmt.Sprintf(base, -1)), "haproxy.yaml", "round-robin", nil)
+	if rr.Failed != 0 || rr.LatencyMS.Max > 10 {
+		t.Errorf("redispatch under round robin: %d failed, max %.1f ms; want none, no wait", rr.Failed, rr.LatencyMS.Max)
+	}
+	hash := simulateYAML(t, []byte(fmt.Sprintf(base, -1)), "haproxy.yaml", "ring-hash", nil)
+	if hash.Failed != 0 {
+		t.Errorf("redispatch under a hash: %d failed (%+v)", hash.Failed, hash.Outcomes)
+	}
+	if m := hash.LatencyMS.Max; m < 2000 || m > 2010 {
+		t.Errorf("redispatch under a hash: max %.1f ms, want 2 s (two turn-arounds on the same server, then elsewhere)", m)
+	}
+}

@@ -105,6 +105,7 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 		Seed:      sc.Seed,
 		DurationS: sc.Duration.Seconds(),
 		WarmupS:   sc.Warmup.Seconds(),
+		Presets:   plan.Presets(sc),
 	}
 	for _, name := range names {
 		start := time.Now()

@@ -196,6 +196,12 @@ func (p *Pool) pickFrom(now time.Duration, req Request, cand []int, sticky bool)
 	} else {
 		i = p.b.Pick(now, req, p.eps, cand)
 	}
+	p.count(now, i)
+	return i
+}
+
+// count puts an attempt on endpoint i in flight.
+func (p *Pool) count(now time.Duration, i int) {
 	if p.stale != nil {
 		p.stale.inFlight[i]++
 	} else {
@@ -204,7 +210,24 @@ func (p *Pool) pickFrom(now time.Duration, req Request, cand []int, sticky bool)
 	if p.hasPassive {
 		p.passivePicked(i, now)
 	}
-	return i
+}
+
+// Take puts an attempt on endpoint i in flight without asking the
+// balancer: a retry on the endpoint that failed (HAProxy without option
+// redispatch), which goes there whatever its health. End it with Done.
+func (p *Pool) Take(now time.Duration, i int) {
+	if now >= p.wake {
+		p.advance(now)
+	}
+	p.count(now, i)
+}
+
+// Hashed reports whether the balancer places requests by a hash of the
+// request (its key or client): HAProxy's "deterministic" algorithms, whose
+// retries it does not redispatch at once.
+func (p *Pool) Hashed() bool {
+	ra, ok := p.b.(RequestAware)
+	return ok && ra.UsesRequest()
 }
 
 // Avoid is the set of endpoints (local indices) a request has tried, for
@@ -226,6 +249,9 @@ func (a *Avoid) Add(i int) {
 	a.n++
 }
 
+// Tried is the number of attempts added since Reset.
+func (a *Avoid) Tried() int { return a.n }
+
 // Has reports whether endpoint i was tried.
 func (a *Avoid) Has(i int) bool {
 	for k := range min(a.n, len(a.at)) {
@@ -237,9 +263,10 @@ func (a *Avoid) Has(i int) bool {
 }
 
 // PickAvoiding is Pick among the candidates the request has not tried
-// (a), or among all of them when it has tried every one. A retry sent
+// (a), or among all of them when it has tried every one, unless strict:
+// then it finds none (NGINX's "no live upstreams"). A retry sent
 // elsewhere leaves sticky sessions aside.
-func (p *Pool) PickAvoiding(now time.Duration, req Request, a *Avoid) (i int, ok bool) {
+func (p *Pool) PickAvoiding(now time.Duration, req Request, a *Avoid, strict bool) (i int, ok bool) {
 	if a == nil || a.n == 0 {
 		return p.Pick(now, req)
 	}
@@ -257,6 +284,9 @@ func (p *Pool) PickAvoiding(now time.Duration, req Request, a *Avoid) (i int, ok
 		}
 	}
 	if len(p.untried) == 0 {
+		if strict {
+			return -1, false
+		}
 		return p.pickFrom(now, req, cand, p.affinity != nil), true
 	}
 	return p.pickFrom(now, req, p.untried, false), true

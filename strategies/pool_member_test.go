@@ -48,13 +48,14 @@ func TestSetMember(t *testing.T) {
 }
 
 // PickAvoiding picks among the endpoints not tried while one is
-// eligible, and among all of them once every one was tried.
+// eligible, and among all of them once every one was tried, unless strict
+// (NGINX's tried set: then none).
 func TestPickAvoiding(t *testing.T) {
 	p := NewPool(&RoundRobin{}, []string{"a", "b", "c"}, nil)
 	var a Avoid
 	seen := map[int]bool{}
 	for range 3 {
-		i, ok := p.PickAvoiding(0, Request{}, &a)
+		i, ok := p.PickAvoiding(0, Request{}, &a, true)
 		if !ok || seen[i] {
 			t.Fatalf("picked %d again (tried %v)", i, seen)
 		}
@@ -62,8 +63,14 @@ func TestPickAvoiding(t *testing.T) {
 		a.Add(i)
 		p.Done(0, i, 0, OK)
 	}
-	if i, ok := p.PickAvoiding(0, Request{}, &a); !ok || i < 0 || i > 2 {
+	if i, ok := p.PickAvoiding(0, Request{}, &a, false); !ok || i < 0 || i > 2 {
 		t.Errorf("every endpoint tried: picked %d, %v; want any", i, ok)
+	}
+	if i, ok := p.PickAvoiding(0, Request{}, &a, true); ok {
+		t.Errorf("every endpoint tried, strict (once_per_host): picked %d; want none", i)
+	}
+	if a.Tried() != 3 {
+		t.Errorf("Tried = %d, want 3", a.Tried())
 	}
 	a.Reset()
 	if a.Has(0) || a.Has(1) {

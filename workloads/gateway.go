@@ -43,6 +43,10 @@ const maxHeaderRules = 64
 
 // Gateway is a tier of API-gateway instances behind an L4 balancer.
 type Gateway struct {
+	// Preset names the API gateway whose defaults the tier takes ("kong",
+	// "aws-api-gateway"); balancer.preset and every key written win over
+	// it. After loading it reads "name@version". See package presets.
+	Preset string `yaml:"preset"`
 	// Instances is the number of gateway instances (default 1).
 	Instances int `yaml:"instances"`
 	// L4 is how the L4 balancer spreads connections: round-robin,

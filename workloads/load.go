@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/edgelab/edgelab/presets"
 )
 
 // Error is a problem with a scenario, located by file, line and field.
@@ -127,6 +129,24 @@ func Parse(data []byte, file string, sets []string) (*Scenario, error) {
 			return nil, err
 		}
 	}
+	applied, err := presets.Expand(root)
+	if err != nil {
+		var pe *presets.Problem
+		if errors.As(err, &pe) {
+			f := file
+			if pe.Line == 0 {
+				f = "--set"
+			}
+			return nil, &Error{File: f, Line: pe.Line, Field: pe.Field, Msg: pe.Msg}
+		}
+		return nil, err
+	}
+	if len(applied) > 0 {
+		// What a preset put in must be as known as what the user wrote.
+		if err := checkKnown(file, root, reflect.TypeOf(Scenario{}), ""); err != nil {
+			return nil, err
+		}
+	}
 	kept := map[string]bool{}
 	if err := checkZeros(file, root, "", kept); err != nil {
 		return nil, err
@@ -136,6 +156,7 @@ func Parse(data []byte, file string, sets []string) (*Scenario, error) {
 		return nil, decodeError(file, root, err)
 	}
 	sc.zeros = kept
+	sc.presets = applied
 	sc.setDefaults()
 	sc.src = &source{file: file, root: root, text: data, sets: append([]string(nil), sets...)}
 	if err := sc.validate(); err != nil {
@@ -431,12 +452,18 @@ func deref(t reflect.Type) reflect.Type {
 // checkKnown walks the document against the schema and rejects unknown or
 // repeated keys with their line, suggesting the nearest known key.
 func checkKnown(file string, n *yaml.Node, t reflect.Type, path string) error {
+	optional := t.Kind() == reflect.Pointer
 	t = deref(t)
 	if leaf(t) {
 		return checkLeaf(file, n, t, path)
 	}
 	switch t.Kind() {
 	case reflect.Struct:
+		if optional && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+			// An optional block written as null is absent (and removes a
+			// preset's block).
+			return nil
+		}
 		if n.Kind != yaml.MappingNode {
 			return &Error{File: file, Line: n.Line, Field: path, Msg: "want a mapping of keys, got a " + kindName(n)}
 		}

@@ -36,6 +36,27 @@ type Retries struct {
 	// and Envoy's previous_hosts retry predicate does (default false: a
 	// retry goes through the balancer like any attempt).
 	OtherHost bool `yaml:"other_host"`
+	// OncePerHost never sends a request to an endpoint twice: a retry goes
+	// to one it has not tried, and once it has tried every endpoint of
+	// the pool its last failure stands (NGINX's tried set: with
+	// proxy_next_upstream_tries 0, every server once). When no untried
+	// endpoint is eligible, the retry fails as no_upstream (NGINX's "no
+	// live upstreams", 502).
+	OncePerHost bool `yaml:"once_per_host"`
+	// SameHost sends a retry to the endpoint that failed, after
+	// Turnaround, as HAProxy does without option redispatch.
+	SameHost bool `yaml:"same_host"`
+	// Turnaround is the fixed wait before a retry on the same endpoint
+	// (HAProxy's min(timeout connect, 1s)); only with SameHost.
+	Turnaround Duration `yaml:"turnaround"`
+	// Redispatch is HAProxy's option redispatch <interval>, only with
+	// SameHost: 0 = never (no option), P > 0 = every P-th retry goes
+	// through the balancer, -1 (the option alone) = the last retry, -N =
+	// the N-th before last. As HAProxy's stream_choose_redispatch does, a
+	// retry also goes through the balancer when the failed endpoint is
+	// marked down, or when the strategy does not hash and more than one
+	// endpoint is eligible; such a retry does not wait.
+	Redispatch int `yaml:"redispatch"`
 }
 
 // retryOutcomes are the outcomes clients.retries.on may name.
@@ -193,6 +214,16 @@ func (r *Retries) validate() error {
 		return bad(p+".min_concurrency", "must be between 0 and 1000000")
 	case r.PerTryTimeout < 0:
 		return bad(p+".per_try_timeout", "must not be negative")
+	case r.Turnaround < 0:
+		return bad(p+".turnaround", "must not be negative")
+	case r.Turnaround > 0 && !r.SameHost:
+		return bad(p+".turnaround", "is the wait before a retry on the same host: it needs same_host: true")
+	case r.Redispatch != 0 && !r.SameHost:
+		return bad(p+".redispatch", "says which same-host retries go elsewhere: it needs same_host: true")
+	case r.Redispatch < -r.Max || r.Redispatch > max(r.Max, 1):
+		return bad(p+".redispatch", "must be between -max and max (%d; -1 = the last retry, 0 = never; got %d)", r.Max, r.Redispatch)
+	case r.SameHost && (r.OtherHost || r.OncePerHost):
+		return bad(p+".same_host", "cannot be combined with other_host or once_per_host")
 	}
 	for i, o := range r.On {
 		if err := oneOf(fmt.Sprintf("%s.on[%d]", p, i), o, retryOutcomes...); err != nil {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/edgelab/edgelab/presets"
 )
 
 // Scenario is one experiment: clients, a balancer and server groups.
@@ -37,6 +39,8 @@ type Scenario struct {
 	Servers []ServerGroup `yaml:"servers"`
 
 	src *source
+	// presets are the presets the scenario used, expanded into it.
+	presets []presets.Applied
 	// zeros holds the keys (paths with indices) written as an explicit
 	// zero that means zero, which the defaults leave alone.
 	zeros map[string]bool
@@ -113,6 +117,10 @@ type Keys struct {
 
 // Balancer configures endpoint selection.
 type Balancer struct {
+	// Preset names the system whose defaults the balancer takes
+	// ("nginx", "haproxy@3.2"); every key written beside it wins. After
+	// loading it reads "name@version". See package presets.
+	Preset string `yaml:"preset"`
 	// Strategy is the algorithm used when --strategy is not given.
 	Strategy string `yaml:"strategy"`
 	// Compare lists further strategies run on the same requests when
@@ -351,3 +359,7 @@ func (s *Scenario) MonthlyCost() float64 {
 	}
 	return float64(n) * s.Cost.PerInstanceHour * HoursPerMonth
 }
+
+// Presets returns the presets the scenario used (balancer.preset first),
+// each at the version it ran.
+func (s *Scenario) Presets() []presets.Applied { return s.presets }

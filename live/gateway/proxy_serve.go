@@ -80,7 +80,9 @@ type exchange struct {
 	hasReady bool
 
 	live                   []*attempt
-	tried                  strategies.Avoid // endpoints tried (clients.retries.other_host)
+	tried                  strategies.Avoid // endpoints tried (other_host, once_per_host)
+	retryTo                plan.RetryRoute  // where a pending retry goes (same_host)
+	retryAt                int              // the endpoint that failed, for retryTo
 	tries, retries, hedges int
 	pending                bool // a budgeted retry waits out its backoff
 	hedgeT, retryT         *time.Timer
@@ -277,11 +279,21 @@ func (x *exchange) send(retry bool) (f final, done bool) {
 	now := p.now()
 	var local int
 	var ok bool
-	if p.retry.OtherHost {
-		if local, ok = x.pool.pool.PickAvoiding(now, x.req, &x.tried); ok {
+	to := x.retryTo
+	x.retryTo = plan.ViaBalancer
+	switch {
+	case to == plan.SameHost:
+		local, ok = x.retryAt, true
+		x.pool.pool.Take(now, local)
+	case to == plan.Elsewhere:
+		var avoid strategies.Avoid
+		avoid.Add(x.retryAt)
+		local, ok = x.pool.pool.PickAvoiding(now, x.req, &avoid, false)
+	case p.retryOn.Avoids():
+		if local, ok = x.pool.pool.PickAvoiding(now, x.req, &x.tried, p.retryOn.Strict()); ok {
 			x.tried.Add(local)
 		}
-	} else {
+	default:
 		local, ok = x.pool.pool.Pick(now, x.req)
 	}
 	if !ok {
@@ -335,14 +347,22 @@ func (x *exchange) failed(o strategies.Outcome, noUpstream bool, ans *result) (f
 	}
 	p := x.p
 	if !noUpstream && x.retries < p.retry.Max && p.retryOn.Retries(plan.FromAttempt(o)) {
+		last := -1
+		if ans != nil {
+			last = ans.a.local
+		}
 		p.mu.Lock()
-		admit := p.budget == nil || p.budget.TryRetry()
-		var backoff time.Duration
-		if admit {
+		step := p.retryOn.Step(x.retries+1, x.pool.pool, last, x.tried.Tried())
+		admit := step.Route != plan.Stop && (p.budget == nil || p.budget.TryRetry())
+		backoff := step.Wait
+		if admit && step.Backoff {
 			backoff = strategies.Backoff(p.retry.Backoff.D(), p.retry.MaxBackoff.D(), x.retries, p.retryR)
 		}
 		p.mu.Unlock()
 		if admit {
+			if step.Route == plan.SameHost || step.Route == plan.Elsewhere {
+				x.retryTo, x.retryAt = step.Route, last
+			}
 			x.retries++
 			x.pending = p.budget != nil
 			if x.retryT == nil {
