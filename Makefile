@@ -55,11 +55,14 @@ lint:
 # The README's test command: vet, unit and theory tests, every example,
 # live mode's loopback tests again under the race detector, then live mode
 # against the simulator alone on the machine (its timing must not compete
-# with the other packages' tests).
+# with the other packages' tests), then the real nginx and HAProxy against
+# the simulation's presets (those installed; EDGELAB_REAL_GATEWAYS=1, as
+# CI sets, requires both).
 test: vet
 	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 ./live/...
 	EDGELAB_AGREEMENT=1 $(GO) test -count=1 -run Agrees ./live
+	EDGELAB_REAL_GATEWAYS=$${EDGELAB_REAL_GATEWAYS:-auto} $(GO) test -count=1 -run Real ./configs
 
 # Fuzz the scenario loader, the results reader (edgelab report) and the
 # gateway's upstream client against hostile backends (a minute each by

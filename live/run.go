@@ -97,7 +97,7 @@ func CheckServe(sc *workloads.Scenario, opt Options) error {
 	if err := check(sc, opt, false); err != nil {
 		return err
 	}
-	return checkListen(opt.Listen, opt.AllowRemote)
+	return CheckListen(opt.Listen, opt.AllowRemote)
 }
 
 // check is Check; load tells whether the run sends load (Run) or not
@@ -445,11 +445,11 @@ const DefaultGatewayWait = 10 * time.Second
 // fails after opt.GatewayWait (or when ctx ends) with the last answer or
 // error, so that a gateway that is down or misconfigured is an error
 // before the run rather than a run of failures.
-func waitForGateway(ctx context.Context, opt Options, path string) error {
+func waitForGateway(ctx context.Context, opt Options, path string) (answered int, err error) {
 	wait := opt.GatewayWait
 	switch {
 	case wait < 0:
-		return nil
+		return 0, nil
 	case wait == 0:
 		wait = DefaultGatewayWait
 	}
@@ -465,27 +465,28 @@ func waitForGateway(ctx context.Context, opt Options, path string) error {
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
-			return err
+			return answered, err
 		}
 		resp, err := client.Do(req)
 		if err == nil {
+			answered++
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 			resp.Body.Close()
 			if resp.StatusCode < 500 {
 				opt.logf("live: %s answers (%s); starting the load", opt.Gateway, resp.Status)
-				return nil
+				return answered, nil
 			}
 			last = "status " + resp.Status
 		} else {
 			last = err.Error()
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("no request for %s was answered below 500 within %v (last: %s): is the gateway running and configured with the upstreams above? (--gateway-wait waits longer)",
+			return answered, fmt.Errorf("no request for %s was answered below 500 within %v (last: %s): is the gateway running and configured with the upstreams above? (--gateway-wait waits longer)",
 				path, wait, last)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return answered, ctx.Err()
 		case <-tick.C:
 		}
 	}
@@ -511,6 +512,7 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 	}
 	defer w.close()
 	warm, end := sc.Warmup.D(), sc.Warmup.D()+sc.Duration.D()
+	probes := 0
 	if opt.Gateway != "" {
 		opt.logf("live: configure %s with these upstreams:", opt.Gateway)
 		for _, b := range w.fleet.Backends() {
@@ -520,7 +522,8 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 			opt.logf("live: your gateway balances, retries and checks health as it is configured; these scenario keys are not applied: %s",
 				strings.Join(keys, ", "))
 		}
-		if err := waitForGateway(ctx, opt, plan.NewPathMix(sc).Paths[0]); err != nil {
+		probes, err = waitForGateway(ctx, opt, plan.NewPathMix(sc).Paths[0])
+		if err != nil {
 			return reports.Run{}, nil, false, err
 		}
 		// The backends have not started their failure schedule: the
@@ -561,6 +564,7 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 	run := reports.Summarize(strategy, []reports.Replication{rep}, sc.Duration.D().Seconds())
 	run.Sim = nil
 	live := ar.Live
+	live.ReadyProbes = probes
 	run.Live = &live
 	var windows []reports.FailureWindow
 	if w.fleet != nil {

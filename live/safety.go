@@ -54,9 +54,9 @@ func CheckAddress(raw string, allowRemote bool) error {
 	return nil
 }
 
-// checkListen refuses a listen address that is not on loopback, unless
+// CheckListen refuses a listen address that is not on loopback, unless
 // allowRemote ("" is 127.0.0.1).
-func checkListen(addr string, allowRemote bool) error {
+func CheckListen(addr string, allowRemote bool) error {
 	if addr == "" || allowRemote {
 		return nil
 	}

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 
 	"github.com/edgelab/edgelab/engine"
 	"github.com/edgelab/edgelab/strategies"
@@ -23,6 +25,14 @@ type Server struct {
 	Weight float64
 	// Speed divides its service times (servers[].speed, default 1).
 	Speed float64
+}
+
+// BackendAddr is the loopback address of the emulated backend of the k-th
+// entry of Servers when the backends' first port is basePort: instance k
+// listens on basePort+k. The live fleet binds it and `edgelab export`
+// writes it into real gateways' configurations.
+func BackendAddr(basePort, k int) string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(basePort+k))
 }
 
 // Servers lists every server instance of the scenario.

@@ -158,6 +158,8 @@ var haproxy = &System{
 		"Server `maxconn` with its queue and `timeout queue` is not modelled per server.",
 		"`balance uri`, `hdr`, `url_param` (map-based hash of a key) have no catalogue strategy.",
 		"HAProxy 3.4's tie-break of `random` by request rate is not modelled.",
+		"Before 3.3, `option abortonclose` is off: a request whose client gave up is still retried and served. edgelab drops an abandoned request, as 3.3 and later do by default (commit 644b3dc7d).",
+		"Behind the real HAProxy, edgelab's backends cannot count connections refused while crashed; the simulation counts those attempts in servers[].requests.",
 	},
 }
 
@@ -303,7 +305,8 @@ var caddy = &System{
 	},
 	Algorithms: []Algorithm{
 		{Name: "random", Strategy: "random", Source: caddyRP},
-		{Name: "round_robin", Strategy: "round-robin", Source: caddyRP, Note: "Caddy starts at its second upstream, edgelab at the first"},
+		{Name: "round_robin", Strategy: "round-robin", Params: map[string]float64{"offset": 1}, Source: caddyRP,
+			Note: "Caddy starts at its second upstream (RoundRobinSelection adds 1 before it picks)"},
 		{Name: "weighted_round_robin", Strategy: "weighted-round-robin", Source: caddyRP},
 		{Name: "least_conn", Strategy: "least-request", Source: caddyRP},
 		{Name: "random_choose", Strategy: "p2c", Source: caddyRP},
@@ -311,7 +314,6 @@ var caddy = &System{
 	},
 	Gaps: []string{
 		"Active health checks (health_uri, 30 s) and passive ones (fail_duration) are off by default.",
-		"Round robin's starting offset (the second upstream) is not modelled.",
 	},
 }
 

@@ -256,6 +256,11 @@ type LiveStats struct {
 	// MaxConnections is the attacker's bound on its open connections
 	// (derived from the file descriptor limit); 0 when unknown.
 	MaxConnections int `json:"max_connections,omitempty"`
+	// ReadyProbes is the number of requests the wait for an external
+	// gateway sent through it and had answered before the load began
+	// (live --gateway): a round robin's rotation moved that many picks
+	// (the catalogue's round-robin offset parameter replays it).
+	ReadyProbes int `json:"ready_probes,omitempty"`
 	// Target is the URL the load was sent to.
 	Target string  `json:"target"`
 	WallS  float64 `json:"wall_s"`

@@ -5,13 +5,20 @@ import (
 	"time"
 )
 
-// RoundRobin sends each attempt to the next candidate in turn.
+// RoundRobin sends each attempt to the next candidate in turn, starting
+// Skip candidates in.
 type RoundRobin struct {
 	next int
+	// Skip is the starting offset: the first pick is candidate Skip mod n
+	// (Caddy's round_robin starts at its second upstream: 1).
+	Skip int
 }
 
 // Pick implements Balancer.
 func (b *RoundRobin) Pick(_ time.Duration, _ Request, _ []Endpoint, cand []int) int {
+	if b.Skip > 0 {
+		b.next, b.Skip = b.Skip%len(cand), 0
+	}
 	if b.next >= len(cand) {
 		b.next = 0
 	}
@@ -29,6 +36,9 @@ func (b *RoundRobin) Done(time.Duration, int, time.Duration, Outcome) {}
 // give a a b a c a a rather than a a a a a b c.
 type SmoothWRR struct {
 	current []float64
+	// Skip is the starting offset: the first pick is the one that would
+	// follow Skip picks.
+	Skip int
 }
 
 // Pick implements Balancer.
@@ -36,6 +46,13 @@ func (b *SmoothWRR) Pick(_ time.Duration, _ Request, eps []Endpoint, cand []int)
 	if len(b.current) != len(eps) {
 		b.current = make([]float64, len(eps))
 	}
+	for ; b.Skip > 0; b.Skip-- {
+		b.pick(eps, cand)
+	}
+	return b.pick(eps, cand)
+}
+
+func (b *SmoothWRR) pick(eps []Endpoint, cand []int) int {
 	total := 0.0
 	best := -1
 	for _, i := range cand {

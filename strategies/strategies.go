@@ -91,6 +91,10 @@ type RequestAware interface {
 	UsesRequest() bool
 }
 
+// offsetParam is round robin's starting offset.
+var offsetParam = Param{Name: "offset", Default: 0, Min: 0, Max: 1e6, Integer: true,
+	Doc: "picks made before the first one: where the rotation starts (Caddy's round_robin starts at its second upstream: 1; a real program that served k requests before the run: k)"}
+
 // Params are a strategy's numeric parameters (balancer.params).
 type Params map[string]float64
 
@@ -123,9 +127,11 @@ var catalogue = slices.Concat(basicCatalogue, hashCatalogue, loadCatalogue, sign
 
 var basicCatalogue = []Info{
 	{Name: "round-robin", Summary: "each endpoint in turn", Source: "Envoy ROUND_ROBIN; NGINX default",
-		New: func(*rand.Rand, Params) Balancer { return &RoundRobin{} }},
+		Params: []Param{offsetParam},
+		New:    func(_ *rand.Rand, p Params) Balancer { return &RoundRobin{Skip: int(p["offset"])} }},
 	{Name: "weighted-round-robin", Summary: "smooth weighted round robin", Source: "NGINX ngx_http_upstream_round_robin (smooth WRR)",
-		New: func(*rand.Rand, Params) Balancer { return &SmoothWRR{} }},
+		Params: []Param{offsetParam},
+		New:    func(_ *rand.Rand, p Params) Balancer { return &SmoothWRR{Skip: int(p["offset"])} }},
 	{Name: "random", Summary: "uniformly random endpoint", Source: "Envoy RANDOM",
 		New: func(r *rand.Rand, _ Params) Balancer { return &Random{R: r} }},
 	{Name: "least-request", Summary: "fewest in-flight requests, full scan, random tie-break", Source: "NGINX least_conn; HAProxy leastconn",

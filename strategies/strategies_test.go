@@ -301,3 +301,30 @@ func BenchmarkPick(b *testing.B) {
 		})
 	}
 }
+
+// Round robin's starting offset (param offset): the rotation starts offset
+// picks in, as if that many requests had been balanced before, for plain
+// and smooth weighted round robin alike (Caddy's round_robin starts at
+// its second upstream).
+func TestRoundRobinOffset(t *testing.T) {
+	eps := []Endpoint{{Weight: 1}, {Weight: 1}, {Weight: 1}, {Weight: 1}}
+	cand := []int{0, 1, 2, 3}
+	for _, name := range []string{"round-robin", "weighted-round-robin"} {
+		for _, c := range []struct {
+			offset int
+			want   string
+		}{{0, "[0 1 2 3 0]"}, {1, "[1 2 3 0 1]"}, {6, "[2 3 0 1 2]"}} {
+			b, err := New(name, nil, Params{"offset": float64(c.offset)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for range 5 {
+				got = append(got, b.Pick(0, Request{}, eps, cand))
+			}
+			if fmt.Sprint(got) != c.want {
+				t.Errorf("%s offset %d: picks %v, want %s", name, c.offset, got, c.want)
+			}
+		}
+	}
+}

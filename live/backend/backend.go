@@ -6,7 +6,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -158,7 +157,7 @@ func StartFleet(sc *workloads.Scenario, opt FleetOptions) (*Fleet, error) {
 		}
 		addr := "127.0.0.1:0"
 		if opt.BasePort != 0 {
-			addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(opt.BasePort+len(f.backends)))
+			addr = plan.BackendAddr(opt.BasePort, len(f.backends))
 		}
 		b := newBackend(f, backendConfig{
 			id: sv.ID, group: sv.Group, spare: sv.Index >= g.Count,

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgelab/edgelab/presets"
+)
+
+// edgelab presets lists every preset; edgelab presets NAME prints each key
+// it sets with its source; an unknown name or version is exit 2.
+func TestPresetsCommand(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "presets")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	for _, name := range presets.Names() {
+		if !strings.Contains(stdout, "\n"+name+" ") {
+			t.Errorf("%s not listed:\n%s", name, stdout)
+		}
+	}
+	code, stdout, _ = runCLI(t, "presets", "haproxy@3.2")
+	for _, want := range []string{"haproxy@3.2 — HAProxy", "balancer.strategy: roundrobin", "clients.retries.turnaround: 1s",
+		"source: https://github.com/haproxy/haproxy/blob/master/include/haproxy/defaults.h", "random                   → p2c {choices: 2, distinct: 0}"} {
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("exit %d; no %q in\n%s", code, want, stdout)
+		}
+	}
+	if _, stdout, _ = runCLI(t, "presets", "haproxy"); !strings.Contains(stdout, "balancer.strategy: random\n") {
+		t.Errorf("haproxy (3.3) does not default to random:\n%s", stdout)
+	}
+	for _, bad := range [][]string{{"presets", "nginks"}, {"presets", "nginx@9"}, {"presets", "a", "b"}} {
+		if code, stdout, stderr := runCLI(t, bad...); code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", bad, code, stdout, stderr)
+		}
+	}
+}
+
+// edgelab export writes the configuration (stdout or --out, atomically),
+// prints its notes on stderr, and refuses what it cannot realize with
+// exit 2.
+func TestExportCommand(t *testing.T) {
+	dir := t.TempDir()
+	sc := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(sc, []byte("name: s\nduration: 1s\nclients: {arrival: {rate: 10}}\nbalancer: {preset: nginx, strategy: least_conn}\nservers: [{name: web, count: 2, service: {dist: exponential, mean: 1ms}}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "export", "nginx", sc, "--backend-port", "9100", "--listen", "127.0.0.1:28080")
+	if code != 0 || !strings.Contains(stdout, "server 127.0.0.1:9101 weight=1 max_fails=1 fail_timeout=10s; # web-1") ||
+		!strings.Contains(stdout, "least_conn;") || !strings.Contains(stderr, "note: least_conn breaks ties") {
+		t.Errorf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	out := filepath.Join(dir, "haproxy.cfg")
+	if code, _, stderr := runCLI(t, "export", "haproxy", sc, "--set", "balancer.preset=haproxy", "--set", "balancer.strategy=random(3)", "--out", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), "balance random(3)") {
+		t.Errorf("%v\n%s", err, b)
+	}
+	for _, bad := range [][]string{
+		{"export", "caddy", sc},
+		{"export", "nginx"},
+		{"export", "nginx", sc, "--strategy", "jiq"},
+		{"export", "nginx", sc, "--listen", "0.0.0.0:80"},
+		{"export", "nginx", sc, "--backend-port", "65535"},
+		{"export", "nginx", filepath.Join(dir, "missing.yaml")},
+	} {
+		if code, stdout, stderr := runCLI(t, bad...); code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", bad, code, stdout, stderr)
+		}
+	}
+}
