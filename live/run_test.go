@@ -112,9 +112,12 @@ gateway:
     - {type: log}
   routes: [{prefix: /orders, to: orders}, {prefix: /, to: web}]
 servers:
-  - {name: web, count: 2, concurrency: 4, service: {dist: constant, mean: 2ms}}
+  - {name: web, count: 2, concurrency: 4, service: {dist: constant, mean: 20ms}}
   - {name: orders, count: 2, concurrency: 4, service: {dist: constant, mean: 3ms}}
 `)
+	// The L4 balancer places connections: web's 20 ms keep several
+	// requests in flight, so the attacker opens several connections (with
+	// one, every request would go to one instance).
 	dir := t.TempDir()
 	res, err := Run(context.Background(), sc, Options{OutDir: dir})
 	if err != nil {

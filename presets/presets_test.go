@@ -10,6 +10,7 @@ import (
 	"github.com/edgelab/edgelab/presets"
 	"github.com/edgelab/edgelab/strategies"
 	"github.com/edgelab/edgelab/workloads"
+	"gopkg.in/yaml.v3"
 )
 
 // scenario is a small scenario selecting a preset; extra is YAML put under
@@ -264,4 +265,69 @@ func TestResolveVersions(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Every setting of every preset, at every documented version's bounds,
+// reaches the loaded scenario with its value: the expansion is pinned to
+// the cited defaults (list-element selectors are checked above).
+func TestEverySettingReachesTheScenario(t *testing.T) {
+	for _, s := range presets.Systems() {
+		versions := []string{""}
+		if s.Oldest != "" {
+			versions = []string{s.Oldest, s.Newest}
+		}
+		for _, v := range versions {
+			spec := s.Spec(v)
+			sc := load(t, scenario(s.Tier, spec, ""))
+			out, err := yaml.Marshal(sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got map[string]any
+			if err := yaml.Unmarshal(out, &got); err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range s.At(v) {
+				if strings.Contains(st.Key, "[") {
+					continue
+				}
+				var want any
+				if err := yaml.Unmarshal([]byte(st.Value), &want); err != nil {
+					t.Fatal(err)
+				}
+				if st.Key == "balancer.strategy" {
+					if a, ok := s.Algorithm(st.Value, v); ok {
+						want = a.Strategy
+					}
+				}
+				have := at(got, st.Key)
+				if !sameValue(have, want) {
+					t.Errorf("%s: %s = %v after loading, the preset says %v", spec, st.Key, have, want)
+				}
+			}
+		}
+	}
+}
+
+// at is the value at a dotted path of a decoded document.
+func at(doc map[string]any, key string) any {
+	var cur any = doc
+	for _, seg := range strings.Split(key, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[seg]
+	}
+	return cur
+}
+
+// sameValue compares YAML values, durations by their length.
+func sameValue(a, b any) bool {
+	if fmt.Sprint(a) == fmt.Sprint(b) {
+		return true
+	}
+	da, errA := time.ParseDuration(fmt.Sprint(a))
+	db, errB := time.ParseDuration(fmt.Sprint(b))
+	return errA == nil && errB == nil && da == db
 }

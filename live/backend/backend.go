@@ -62,7 +62,12 @@ import (
 //     arrive, so they match the simulator's only in distribution;
 //   - requests a connection reset never delivered (refused connections) are
 //     not counted in Requests, whereas the simulator counts every attempt
-//     sent to a crashed server;
+//     sent to a crashed server (edgelab's gateway adds the refused ones;
+//     an external gateway's are not seen);
+//   - a crashed backend listens again RepairLead (50 ms) before its repair
+//     and resets what it accepts until then, so that it is up at its
+//     repair time as the simulator's instance is; a connection in that
+//     lead fails as a refused one does (but is not counted as refused);
 //   - GET /healthz of a hung backend answers when the hang ends (a
 //     prober's timeout decides), and one of a slow backend answers after
 //     the added latency; the simulator decides at the probe's start;

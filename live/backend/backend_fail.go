@@ -11,15 +11,28 @@ import (
 
 	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/workloads"
 )
 
-// failEvent starts or ends failure f of backend b at a time of the run.
+// failEvent starts or ends failure f of backend b at a time of the run,
+// or (prelisten) binds b's address shortly before a crash ends.
 type failEvent struct {
-	at    time.Duration
-	f     *plan.Failure
-	b     *Backend
-	start bool
+	at        time.Duration
+	f         *plan.Failure
+	b         *Backend
+	start     bool
+	prelisten bool
 }
+
+// RepairLead is how long before a crash's end its backend listens again,
+// resetting what it accepts until the end itself. The simulator handles a
+// repair before anything else at the same instant, so a balancer that
+// takes the instance back then finds it up; the lead makes the backend
+// listen by its repair time whatever the lateness of timers and of the
+// listen call, so a gateway's return from ejection just after the repair
+// finds it up live too (without it, one run lost the instance for the
+// rest of the run). A connection in the lead fails as a refused one would.
+const RepairLead = 50 * time.Millisecond
 
 // Play starts the scenario's failure schedule, its times counted from
 // start (warm-up included), for a run ending at end (warm-up plus
@@ -62,6 +75,9 @@ func (f *Fleet) plan(end time.Duration) ([]failEvent, []reports.FailureWindow) {
 		events = append(events, failEvent{at: x.Start, f: x, b: b, start: true})
 		if x.End >= 0 { // also after end, while the run drains, as the simulator does
 			events = append(events, failEvent{at: x.End, f: x, b: b})
+			if x.Kind == workloads.FailCrash {
+				events = append(events, failEvent{at: max(x.Start, x.End-RepairLead), f: x, b: b, prelisten: true})
+			}
 		}
 	}
 	slices.SortStableFunc(events, func(a, b failEvent) int { return cmp.Compare(a.at, b.at) })
@@ -86,6 +102,10 @@ func (f *Fleet) play(start time.Time, events []failEvent) {
 		case <-f.quit:
 			return
 		default:
+		}
+		if ev.prelisten {
+			ev.b.prelisten()
+			continue
 		}
 		if ev.start {
 			f.logf("live: %s: %s starts at %v", ev.b.id, ev.f.Kind, ev.at)
@@ -128,6 +148,15 @@ func (b *Backend) applyFailure(x *plan.Failure, starts bool) {
 		b.mu.Unlock()
 		b.repair()
 		return
+	case plan.Unchanged:
+		// A crash that starts while another ends listens already
+		// (prelisten): it refuses again.
+		if ln := b.ln; starts && ln != nil {
+			b.ln = nil
+			b.mu.Unlock()
+			_ = ln.Close()
+			return
+		}
 	case plan.RateChanged:
 		b.rateChanged(now, old)
 	}
@@ -216,9 +245,40 @@ func (b *Backend) repair() {
 	}()
 }
 
+// prelisten binds the backend's address RepairLead before its last crash
+// ends (Down is 1), so that it listens at the repair; until then its
+// listener resets what it accepts (trackListener). If the address cannot
+// be bound now, the repair tries again.
+func (b *Backend) prelisten() {
+	b.mu.Lock()
+	ready := !b.closed && b.ln == nil && b.cond.Down == 1
+	b.mu.Unlock()
+	if !ready {
+		return
+	}
+	ln, err := net.Listen("tcp", b.addr)
+	if err != nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || b.ln != nil || b.cond.Down != 1 {
+		_ = ln.Close()
+		return
+	}
+	b.serveLocked(ln)
+}
+
 // relisten binds the backend's address and serves, unless it crashed
-// again or closed meanwhile; false when the address could not be bound.
+// again or closed meanwhile, or already listens (prelisten); false when
+// the address could not be bound.
 func (b *Backend) relisten() bool {
+	b.mu.Lock()
+	listening := b.ln != nil || b.closed
+	b.mu.Unlock()
+	if listening {
+		return true
+	}
 	ln, err := net.Listen("tcp", b.addr)
 	if err != nil {
 		b.fleet.logf("live: %s: listen on %s after repair: %v", b.id, b.addr, err)

@@ -617,3 +617,44 @@ func TestBackendSlowActsOnWorkInService(t *testing.T) {
 		t.Errorf("300ms of work slowed 4× after 100ms was done after %v, want ≥ 900ms", done)
 	}
 }
+
+// A crashed backend listens again RepairLead before its repair (the
+// prelisten event), so that it is up by the repair time: until then it
+// resets what it accepts, as a refused connection fails; from the repair
+// it serves on the same port.
+func TestBackendListensBeforeRepair(t *testing.T) {
+	f := startFleet(t, `servers:
+  - {name: web, count: 1, service: {dist: constant, mean: 1ms}, failures: [{kind: crash, at: 0s, for: 2s}]}
+`)
+	b := f.Backends()[0]
+	c := client(t, 5*time.Second)
+	start := time.Now()
+	f.Play(start, 10*time.Second)
+	waitFor(t, "the crash", func() bool {
+		conn, err := net.DialTimeout("tcp", b.Addr(), time.Second)
+		if err == nil {
+			conn.Close()
+		}
+		return errors.Is(err, syscall.ECONNREFUSED)
+	})
+	backend.Prelisten(b)
+	// Listening: a connection is accepted, then reset (on loopback the
+	// reset may already meet the dial), never refused.
+	conn, err := net.DialTimeout("tcp", b.Addr(), time.Second)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("not listening after prelisten: %v", err)
+	}
+	if err == nil {
+		conn.Close()
+	}
+	if r := call(c, b.URL()); r.err == nil {
+		t.Errorf("answered %d before its repair", r.code)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Skip("the machine was too slow to check before the repair")
+	}
+	waitFor(t, "the repair", func() bool { return call(c, b.URL()).code == 200 })
+	if time.Since(start) < 2*time.Second {
+		t.Errorf("served after %v, before its repair", time.Since(start))
+	}
+}
