@@ -79,6 +79,9 @@ func writeHAProxy(b *strings.Builder, sc *workloads.Scenario, opt Options) ([]st
 	if r.Budget > 0 {
 		notes = append(notes, "HAProxy has no retry budget")
 	}
+	if r.Timeout > 0 {
+		notes = append(notes, "HAProxy has no time limit on retries (clients.retries.timeout)")
+	}
 	if h.Passive != nil {
 		notes = append(notes, "NGINX's passive window (balancer.health.passive) has no HAProxy equivalent; not exported")
 	}

@@ -176,6 +176,9 @@ http {
 	if r.Max > 0 {
 		fmt.Fprintf(b, "      proxy_next_upstream_tries %d;\n", r.Max+1)
 	}
+	if t := r.Timeout.D(); r.Max > 0 && t > 0 {
+		fmt.Fprintf(b, "      proxy_next_upstream_timeout %s;\n", seconds(t))
+	}
 	if t := r.PerTryTimeout.D(); t > 0 {
 		fmt.Fprintf(b, "      proxy_read_timeout %s;\n", seconds(t))
 	}

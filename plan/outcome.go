@@ -84,6 +84,8 @@ type RetryPolicy struct {
 	same       bool
 	turnaround time.Duration
 	redispatch int
+	// within is clients.retries.timeout.
+	within time.Duration
 }
 
 // RetryRoute is where a retry goes.
@@ -103,7 +105,8 @@ const (
 	// avoid, hash ones walking on along the ring).
 	Elsewhere
 	// Stop sends no retry: the request has tried every endpoint once
-	// (once_per_host) and its last failure stands.
+	// (once_per_host) or is past clients.retries.timeout, and its last
+	// failure stands.
 	Stop
 )
 
@@ -126,13 +129,16 @@ func (p RetryPolicy) Avoids() bool { return p.route == Untried }
 // has not tried (once_per_host), never back to a tried one.
 func (p RetryPolicy) Strict() bool { return p.once }
 
-// Step decides retry k (1 for the first) of a request that has tried
-// `tried` distinct endpoints (with Avoids) and whose last attempt went to
-// endpoint last of pool. It is HAProxy's stream_choose_redispatch and
-// back_handle_st_cer for same_host, NGINX's tried set for once_per_host,
-// and the balancer with backoff otherwise.
-func (p RetryPolicy) Step(k int, pool *strategies.Pool, last, tried int) RetryStep {
+// Step decides retry k (1 for the first) of a request that began elapsed
+// ago, has tried `tried` distinct endpoints (with Avoids) and whose last
+// attempt went to endpoint last of pool. It is HAProxy's
+// stream_choose_redispatch and back_handle_st_cer for same_host, NGINX's
+// tried set for once_per_host and its proxy_next_upstream_timeout for
+// clients.retries.timeout, and the balancer with backoff otherwise.
+func (p RetryPolicy) Step(k int, pool *strategies.Pool, last, tried int, elapsed time.Duration) RetryStep {
 	switch {
+	case p.within > 0 && elapsed >= p.within:
+		return RetryStep{Route: Stop}
 	case p.same && last < 0:
 		return RetryStep{Route: Elsewhere, Wait: p.turnaround}
 	case p.same:
@@ -161,7 +167,7 @@ func (p RetryPolicy) Step(k int, pool *strategies.Pool, last, tried int) RetrySt
 // resets and connect failures). No eligible endpoint and policy
 // rejections are never retried.
 func NewRetryPolicy(r workloads.Retries) RetryPolicy {
-	p := RetryPolicy{max: r.Max, once: r.OncePerHost, same: r.SameHost, turnaround: r.Turnaround.D(), redispatch: r.Redispatch}
+	p := RetryPolicy{max: r.Max, once: r.OncePerHost, same: r.SameHost, turnaround: r.Turnaround.D(), redispatch: r.Redispatch, within: r.Timeout.D()}
 	if r.OtherHost || r.OncePerHost {
 		p.route = Untried
 	}

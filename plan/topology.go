@@ -173,7 +173,7 @@ func attemptOutcomes(names []string) uint8 {
 }
 
 func activeHealth(a *workloads.ActiveHealth) *strategies.ActiveHealth {
-	return &strategies.ActiveHealth{Interval: a.Interval.D(), Timeout: a.Timeout.D(), Unhealthy: a.Unhealthy, Healthy: a.Healthy}
+	return &strategies.ActiveHealth{Interval: a.Interval.D(), Timeout: a.Timeout.D(), Unhealthy: a.Unhealthy, Healthy: a.Healthy, FirstUnhealthy: a.FirstUnhealthy}
 }
 
 // NewL4 builds the L4 balancer over n gateway instances (named by

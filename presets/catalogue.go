@@ -11,6 +11,7 @@ const (
 	haproxyDefaults = "https://github.com/haproxy/haproxy/blob/master/include/haproxy/defaults.h"
 	haproxyRandom   = "https://github.com/haproxy/haproxy/commit/93cc18ac4286f0e0d5f870591d06c50228d128ac"
 	haproxyRetry    = "https://github.com/haproxy/haproxy/blob/master/src/backend.c"
+	haproxyChecks   = "https://github.com/haproxy/haproxy/blob/master/src/check.c"
 
 	envoyCluster = "https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/cluster/v3/cluster.proto"
 	envoyRoute   = "https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto"
@@ -97,6 +98,7 @@ var nginx = &System{
 		{Key: kRetries + "max", Value: "10", Vendor: "proxy_next_upstream_tries 0 (no limit)", Source: nginxProxy + "#proxy_next_upstream_tries",
 			Note: "NGINX tries each server at most once; edgelab caps a request at 10 retries, the same for groups of up to 11 servers"},
 		{Key: kRetries + "once_per_host", Value: "true", Vendor: "the tried bitmap: never the same server twice", Source: nginxRRSource},
+		{Key: kRetries + "timeout", Value: "0", Vendor: "proxy_next_upstream_timeout 0 (no limit)", Source: nginxProxy + "#proxy_next_upstream_timeout"},
 		{Key: kRetries + "backoff", Value: "0", Vendor: "the next server at once", Source: nginxProxy + "#proxy_next_upstream"},
 		{Key: kRetries + "on", Value: connectOrTime, Vendor: "proxy_next_upstream error timeout", Source: nginxProxy + "#proxy_next_upstream"},
 		{Key: kRetries + "per_try_timeout", Value: "60s", Vendor: "proxy_read_timeout 60s", Source: nginxProxy + "#proxy_read_timeout",
@@ -117,7 +119,7 @@ var nginx = &System{
 	Gaps: []string{
 		"Per-worker state: without a `zone`, each worker process keeps its own fail counts and round-robin position; edgelab models one worker (`worker_processes 1`, or a `zone`).",
 		"Upstream keepalive (`keepalive 32 local` and HTTP/1.1 by default since 1.29.7): edgelab has no connections yet, so the versions agree in the model.",
-		"`proxy_next_upstream_timeout` and `proxy_connect_timeout` (60 s) are not modelled; a refused connection fails at once in both.",
+		"`proxy_connect_timeout` (60 s) is not modelled: a refused connection fails at once in both, and edgelab's backends never leave a connection unanswered.",
 		"A failed cached keepalive connection does not use up a try in NGINX; edgelab has no connection cache.",
 		"`hash $key` without `consistent` (key modulo the servers) has no catalogue strategy.",
 	},
@@ -134,6 +136,8 @@ var haproxy = &System{
 		{Key: kActive + "timeout", Value: "2s", Vendor: "no timeout check: inter", Source: haproxyManual + "#4.2-timeout%20check"},
 		{Key: kActive + "healthy", Value: "2", Vendor: "rise 2 (DEF_RISETIME)", Source: haproxyDefaults},
 		{Key: kActive + "unhealthy", Value: "3", Vendor: "fall 3 (DEF_FALLTIME)", Source: haproxyDefaults},
+		{Key: kActive + "first_unhealthy", Value: "1", Vendor: "a server starts at health = rise: one failed check marks it DOWN", Source: haproxyChecks,
+			Note: "fall applies once a check has passed"},
 		{Key: kAllDown, Value: "reject", Vendor: "503 when no server is available", Source: haproxyManual + "#1.3.1", Unless: unlessPanic},
 		{Key: kRetries + "max", Value: "3", Vendor: "retries 3 (CONN_RETRIES)", Source: haproxyManual + "#4.2-retries"},
 		{Key: kRetries + "on", Value: "[connect_failure]", Vendor: "retry-on conn-failure", Source: haproxyManual + "#4.2-retry-on"},
@@ -153,8 +157,7 @@ var haproxy = &System{
 		{Name: "source", Strategy: "ip-hash", Source: haproxyManual + "#4.2-balance", Note: "map-based hash of the client address"},
 	},
 	Gaps: []string{
-		"Servers start at health = rise, so one failed check at start marks a server DOWN; edgelab's instances start healthy.",
-		"Check times are spread at random and `fastinter`/`downinter` change the interval during transitions; edgelab probes on a fixed stagger.",
+		"The first checks are staggered by server position (src/check.c start_checks), as edgelab's probes are; `spread-checks` (randomized) and `fastinter`/`downinter` (another interval during transitions) are not modelled.",
 		"Server `maxconn` with its queue and `timeout queue` is not modelled per server.",
 		"`balance uri`, `hdr`, `url_param` (map-based hash of a key) have no catalogue strategy.",
 		"HAProxy 3.4's tie-break of `random` by request rate is not modelled.",
@@ -375,6 +378,7 @@ var apisix = &System{
 			Note: "every other node once: edgelab's once_per_host with up to 10 retries"},
 		{Key: kRetries + "once_per_host", Value: "true", Vendor: "NGINX's tried set", Source: apisixUpstream},
 		{Key: kRetries + "backoff", Value: "0", Vendor: "the next node at once", Source: apisixUpstream},
+		{Key: kRetries + "timeout", Value: "0", Vendor: "retry_timeout unset (no limit)", Source: apisixUpstream},
 		{Key: kRetries + "on", Value: connectOrTime, Vendor: "NGINX's proxy_next_upstream error timeout", Source: apisixUpstream},
 		{Key: kRetries + "per_try_timeout", Value: "60s", Vendor: "timeout.read: NGINX's 60 s", Source: apisixUpstream},
 		{Key: kLimitStages + "algorithm", Value: "fixed-window", Vendor: "limit-count window_type: fixed", Source: apisixCount},

@@ -299,7 +299,7 @@ func (m *model) attemptFailed(now time.Duration, ri int32, reqGen uint32, local 
 		if m.retryOn.Avoids() {
 			tried = m.avoid[ri].Tried()
 		}
-		step := m.retryOn.Step(int(r.retries)+1, m.pools[r.pool], int(local), tried)
+		step := m.retryOn.Step(int(r.retries)+1, m.pools[r.pool], int(local), tried, now-r.created)
 		if step.Route != plan.Stop && (m.budget == nil || m.budget.TryRetry()) {
 			wait := step.Wait
 			if step.Backoff {

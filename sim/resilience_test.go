@@ -403,3 +403,30 @@ servers:
 		t.Errorf("redispatch under a hash: max %.1f ms, want 2 s (two turn-arounds on the same server, then elsewhere)", m)
 	}
 }
+
+// clients.retries.timeout is NGINX's proxy_next_upstream_timeout: no retry
+// is sent once the request is that old. Every server hung, a 100 ms
+// per-try timeout and retries at once: attempts end at 100, 200 and 300 ms,
+// so a 250 ms limit leaves three attempts per request where ten retries
+// would make eleven.
+func TestRetriesTimeout(t *testing.T) {
+	const base = `
+name: retry-timeout
+seed: 5
+duration: 5s
+warmup: 0s
+clients:
+  arrival: {process: poisson, rate: 20}
+  retries: {max: 10, backoff: 0s, per_try_timeout: 100ms, on: [timeout]%s}
+servers:
+  - {name: web, count: 3, concurrency: 100, service: {dist: constant, mean: 1ms}, failures: [{kind: hang, at: 0s}]}
+`
+	limited := simulateYAML(t, []byte(fmt.Sprintf(base, ", timeout: 250ms")), "rt.yaml", "round-robin", nil)
+	if limited.Requests == 0 || limited.Attempts != 3*limited.Requests || limited.Outcomes.Timeout != limited.Requests {
+		t.Errorf("with a 250 ms limit: %d attempts for %d requests (%+v), want 3 each, all timed out", limited.Attempts, limited.Requests, limited.Outcomes)
+	}
+	free := simulateYAML(t, []byte(fmt.Sprintf(base, "")), "rt.yaml", "round-robin", nil)
+	if free.Attempts != 11*free.Requests {
+		t.Errorf("without a limit: %d attempts for %d requests, want 11 each", free.Attempts, free.Requests)
+	}
+}

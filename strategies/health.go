@@ -65,6 +65,12 @@ type ActiveHealth struct {
 	// healthy again (Envoy healthy_threshold). Values below 1 count as 1.
 	// Endpoints start healthy.
 	Unhealthy, Healthy int
+	// FirstUnhealthy, when above 0, is the number of consecutive failed
+	// probes that mark unhealthy an endpoint that has not passed a probe
+	// yet: HAProxy starts a server at health = rise, so one failed check
+	// marks it DOWN, and fall applies only once a check has passed
+	// (src/check.c). 0 means Unhealthy.
+	FirstUnhealthy int
 }
 
 // OutlierConfig configures passive outlier detection by consecutive errors
@@ -147,6 +153,7 @@ type endpointHealth struct {
 	removed     bool          // not a member of the pool (SetMember)
 	base        float64       // configured weight
 	activeOK    bool          // active health (or SetHealthy)
+	proven      bool          // a probe has passed (FirstUnhealthy no longer applies)
 	okRun       int           // consecutive passed probes
 	failRun     int           // consecutive failed probes
 	fails       int           // consecutive failed attempts (outlier detector)
@@ -232,7 +239,11 @@ func (p *Pool) ProbeResult(now time.Duration, i int, ok bool) {
 	if !ok {
 		h.okRun = 0
 		h.failRun++
-		if h.activeOK && h.failRun >= p.active.Unhealthy {
+		limit := p.active.Unhealthy
+		if !h.proven && p.active.FirstUnhealthy > 0 {
+			limit = p.active.FirstUnhealthy
+		}
+		if h.activeOK && h.failRun >= limit {
 			h.activeOK = false
 			p.sync(i, now, true)
 		}
@@ -240,6 +251,7 @@ func (p *Pool) ProbeResult(now time.Duration, i int, ok bool) {
 	}
 	h.failRun = 0
 	h.okRun++
+	h.proven = true
 	if !h.activeOK && h.okRun >= p.active.Healthy {
 		h.activeOK = true
 		p.sync(i, now, true)

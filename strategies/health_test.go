@@ -612,3 +612,25 @@ func ExamplePool_SetHealth() {
 	// 1 true
 	// 3 false web-0 0.1
 }
+
+// ActiveHealth.FirstUnhealthy is HAProxy's start at health = rise: before
+// an endpoint has passed a probe, one failed probe takes it out; once one
+// has passed, Unhealthy consecutive failures do (src/check.c).
+func TestActiveFirstUnhealthy(t *testing.T) {
+	p := NewPool(&RoundRobin{}, []string{"a", "b"}, nil)
+	p.SetHealth(HealthConfig{Active: &ActiveHealth{Unhealthy: 3, Healthy: 2, FirstUnhealthy: 1}})
+	p.ProbeResult(0, 0, false)
+	if p.Eligible(0) {
+		t.Error("one failed probe before any passed left the endpoint in")
+	}
+	p.ProbeResult(0, 1, true)
+	p.ProbeResult(0, 1, false)
+	p.ProbeResult(0, 1, false)
+	if !p.Eligible(1) {
+		t.Error("after a passed probe, two failures took the endpoint out (fall is 3)")
+	}
+	p.ProbeResult(0, 1, false)
+	if p.Eligible(1) {
+		t.Error("three failures after a passed probe left the endpoint in")
+	}
+}

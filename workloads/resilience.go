@@ -36,6 +36,10 @@ type Retries struct {
 	// and Envoy's previous_hosts retry predicate does (default false: a
 	// retry goes through the balancer like any attempt).
 	OtherHost bool `yaml:"other_host"`
+	// Timeout is the time after a request began past which no retry is
+	// sent: its last failure stands (NGINX's proxy_next_upstream_timeout,
+	// APISIX's retry_timeout; 0 = none).
+	Timeout Duration `yaml:"timeout"`
 	// OncePerHost never sends a request to an endpoint twice: a retry goes
 	// to one it has not tried, and once it has tried every endpoint of
 	// the pool its last failure stands (NGINX's tried set: with
@@ -107,6 +111,10 @@ type ActiveHealth struct {
 	// Healthy is the number of consecutive good probes that mark it
 	// healthy again (default 2).
 	Healthy int `yaml:"healthy"`
+	// FirstUnhealthy is the number of consecutive failed probes that mark
+	// unhealthy an instance that has not passed a probe yet (HAProxy: 1,
+	// since a server starts at health = rise); default: unhealthy.
+	FirstUnhealthy int `yaml:"first_unhealthy"`
 }
 
 // Outlier is passive outlier detection.
@@ -214,6 +222,8 @@ func (r *Retries) validate() error {
 		return bad(p+".min_concurrency", "must be between 0 and 1000000")
 	case r.PerTryTimeout < 0:
 		return bad(p+".per_try_timeout", "must not be negative")
+	case r.Timeout < 0:
+		return bad(p+".timeout", "must not be negative")
 	case r.Turnaround < 0:
 		return bad(p+".turnaround", "must not be negative")
 	case r.Turnaround > 0 && !r.SameHost:
@@ -320,6 +330,8 @@ func (h *Health) validate() error {
 			return bad(p+".active.unhealthy", "must be between 1 and 1000")
 		case a.Healthy < 1 || a.Healthy > 1000:
 			return bad(p+".active.healthy", "must be between 1 and 1000")
+		case a.FirstUnhealthy < 0 || a.FirstUnhealthy > 1000:
+			return bad(p+".active.first_unhealthy", "must be between 1 and 1000")
 		}
 	}
 	if o := h.Outlier; o != nil {

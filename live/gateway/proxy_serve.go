@@ -79,6 +79,7 @@ type exchange struct {
 	ready    result
 	hasReady bool
 
+	began                  time.Time // when the gateway received the request
 	live                   []*attempt
 	tried                  strategies.Avoid // endpoints tried (other_host, once_per_host)
 	retryTo                plan.RetryRoute  // where a pending retry goes (same_host)
@@ -153,6 +154,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		uri:    r.URL.RequestURI(),
 		header: outboundHeader(r),
 		body:   body,
+		began:  arrival,
 	}
 	if p.hedging() {
 		x.results = make(chan result, 1+max(p.retry.Max, 0)+p.hedge.Max)
@@ -352,7 +354,7 @@ func (x *exchange) failed(o strategies.Outcome, noUpstream bool, ans *result) (f
 			last = ans.a.local
 		}
 		p.mu.Lock()
-		step := p.retryOn.Step(x.retries+1, x.pool.pool, last, x.tried.Tried())
+		step := p.retryOn.Step(x.retries+1, x.pool.pool, last, x.tried.Tried(), time.Since(x.began))
 		admit := step.Route != plan.Stop && (p.budget == nil || p.budget.TryRetry())
 		backoff := step.Wait
 		if admit && step.Backoff {
