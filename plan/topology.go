@@ -218,27 +218,48 @@ func (e *StageError) Unwrap() error { return e.Err }
 // Field is the stage's scenario key ("gateway.stages[2]").
 func (e *StageError) Field() string { return fmt.Sprintf("gateway.stages[%d]", e.Stage) }
 
+// StageLimiter is one ratelimit stage's limiters: one for the whole
+// gateway tier, or one per gateway instance (scope: instance). A leaky
+// bucket's Admit tells how long an admitted request waits at the gateway,
+// holding no worker, before it goes on.
+type StageLimiter []strategies.Limiter
+
+// For returns the limiter gateway instance i counts in.
+func (s StageLimiter) For(i int) strategies.Limiter {
+	if len(s) == 1 {
+		return s[0]
+	}
+	return s[i]
+}
+
 // Limiters builds the rate limiters of g's ratelimit stages, indexed by
-// stage (nil for other stages). One set serves the whole gateway tier: a
-// limit is global across instances. g may be nil. A *StageError names a
-// stage whose settings the limiter refuses.
-func Limiters(g *workloads.Gateway) ([]strategies.Limiter, error) {
+// stage (nil for other stages): one per stage for the tier, or one per
+// instance with scope: instance. Both worlds count in them. g may be nil.
+// A *StageError names a stage whose settings the limiter refuses.
+func Limiters(g *workloads.Gateway) ([]StageLimiter, error) {
 	if g == nil {
 		return nil, nil
 	}
-	lims := make([]strategies.Limiter, len(g.Stages))
+	lims := make([]StageLimiter, len(g.Stages))
 	for si := range g.Stages {
 		st := &g.Stages[si]
 		if st.Type != workloads.StageRateLimit {
 			continue
 		}
-		lim, err := strategies.NewLimiter(strategies.LimiterConfig{
-			Algorithm: st.Algorithm, Rate: st.Rate, Burst: st.Burst, Window: st.Window.D(), PerClient: st.Per == "client",
-		})
-		if err != nil {
-			return nil, &StageError{Stage: si, Err: err}
+		n := 1
+		if st.Scope == workloads.ScopeInstance {
+			n = max(g.Instances, 1)
 		}
-		lims[si] = lim
+		for range n {
+			lim, err := strategies.NewLimiter(strategies.LimiterConfig{
+				Algorithm: st.Algorithm, Rate: st.Rate, Burst: st.Burst, Window: st.Window.D(), PerClient: st.Per == "client",
+				Delay: st.Delay, NoDelay: st.NoDelay,
+			})
+			if err != nil {
+				return nil, &StageError{Stage: si, Err: err}
+			}
+			lims[si] = append(lims[si], lim)
+		}
 	}
 	return lims, nil
 }

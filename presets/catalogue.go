@@ -6,6 +6,7 @@ const (
 	nginxProxy    = "https://nginx.org/en/docs/http/ngx_http_proxy_module.html"
 	nginxRRSource = "https://github.com/nginx/nginx/blob/master/src/http/ngx_http_upstream_round_robin.c"
 	nginxUpSource = "https://github.com/nginx/nginx/blob/master/src/http/ngx_http_upstream.c"
+	nginxLimitReq = "https://nginx.org/en/docs/http/ngx_http_limit_req_module.html"
 
 	haproxyManual   = "https://docs.haproxy.org/3.3/configuration.html"
 	haproxyDefaults = "https://github.com/haproxy/haproxy/blob/master/include/haproxy/defaults.h"
@@ -103,6 +104,8 @@ var nginx = &System{
 		{Key: kRetries + "on", Value: connectOrTime, Vendor: "proxy_next_upstream error timeout", Source: nginxProxy + "#proxy_next_upstream"},
 		{Key: kRetries + "per_try_timeout", Value: "60s", Vendor: "proxy_read_timeout 60s", Source: nginxProxy + "#proxy_read_timeout",
 			Note: "NGINX times the gap between two reads; edgelab times the whole answer"},
+		{Key: kLimitStages + "algorithm", Value: "leaky-bucket", Vendor: "limit_req: a leaky bucket, burst=0, excess delayed", Source: nginxLimitReq,
+			Note: "for ratelimit stages the scenario writes (NGINX as the gateway tier)"},
 	},
 	Algorithms: []Algorithm{
 		{Name: "round_robin", Strategy: "weighted-round-robin", Source: nginxRRSource, Note: "smooth weighted round robin (ngx_http_upstream_get_peer)"},
@@ -356,6 +359,7 @@ var kong = &System{
 		{Key: kRetries + "per_try_timeout", Value: "60s", Vendor: "read_timeout: 60000", Source: kongService},
 		{Key: kLimitStages + "algorithm", Value: "fixed-window", Vendor: "rate-limiting: fixed, calendar-aligned windows", Source: kongRateLimit},
 		{Key: kLimitStages + "per", Value: "client", Vendor: "limit_by: consumer", Source: kongRateLimit},
+		{Key: kLimitStages + "scope", Value: "instance", Vendor: "policy: local (counters in each Kong node)", Source: kongRateLimit},
 	},
 	Algorithms: []Algorithm{
 		{Name: "round-robin", Strategy: "weighted-round-robin", Source: kongUpstream},
@@ -366,7 +370,7 @@ var kong = &System{
 	},
 	Gaps: []string{
 		"Health checks, active and passive, are off by default.",
-		"policy: local keeps one counter per Kong node: edgelab's ratelimit stage is per gateway instance, the same.",
+		"Kong's fixed windows are calendar-aligned; edgelab's are aligned to the run's start.",
 	},
 }
 
@@ -383,6 +387,7 @@ var apisix = &System{
 		{Key: kRetries + "per_try_timeout", Value: "60s", Vendor: "timeout.read: NGINX's 60 s", Source: apisixUpstream},
 		{Key: kLimitStages + "algorithm", Value: "fixed-window", Vendor: "limit-count window_type: fixed", Source: apisixCount},
 		{Key: kLimitStages + "per", Value: "client", Vendor: "limit-count key: remote_addr", Source: apisixCount},
+		{Key: kLimitStages + "scope", Value: "instance", Vendor: "limit-count policy: local", Source: apisixCount},
 	},
 	Algorithms: []Algorithm{
 		{Name: "roundrobin", Strategy: "weighted-round-robin", Source: apisixUpstream},
@@ -390,7 +395,7 @@ var apisix = &System{
 		{Name: "ewma", Strategy: "peak-ewma", Params: map[string]float64{"decay": 10}, Source: apisixUpstream},
 		{Name: "least_conn", Strategy: "least-request", Source: apisixUpstream},
 	},
-	Gaps: []string{"limit-req (a leaky bucket that delays excess) is not modelled; limit-count is."},
+	Gaps: []string{"The preset takes limit-count (a fixed window); for limit-req write algorithm: leaky-bucket (NGINX's limit_req, which it wraps)."},
 }
 
 var tyk = &System{
@@ -413,6 +418,7 @@ var apigee = &System{
 		{Key: kRetries + "per_try_timeout", Value: "55s", Vendor: "io.timeout.millis 55000", Source: apigeeEndpoint},
 		{Key: kLimitStages + "algorithm", Value: "token-bucket", Vendor: "SpikeArrest: smoothing, one request per 1/rate", Source: apigeeSpike},
 		{Key: kLimitStages + "burst", Value: "1", Vendor: "SpikeArrest keeps no counter: no burst", Source: apigeeSpike},
+		{Key: kLimitStages + "scope", Value: "instance", Vendor: "UseEffectiveCount false: each message processor enforces the rate", Source: apigeeSpike},
 	},
 	Algorithms: []Algorithm{
 		{Name: "RoundRobin", Strategy: "round-robin", Source: apigeeLB},

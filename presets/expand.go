@@ -148,10 +148,24 @@ func insert(n *yaml.Node, path []string, value *yaml.Node, line int) {
 		return
 	}
 	if c == nil {
+		if selectsExisting(path[1:]) {
+			return // it sets keys of elements the user wrote: there are none
+		}
 		c = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: line}
 		appendKey(n, name, c, line)
 	}
 	insert(c, path[1:], value, line)
+}
+
+// selectsExisting reports whether a path goes through a selector that only
+// matches list elements the user wrote ("[type=ratelimit]", not "…+").
+func selectsExisting(path []string) bool {
+	for _, seg := range path {
+		if _, sel, add := selector(seg); sel != nil && !add {
+			return true
+		}
+	}
+	return false
 }
 
 // mapAlgorithms rewrites the system's own algorithm names in

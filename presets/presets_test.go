@@ -110,6 +110,13 @@ func TestExpansionsPinnedToVendorDefaults(t *testing.T) {
 		if r.Max != 10 || !r.OncePerHost || r.Backoff != 0 || fmt.Sprint(r.On) != "[connect_failure timeout]" || sec(r.PerTryTimeout) != time.Minute {
 			t.Errorf("retries %+v", r)
 		}
+		if sc.Gateway != nil {
+			t.Errorf("the preset's stage defaults made a gateway tier: %+v", sc.Gateway)
+		}
+		gw := load(t, scenario(presets.Balancer, "nginx", "")+"gateway: {stages: [{type: ratelimit, rate: 10}]}\n")
+		if st := gw.Gateway.Stages[0]; st.Algorithm != "leaky-bucket" {
+			t.Errorf("NGINX's ratelimit stage: %+v, want limit_req's leaky bucket", st)
+		}
 	})
 	t.Run("haproxy versions", func(t *testing.T) {
 		old := load(t, scenario(presets.Balancer, "haproxy@3.2", ""))

@@ -35,8 +35,8 @@ type gatewayTier struct {
 	inst     []gwInstance
 	authKey  uint64
 	reject   float64
-	limiters []strategies.Limiter // per stage (nil for other stages), shared by every instance: a global limit
-	pools    [][]int32            // instance → group → pool (group 0 when unrouted)
+	limiters []plan.StageLimiter // per stage (nil for other stages): the tier's, or each instance's
+	pools    [][]int32           // instance → group → pool (group 0 when unrouted)
 	routed   bool
 	paths    plan.PathMix
 	route    []int16 // path → group
@@ -50,6 +50,7 @@ type gatewayTier struct {
 	misses    int64           // measured cache misses
 	gwTime    float64         // gateway time of measured ok requests, ns
 	times     []time.Duration // per request slot: gateway cost, then time spent at the gateway
+	hold      []time.Duration // per request slot: when a leaky bucket lets it go on (nil without one)
 	okTime    float64         // response time of measured ok requests, ns
 	okCount   int64           // measured ok upstream requests
 }
@@ -160,6 +161,11 @@ func (m *model) buildPools(strategy string, rep int, servers []plan.Server) (nee
 	}
 	t.stageCost = make([]time.Duration, len(g.Stages))
 	t.stageReqs = make([]int64, len(g.Stages))
+	for _, st := range g.Stages {
+		if st.Type == workloads.StageRateLimit && st.Algorithm == strategies.LimiterLeakyBucket && !st.NoDelay {
+			t.hold = make([]time.Duration, 0, 64)
+		}
+	}
 	if t.limiters, err = plan.Limiters(g); err != nil {
 		var se *plan.StageError
 		if errors.As(err, &se) {
@@ -287,6 +293,9 @@ func (m *model) gwStart(now time.Duration, gi, w int, ri int32) {
 	}
 	var cost time.Duration
 	r.decision = verdictForward
+	if t.hold != nil {
+		t.setHold(ri, 0)
+	}
 	for si, st := range t.cfg.Stages {
 		cost += t.stageCost[si]
 		if r.measured {
@@ -298,8 +307,12 @@ func (m *model) gwStart(now time.Duration, gi, w int, ri int32) {
 				r.decision = verdictAuth
 			}
 		case workloads.StageRateLimit:
-			if !t.limiters[si].Allow(now, uint64(r.client)) {
+			ok, wait := t.limiters[si].For(int(r.gwi)).Admit(now, uint64(r.client))
+			switch {
+			case !ok:
 				r.decision = verdictLimited
+			case wait > 0:
+				t.setHold(ri, now+wait)
 			}
 		case workloads.StageCache:
 			hit := g.cache.Get(now, uint64(r.key))
@@ -349,13 +362,36 @@ func (m *model) gwDone(now time.Duration, gi, w int, wgen uint32) {
 	case verdictCacheHit:
 		m.finish(now, ri, plan.OK)
 	default:
-		grp := 0
-		if t.routed {
-			grp = int(r.group)
+		if t.hold != nil && t.hold[ri] > now {
+			// A leaky bucket's delay, holding no worker (NGINX limit_req).
+			m.eng.Schedule(t.hold[ri], m.h, evGwHold, pack(ri, r.gen))
+			return
 		}
-		r.pool = t.pools[r.gwi][grp]
-		m.send(now, ri, false)
+		m.gwForward(now, ri)
 	}
+}
+
+// gwForward sends a request that passed the gateway's stages upstream.
+func (m *model) gwForward(now time.Duration, ri int32) {
+	t := m.gw
+	r := &m.reqs[ri]
+	if t.hold != nil && t.hold[ri] > 0 {
+		t.setTime(ri, now-r.created) // the hold counts as time at the gateway
+	}
+	grp := 0
+	if t.routed {
+		grp = int(r.group)
+	}
+	r.pool = t.pools[r.gwi][grp]
+	m.send(now, ri, false)
+}
+
+// setHold records when request ri may go on (0: at once).
+func (t *gatewayTier) setHold(ri int32, at time.Duration) {
+	for int(ri) >= len(t.hold) {
+		t.hold = append(t.hold, 0)
+	}
+	t.hold[ri] = at
 }
 
 // gwNext gives a freed worker of instance g the next queued request that

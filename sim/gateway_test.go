@@ -107,6 +107,58 @@ servers:
 	}
 }
 
+// A ratelimit stage's scope: counted for the whole tier, 3 instances
+// behind round robin admit the limit (200 of 400 requests/s); counted per
+// instance (Kong's and APISIX's local policies), each admits the limit
+// of its third of the traffic, and nothing is limited.
+func TestGatewayRateLimitScope(t *testing.T) {
+	const doc = `
+name: ratelimit-scope
+duration: 200s
+clients:
+  arrival: {process: poisson, rate: 400}
+gateway:
+  instances: 3
+  stages: [{type: ratelimit, rate: 200, burst: 10, scope: %s}]
+servers:
+  - {name: s, count: 2, concurrency: 100, service: {dist: exponential, mean: 1ms}}
+`
+	tier := simulate(t, fmt.Sprintf(doc, "tier"), "round-robin")
+	within(t, "tier: rate-limited fraction", float64(tier.Outcomes.RateLimited)/float64(tier.Requests), 0.5, 0.01)
+	inst := simulate(t, fmt.Sprintf(doc, "instance"), "round-robin")
+	if f := float64(inst.Outcomes.RateLimited) / float64(inst.Requests); f > 0.01 {
+		t.Errorf("instance scope: %.3f rate-limited, want almost none (each instance sees 133 of its 200 requests/s)", f)
+	}
+}
+
+// A leaky-bucket stage is NGINX's limit_req: at twice its rate half the
+// requests are rejected, as with the token bucket, but those admitted
+// wait at the gateway so that they leave at the rate. Overloaded, the
+// excess stays near burst, so an admitted request waits about burst/rate
+// (50/200 = 250 ms); with nodelay it waits nothing.
+func TestGatewayLeakyBucket(t *testing.T) {
+	const doc = `
+name: leaky
+duration: 200s
+clients:
+  arrival: {process: poisson, rate: 400}
+gateway:
+  stages: [{type: ratelimit, algorithm: leaky-bucket, rate: 200, burst: 50%s}]
+servers:
+  - {name: s, count: 2, concurrency: 100, service: {dist: exponential, mean: 1ms}}
+`
+	delayed := simulate(t, fmt.Sprintf(doc, ""), "round-robin")
+	within(t, "delayed: rate-limited fraction", float64(delayed.Outcomes.RateLimited)/float64(delayed.Requests), 0.5, 0.01)
+	if p50 := delayed.LatencyMS.P50; p50 < 200 || p50 > 260 {
+		t.Errorf("delayed: p50 %.1f ms, want about 250 (burst/rate)", p50)
+	}
+	now := simulate(t, fmt.Sprintf(doc, ", nodelay: true"), "round-robin")
+	within(t, "nodelay: rate-limited fraction", float64(now.Outcomes.RateLimited)/float64(now.Requests), 0.5, 0.01)
+	if p99 := now.LatencyMS.P99; p99 > 20 {
+		t.Errorf("nodelay: p99 %.1f ms, want no wait", p99)
+	}
+}
+
 // A single gateway instance is a single point of failure: while it is
 // down every request fails. Two instances behind an L4 balancer with
 // health checks survive the loss of one: only the requests sent to it

@@ -35,6 +35,7 @@ const (
 	evGwProbeFail        // that probe timed out
 	evWarmupEnd          // statistics start
 	evEnd                // arrivals stop; in-flight requests drain
+	evGwHold             // request b's leaky-bucket delay at the gateway ends
 )
 
 func pack(idx int32, gen uint32) int64 { return int64(uint64(uint32(idx)) | uint64(gen)<<32) }
@@ -286,6 +287,10 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 	case evGwDone:
 		gi, w, wgen := gwUnpack(b)
 		m.gwDone(now, gi, w, wgen)
+	case evGwHold:
+		if ri, gen := unpack(b); m.reqs[ri].gen == gen {
+			m.gwForward(now, ri)
+		}
 	case evScale:
 		m.scale(now, int(b))
 	case evScaleUp:

@@ -3,6 +3,9 @@ package strategies
 // Rate limiters for the gateway's ratelimit stage.
 //
 // Sources:
+//   - Leaky bucket: NGINX limit_req (ngx_http_limit_req_module.c,
+//     ngx_http_limit_req_lookup and ngx_http_limit_req_account;
+//     https://nginx.org/en/docs/http/ngx_http_limit_req_module.html).
 //   - Token bucket: golang.org/x/time/rate (continuous refill); NGINX
 //     limit_req (https://nginx.org/r/limit_req, "burst"); Envoy local rate
 //     limit filter (token_bucket max_tokens / tokens_per_fill / fill_interval).
@@ -34,6 +37,10 @@ import (
 // time pass.
 type Limiter interface {
 	Allow(now time.Duration, client uint64) bool
+	// Admit is Allow with the time an admitted request must wait before
+	// it goes on: a leaky bucket delays requests over the rate (NGINX
+	// limit_req without nodelay); the other algorithms never do (0).
+	Admit(now time.Duration, client uint64) (ok bool, wait time.Duration)
 }
 
 // Rate-limit algorithm names accepted by LimiterConfig.Algorithm.
@@ -48,6 +55,12 @@ const (
 	// LimiterFixedWindow counts requests in windows aligned to multiples of
 	// Window and admits at most ceil(Rate×Window) per window.
 	LimiterFixedWindow = "fixed-window"
+	// LimiterLeakyBucket is NGINX's limit_req (ngx_http_limit_req_module):
+	// each request adds one to an excess that drains at Rate; a request
+	// that would take the excess above Burst is rejected, and an admitted
+	// one waits (excess − Delay)/Rate unless NoDelay (or its excess is at
+	// most Delay), so that admitted requests leave at the rate.
+	LimiterLeakyBucket = "leaky-bucket"
 )
 
 // DefaultLimiterMaxClients is the default LimiterConfig.MaxClients: 65536
@@ -70,6 +83,12 @@ type LimiterConfig struct {
 	// fill_interval — so that with defaults all three algorithms admit the
 	// same Rate×1s from idle. Ignored by the window algorithms.
 	Burst int
+	// Delay and NoDelay are the leaky bucket's NGINX delay= and nodelay:
+	// the excess requests admitted without waiting (Delay), or all of them
+	// (NoDelay). For the leaky bucket, Burst is NGINX's burst, whose
+	// default is 0: no excess at all.
+	Delay   int
+	NoDelay bool
 	// Window is the counting window of the window algorithms (0 means 1s).
 	// The token bucket uses it only for its default Burst.
 	Window time.Duration
@@ -123,6 +142,7 @@ const (
 	kindTokenBucket limiterKind = iota
 	kindSlidingWindow
 	kindFixedWindow
+	kindLeakyBucket
 )
 
 // limiterCore holds one algorithm's parameters and applies it to a state.
@@ -139,6 +159,9 @@ type limiterCore struct {
 	// Rate when Rate×Window is a whole number, otherwise above Rate by less
 	// than one request per window.
 	limit int64
+	// delay and noDelay are the leaky bucket's (LimiterConfig).
+	delay   float64
+	noDelay bool
 	// horizon is an idle time after which a state is indistinguishable from
 	// a fresh one: Burst/Rate (plus 1µs of slack) for the bucket, which is
 	// full again by then; one window for the fixed window; two for the
@@ -146,12 +169,16 @@ type limiterCore struct {
 	horizon time.Duration
 }
 
-// limiterState is one limiter's state: a bucket or two window counters.
+// limiterState is one limiter's state: a bucket, two window counters, or
+// a leaky bucket's excess.
 type limiterState struct {
 	bucket *rate.Limiter
 	win    int64 // index of the window cur counts; prev counts win-1
 	cur    int64
 	prev   int64
+	excess float64       // leaky bucket: requests above the rate
+	last   time.Duration // leaky bucket: when excess was last set
+	seen   bool          // leaky bucket: a request was admitted
 }
 
 func newLimiterCore(cfg LimiterConfig) (limiterCore, error) {
@@ -163,10 +190,16 @@ func newLimiterCore(cfg LimiterConfig) (limiterCore, error) {
 		c.kind = kindSlidingWindow
 	case LimiterFixedWindow:
 		c.kind = kindFixedWindow
+	case LimiterLeakyBucket:
+		c.kind = kindLeakyBucket
 	default:
-		return c, fmt.Errorf("ratelimit: unknown algorithm %q (known: %s, %s, %s)",
-			cfg.Algorithm, LimiterFixedWindow, LimiterSlidingWindow, LimiterTokenBucket)
+		return c, fmt.Errorf("ratelimit: unknown algorithm %q (known: %s, %s, %s, %s)",
+			cfg.Algorithm, LimiterFixedWindow, LimiterLeakyBucket, LimiterSlidingWindow, LimiterTokenBucket)
 	}
+	if cfg.Delay < 0 {
+		return c, fmt.Errorf("ratelimit: delay must not be negative, got %d", cfg.Delay)
+	}
+	c.delay, c.noDelay = float64(cfg.Delay), cfg.NoDelay
 	if !(cfg.Rate > 0) || math.IsInf(cfg.Rate, 0) {
 		return c, fmt.Errorf("ratelimit: rate must be a positive, finite number of requests per second, got %v", cfg.Rate)
 	}
@@ -187,6 +220,8 @@ func newLimiterCore(cfg LimiterConfig) (limiterCore, error) {
 	switch {
 	case cfg.Burst < 0:
 		return c, fmt.Errorf("ratelimit: burst must be positive (0 for the default), got %d", cfg.Burst)
+	case cfg.Burst == 0 && c.kind == kindLeakyBucket:
+		c.burst = 0 // NGINX's burst default
 	case cfg.Burst == 0:
 		if c.limit > math.MaxInt32 {
 			return c, fmt.Errorf("ratelimit: rate × window is too large for a default burst; set burst")
@@ -198,6 +233,13 @@ func newLimiterCore(cfg LimiterConfig) (limiterCore, error) {
 	switch c.kind {
 	case kindTokenBucket:
 		h := float64(c.burst)/c.rate*float64(time.Second) + float64(time.Microsecond)
+		if h >= math.MaxInt64 {
+			c.horizon = math.MaxInt64
+		} else {
+			c.horizon = time.Duration(h)
+		}
+	case kindLeakyBucket:
+		h := float64(c.burst+1)/c.rate*float64(time.Second) + float64(time.Microsecond)
 		if h >= math.MaxInt64 {
 			c.horizon = math.MaxInt64
 		} else {
@@ -219,6 +261,7 @@ func newLimiterCore(cfg LimiterConfig) (limiterCore, error) {
 // one, and keeping it saves an allocation.
 func (c *limiterCore) reset(s *limiterState) {
 	s.win, s.cur, s.prev = 0, 0, 0
+	s.excess, s.last, s.seen = 0, 0, false
 	if c.kind == kindTokenBucket && s.bucket == nil {
 		s.bucket = rate.NewLimiter(rate.Limit(c.rate), c.burst)
 	}
@@ -232,8 +275,38 @@ func windowIndex(now, window time.Duration) int64 {
 	return int64(now / window)
 }
 
+// admit applies the algorithm to state s at time now, with the leaky
+// bucket's wait.
+func (c *limiterCore) admit(now time.Duration, s *limiterState) (bool, time.Duration) {
+	if c.kind != kindLeakyBucket {
+		return c.allow(now, s), 0
+	}
+	// ngx_http_limit_req_lookup: excess = excess − rate·elapsed + 1,
+	// floored at 0 (0 for a new state); over burst, reject and keep the
+	// state; else account.
+	excess := 0.0
+	if s.seen {
+		elapsed := max(now-s.last, 0)
+		excess = max(0, s.excess-c.rate*elapsed.Seconds()+1)
+	}
+	if excess > float64(c.burst)+1e-9 {
+		return false, 0
+	}
+	s.excess, s.seen = excess, true
+	s.last = max(s.last, now)
+	// ngx_http_limit_req_account: no delay up to delay= excess requests.
+	if c.noDelay || excess <= c.delay {
+		return true, 0
+	}
+	return true, time.Duration((excess - c.delay) / c.rate * float64(time.Second))
+}
+
 // allow applies the algorithm to state s at time now.
 func (c *limiterCore) allow(now time.Duration, s *limiterState) bool {
+	if c.kind == kindLeakyBucket {
+		ok, _ := c.admit(now, s)
+		return ok
+	}
 	if c.kind == kindTokenBucket {
 		// AllowN with explicit time: advance the bucket to t, take a token
 		// if one is there. x/time/rate refills continuously (fractional
@@ -269,6 +342,11 @@ func (c *limiterCore) allow(now time.Duration, s *limiterState) bool {
 	return false
 }
 
+var (
+	_ Limiter = (*globalLimiter)(nil)
+	_ Limiter = (*clientLimiter)(nil)
+)
+
 // globalLimiter is one state shared by all clients.
 type globalLimiter struct {
 	core  limiterCore
@@ -278,6 +356,11 @@ type globalLimiter struct {
 // Allow implements Limiter; client is ignored.
 func (g *globalLimiter) Allow(now time.Duration, _ uint64) bool {
 	return g.core.allow(now, &g.state)
+}
+
+// Admit implements Limiter; client is ignored.
+func (g *globalLimiter) Admit(now time.Duration, _ uint64) (bool, time.Duration) {
+	return g.core.admit(now, &g.state)
 }
 
 // clientEntry is one client's state.
@@ -303,6 +386,16 @@ type clientLimiter struct {
 
 // Allow implements Limiter.
 func (l *clientLimiter) Allow(now time.Duration, client uint64) bool {
+	return l.core.allow(now, l.state(now, client))
+}
+
+// Admit implements Limiter.
+func (l *clientLimiter) Admit(now time.Duration, client uint64) (bool, time.Duration) {
+	return l.core.admit(now, l.state(now, client))
+}
+
+// state returns client's state, made the most recently seen.
+func (l *clientLimiter) state(now time.Duration, client uint64) *limiterState {
 	l.expire(now)
 	i, ok := l.idx[client]
 	if ok {
@@ -316,7 +409,7 @@ func (l *clientLimiter) Allow(now time.Duration, client uint64) bool {
 	}
 	e := &l.ents[i]
 	l.lru.pushFront(i)
-	return l.core.allow(now, &e.state)
+	return &e.state
 }
 
 // expire forgets the least recently seen clients that have been idle for

@@ -574,3 +574,49 @@ func ExampleNewLimiter() {
 	// false
 	// ratelimit: rate must be a positive, finite number of requests per second, got -5
 }
+
+// The leaky bucket is NGINX's limit_req (ngx_http_limit_req_module.c): each
+// request adds one to an excess that drains at the rate; one that would
+// exceed burst is rejected; admitted ones wait (excess − delay)/rate, or
+// not at all with nodelay.
+func TestLeakyBucketNGINX(t *testing.T) {
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	type call struct {
+		at   float64 // ms
+		ok   bool
+		wait float64 // ms
+	}
+	for _, c := range []struct {
+		name  string
+		cfg   LimiterConfig
+		calls []call
+	}{
+		{"burst 0 (NGINX's default)", LimiterConfig{Rate: 10},
+			[]call{{0, true, 0}, {50, false, 0}, {100, true, 0}, {150, false, 0}, {250, true, 0}}},
+		{"burst 5", LimiterConfig{Rate: 10, Burst: 5},
+			[]call{{0, true, 0}, {0, true, 100}, {0, true, 200}, {0, true, 300}, {0, true, 400}, {0, true, 500}, {0, false, 0}, {100, true, 500}}},
+		{"burst 5 nodelay", LimiterConfig{Rate: 10, Burst: 5, NoDelay: true},
+			[]call{{0, true, 0}, {0, true, 0}, {0, true, 0}, {0, true, 0}, {0, true, 0}, {0, true, 0}, {0, false, 0}}},
+		{"burst 5 delay 2", LimiterConfig{Rate: 10, Burst: 5, Delay: 2},
+			[]call{{0, true, 0}, {0, true, 0}, {0, true, 0}, {0, true, 100}, {0, true, 200}, {0, true, 300}, {0, false, 0}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.cfg.Algorithm = LimiterLeakyBucket
+			l, err := NewLimiter(c.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, k := range c.calls {
+				ok, wait := l.Admit(ms(k.at), 0)
+				if ok != k.ok || (wait-ms(k.wait)).Abs() > time.Microsecond {
+					t.Errorf("call %d at %gms: %v, wait %v; want %v, %gms", i, k.at, ok, wait, k.ok, k.wait)
+				}
+			}
+		})
+	}
+	// The other algorithms never delay.
+	tb, _ := NewLimiter(LimiterConfig{Rate: 10, Burst: 5})
+	if ok, wait := tb.Admit(0, 0); !ok || wait != 0 {
+		t.Errorf("token bucket: %v, wait %v", ok, wait)
+	}
+}

@@ -32,6 +32,12 @@ const (
 	StageLog       = "log"
 )
 
+// Where a ratelimit stage counts (Stage.Scope).
+const (
+	ScopeTier     = "tier"
+	ScopeInstance = "instance"
+)
+
 // JWT signing algorithms an auth stage accepts (Stage.Alg).
 const (
 	AuthHS256 = "HS256"
@@ -83,12 +89,24 @@ type Stage struct {
 	Algorithm string `yaml:"algorithm"`
 	// Rate is the rate limit in requests per second.
 	Rate float64 `yaml:"rate"`
-	// Burst is the token bucket's size (default one second of rate).
+	// Burst is the token bucket's size (default one second of rate), or
+	// the leaky bucket's NGINX burst (default 0).
 	Burst int `yaml:"burst"`
+	// Delay is the leaky bucket's NGINX delay=: excess requests admitted
+	// without waiting (default 0: every one waits).
+	Delay int `yaml:"delay"`
+	// NoDelay admits the leaky bucket's excess requests at once (NGINX
+	// nodelay).
+	NoDelay bool `yaml:"nodelay"`
 	// Window is the window of the window algorithms (default 1s).
 	Window Duration `yaml:"window"`
 	// Per is global (one limit for all traffic) or client (one per client).
 	Per string `yaml:"per"`
+	// Scope is where the limit is counted: tier (default: one count for
+	// the whole gateway tier) or instance (each gateway instance counts
+	// alone, as Kong's and APISIX's local policies do, so the tier admits
+	// up to instances × the limit).
+	Scope string `yaml:"scope"`
 	// TTL is how long a cached response stays fresh.
 	TTL Duration `yaml:"ttl"`
 	// Size is the number of responses the cache holds per instance.
@@ -152,6 +170,9 @@ func (g *Gateway) setDefaults() {
 			}
 			if st.Per == "" {
 				st.Per = "global"
+			}
+			if st.Scope == "" {
+				st.Scope = ScopeTier
 			}
 		}
 		if st.Type == StageAuth && st.Alg == "" {
@@ -247,15 +268,15 @@ func (st *Stage) validate(p string) error {
 		return bad(p+".cost", "must be between 0 and 1h")
 	}
 	given := map[string]bool{"reject": st.Reject != 0, "algorithm": st.Algorithm != "", "rate": st.Rate != 0,
-		"burst": st.Burst != 0, "window": st.Window != 0, "per": st.Per != "", "ttl": st.TTL != 0, "size": st.Size != 0,
-		"alg": st.Alg != "", "headers": st.Headers != nil}
+		"burst": st.Burst != 0, "window": st.Window != 0, "per": st.Per != "", "scope": st.Scope != "", "ttl": st.TTL != 0, "size": st.Size != 0,
+		"alg": st.Alg != "", "headers": st.Headers != nil, "delay": st.Delay != 0, "nodelay": st.NoDelay}
 	takes := map[string][]string{
 		StageAuth:      {"reject", "alg"},
-		StageRateLimit: {"algorithm", "rate", "burst", "window", "per"},
+		StageRateLimit: {"algorithm", "rate", "burst", "window", "per", "scope", "delay", "nodelay"},
 		StageCache:     {"ttl", "size"},
 		StageTransform: {"headers"},
 	}[st.Type]
-	for _, k := range []string{"reject", "alg", "algorithm", "rate", "burst", "window", "per", "ttl", "size", "headers"} {
+	for _, k := range []string{"reject", "alg", "algorithm", "rate", "burst", "window", "per", "scope", "delay", "nodelay", "ttl", "size", "headers"} {
 		ok := false
 		for _, t := range takes {
 			ok = ok || t == k
@@ -273,10 +294,23 @@ func (st *Stage) validate(p string) error {
 			return err
 		}
 	case StageRateLimit:
-		if err := oneOf(p+".algorithm", st.Algorithm, "token-bucket", "sliding-window", "fixed-window"); err != nil {
+		if err := oneOf(p+".algorithm", st.Algorithm, "token-bucket", "sliding-window", "fixed-window", "leaky-bucket"); err != nil {
 			return err
 		}
+		if st.Algorithm != "leaky-bucket" && (st.Delay != 0 || st.NoDelay) {
+			k := "delay"
+			if st.NoDelay {
+				k = "nodelay"
+			}
+			return bad(p+"."+k, "belongs to the leaky-bucket algorithm (NGINX limit_req), not %s", st.Algorithm)
+		}
+		if st.Delay < 0 || st.Delay > 1<<30 {
+			return bad(p+".delay", "must be between 0 and %d", 1<<30)
+		}
 		if err := oneOf(p+".per", st.Per, "global", "client"); err != nil {
+			return err
+		}
+		if err := oneOf(p+".scope", st.Scope, ScopeTier, ScopeInstance); err != nil {
 			return err
 		}
 		if !finite(st.Rate) || st.Rate <= 0 || st.Rate > maxRate {

@@ -76,6 +76,7 @@ type step struct {
 // reqState is one request's passage through the pipeline.
 type reqState struct {
 	now      time.Duration // time.Since(start) on entry
+	hold     time.Time     // a leaky bucket's delay: go on at this time
 	measured bool
 	cacheID  cacheID
 	store    bool // a cacheable miss: store the answer
@@ -111,7 +112,7 @@ func NewStages(g *workloads.Gateway, opt StageOptions) (*Stages, error) {
 					return nil, err
 				}
 			}
-			lim, err := limits.stage(si, st)
+			lim, err := limits.stage(si, opt.Instance, st)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", p, err)
 			}
@@ -200,6 +201,18 @@ func (s *Stages) serve(next http.Handler, w http.ResponseWriter, r *http.Request
 		t = t1
 		if answered {
 			break
+		}
+	}
+	if !answered && !rs.hold.IsZero() {
+		// A leaky bucket delays the request (NGINX limit_req): the gateway
+		// worker is free meanwhile, as the simulator's is.
+		releaseSlot(r.Context())
+		tm := time.NewTimer(time.Until(rs.hold))
+		select {
+		case <-tm.C:
+		case <-r.Context().Done():
+			tm.Stop()
+			return
 		}
 	}
 	if !answered {

@@ -141,6 +141,22 @@ func TestRateLimitSharedAcrossInstances(t *testing.T) {
 		codes = append(codes, stgCodes(s.Wrap(&stgUpstream{}), 2)...)
 	}
 	stgWant(t, "own", codes, 200, 200, 200, 200)
+	// scope: instance in the shared limits: each instance counts alone
+	// (plan.Limiters, the simulator's).
+	gi := &workloads.Gateway{Instances: 2, Stages: []workloads.Stage{{Type: workloads.StageRateLimit, Algorithm: "token-bucket", Rate: stgSlowRate, Burst: 2, Per: "global", Scope: workloads.ScopeInstance}}}
+	perInstance, err := NewRateLimits(gi, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes = nil
+	for i := 0; i < 2; i++ {
+		s, err := NewStages(gi, StageOptions{Instance: i, Limits: perInstance})
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, stgCodes(s.Wrap(&stgUpstream{}), 3)...)
+	}
+	stgWant(t, "scope instance", codes, 200, 200, 429, 200, 200, 429)
 	// Limits made for another gateway are refused.
 	other := &workloads.Gateway{Stages: []workloads.Stage{{Type: workloads.StageCache, Size: 1}, g.Stages[0]}}
 	if _, err := NewStages(other, StageOptions{Limits: shared}); err == nil {
@@ -560,3 +576,25 @@ func TestCacheDerivedCollision(t *testing.T) {
 }
 
 func labID(k uint64) cacheID { return cacheID{slot: k, lab: true} }
+
+// A leaky bucket holds an admitted request over the rate before it goes
+// on (NGINX limit_req): at 10 requests/s with burst 5, three requests sent
+// one after the other leave at the rate, 100 ms apart (a lower bound: a
+// slow machine only adds); with nodelay, six go through at once and the
+// seventh is refused.
+func TestRateLimitLeakyBucketHolds(t *testing.T) {
+	st := workloads.Stage{Type: workloads.StageRateLimit, Algorithm: "leaky-bucket", Rate: 10, Burst: 5, Per: "global"}
+	h := stgNew(t, StageOptions{}, st).Wrap(&stgUpstream{})
+	start := time.Now()
+	stgWant(t, "three", stgCodes(h, 3), 200, 200, 200)
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("three requests took %v, want at least 200 ms (they leave 100 ms apart)", d)
+	}
+	st.NoDelay = true
+	h = stgNew(t, StageOptions{}, st).Wrap(&stgUpstream{})
+	start = time.Now()
+	stgWant(t, "nodelay", stgCodes(h, 7), 200, 200, 200, 200, 200, 200, 429)
+	if d := time.Since(start); d > 250*time.Millisecond {
+		t.Logf("nodelay took %v (a slow machine)", d)
+	}
+}
