@@ -60,21 +60,17 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// freePorts finds a listen port and n consecutive free ports for the
-// backends.
+// freePorts finds n+1 consecutive free ports below the ephemeral range
+// (32768 and up on Linux, where outgoing connections take their local
+// ports and could hold one by the time the program binds it): the
+// backends' n, then the program's listen port.
 func freePorts(t *testing.T, n int) (listen string, base int) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen = l.Addr().String()
-	l.Close()
-	for range 100 {
-		base = 20000 + rand.IntN(30000)
+	for range 200 {
+		base = 20000 + rand.IntN(12000-n)
 		ok := true
 		var held []net.Listener
-		for k := range n {
+		for k := range n + 1 {
 			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+k)))
 			if err != nil {
 				ok = false
@@ -85,8 +81,8 @@ func freePorts(t *testing.T, n int) (listen string, base int) {
 		for _, l := range held {
 			l.Close()
 		}
-		if ok && listen != net.JoinHostPort("127.0.0.1", strconv.Itoa(base)) {
-			return listen, base
+		if ok {
+			return net.JoinHostPort("127.0.0.1", strconv.Itoa(base+n)), base
 		}
 	}
 	t.Fatal("no free ports")
@@ -128,10 +124,20 @@ func startReal(t *testing.T, format string, sc *workloads.Scenario, strategy str
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	output := func() string {
+		b, _ := os.ReadFile(out.Name())
+		return fmt.Sprintf("%s output:\n%s\nconfiguration:\n%s", format, b, conf.String())
+	}
 	t.Cleanup(func() {
+		select {
+		case <-done:
+			t.Errorf("%s exited before the end of the test\n%s", format, output())
+			return
+		default:
+		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
@@ -139,10 +145,26 @@ func startReal(t *testing.T, format string, sc *workloads.Scenario, strategy str
 			<-done
 		}
 		if t.Failed() {
-			b, _ := os.ReadFile(out.Name())
-			t.Logf("%s output:\n%s\nconfiguration:\n%s", format, b, conf.String())
+			t.Log(output())
 		}
 	})
+	// The program listens before the run: the port is ours alone, so an
+	// answer there is the program's.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", listen, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case <-done:
+			t.Fatalf("%s exited at start\n%s", format, output())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not listen on %s\n%s", format, listen, output())
+		}
+	}
 	return "http://" + listen, base
 }
 

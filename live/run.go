@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -141,6 +143,12 @@ func check(sc *workloads.Scenario, opt Options, load bool) error {
 	if opt.Gateway != "" {
 		if err := CheckAddress(opt.Gateway, opt.AllowRemote); err != nil {
 			return fmt.Errorf("--gateway: %w", err)
+		}
+		if u, err := url.Parse(opt.Gateway); err == nil && opt.BackendPort > 0 {
+			port, _ := strconv.Atoi(u.Port())
+			if n := sc.Instances(); port >= opt.BackendPort && port < opt.BackendPort+n && isLoopbackHost(u.Hostname()) {
+				return fmt.Errorf("--gateway %s: port %d is one of the backends' (%d…%d): the load would go to a backend, not through your gateway", opt.Gateway, port, opt.BackendPort, opt.BackendPort+n-1)
+			}
 		}
 	}
 	if n, slots := len(opt.Backends), plan.TotalSlots(sc); n > 0 && n != slots && len(sc.Servers) > 1 {

@@ -73,3 +73,12 @@ func CheckListen(addr string, allowRemote bool) error {
 	}
 	return nil
 }
+
+// isLoopbackHost reports whether host is a loopback address or localhost.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}

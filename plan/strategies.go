@@ -2,9 +2,11 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/edgelab/edgelab/presets"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/strategies"
 	"github.com/edgelab/edgelab/workloads"
@@ -69,4 +71,52 @@ func Presets(sc *workloads.Scenario) []reports.Preset {
 		out = append(out, reports.Preset{Key: a.Tier.Key(), Name: a.System.Name, Version: a.Version})
 	}
 	return out
+}
+
+// MapStrategies reads --strategy names under the scenario's preset: a
+// catalogue name stays, and one of the system's own algorithm names
+// ("least_conn", "random(3)") becomes its catalogue strategy, whose
+// parameters join balancer.params (unless the scenario set them
+// otherwise, which is an error). Without a preset, or for a name neither
+// knows, it returns an error that lists both.
+func MapStrategies(sc *workloads.Scenario, given []string) ([]string, error) {
+	var sys *presets.System
+	version := ""
+	var fromPreset []string
+	if ps := sc.Presets(); len(ps) > 0 {
+		sys, version, fromPreset = ps[0].System, ps[0].Version, ps[0].Params
+	}
+	out := make([]string, 0, len(given))
+	for _, name := range given {
+		if strategies.Known(name) {
+			out = append(out, name)
+			continue
+		}
+		var alg presets.Algorithm
+		ok := false
+		if sys != nil {
+			alg, ok = sys.Algorithm(name, version)
+		}
+		if !ok {
+			own := ""
+			if sys != nil {
+				own = fmt.Sprintf("; %s's own: %s", sys.Name, strings.Join(sys.AlgorithmNames(version), ", "))
+			}
+			return nil, fmt.Errorf("unknown strategy %q (known: %s%s)", name, strings.Join(strategies.Names(), ", "), own)
+		}
+		for k, v := range alg.Params {
+			if have, set := sc.Balancer.Params[alg.Strategy][k]; set && have != v && !slices.Contains(fromPreset, alg.Strategy+"."+k) {
+				return nil, fmt.Errorf("%s is %s with %s %g, but balancer.params sets %g", name, alg.Strategy, k, v, have)
+			}
+			if sc.Balancer.Params == nil {
+				sc.Balancer.Params = map[string]map[string]float64{}
+			}
+			if sc.Balancer.Params[alg.Strategy] == nil {
+				sc.Balancer.Params[alg.Strategy] = map[string]float64{}
+			}
+			sc.Balancer.Params[alg.Strategy][k] = v
+		}
+		out = append(out, alg.Strategy)
+	}
+	return out, nil
 }

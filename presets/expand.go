@@ -30,6 +30,9 @@ type Applied struct {
 	Version string
 	// Tier is the key that selected it.
 	Tier Tier
+	// Params lists the balancer.params the system's algorithm names put
+	// in ("p2c.choices"), which --strategy may set otherwise.
+	Params []string
 }
 
 // Spec returns "name@version".
@@ -68,9 +71,11 @@ func Expand(root *yaml.Node) ([]Applied, error) {
 	}
 	if len(applied) > 0 {
 		// The balancer is governed by balancer.preset when there is one.
-		if err := mapAlgorithms(root, applied[0]); err != nil {
+		params, err := mapAlgorithms(root, applied[0])
+		if err != nil {
 			return nil, err
 		}
+		applied[0].Params = params
 	}
 	return applied, nil
 }
@@ -172,10 +177,10 @@ func selectsExisting(path []string) bool {
 // balancer.strategy and balancer.compare to catalogue names, and puts the
 // parameters that make each the system's under balancer.params (unless
 // the user set them).
-func mapAlgorithms(root *yaml.Node, a Applied) error {
+func mapAlgorithms(root *yaml.Node, a Applied) (inserted []string, err error) {
 	b := child(root, "balancer")
 	if b == nil || b.Kind != yaml.MappingNode {
-		return nil
+		return nil, nil
 	}
 	var names []*yaml.Node
 	if s := child(b, "strategy"); s != nil && s.Kind == yaml.ScalarNode {
@@ -195,17 +200,20 @@ func mapAlgorithms(root *yaml.Node, a Applied) error {
 			continue
 		}
 		if prev, dup := byStrategy[alg.Strategy]; dup && !sameParams(prev.Params, alg.Params) {
-			return &Problem{Line: n.Line, Field: "balancer.compare",
+			return nil, &Problem{Line: n.Line, Field: "balancer.compare",
 				Msg: fmt.Sprintf("%s and %s are both %s with other parameters; one run per strategy: compare them with two --set runs", prev.Name, alg.Name, alg.Strategy)}
 		}
 		byStrategy[alg.Strategy] = alg
 		n.Value, n.Tag, n.Style = alg.Strategy, "!!str", 0
 		for k, v := range alg.Params {
-			insert(root, []string{"balancer", "params", alg.Strategy, k},
-				scalar(strconv.FormatFloat(v, 'g', -1, 64), n.Line), n.Line)
+			path := []string{"balancer", "params", alg.Strategy, k}
+			if lookup(root, strings.Join(path, ".")) == nil {
+				insert(root, path, scalar(strconv.FormatFloat(v, 'g', -1, 64), n.Line), n.Line)
+				inserted = append(inserted, alg.Strategy+"."+k)
+			}
 		}
 	}
-	return nil
+	return inserted, nil
 }
 
 func sameParams(a, b map[string]float64) bool {

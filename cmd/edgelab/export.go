@@ -78,13 +78,16 @@ func runExport(format, path string, f exportFlags, stdout, stderr io.Writer) err
 	if err := plan.Check(sc); err != nil {
 		return err
 	}
+	strategy := ""
 	if f.strategy != "" {
-		if _, err := checkStrategies([]string{f.strategy}); err != nil {
+		names, err := scenarioStrategies(sc, []string{f.strategy})
+		if err != nil {
 			return err
 		}
+		strategy = names[0]
 	}
 	var b bytes.Buffer
-	notes, err := configs.Export(&b, format, sc, configs.Options{Listen: f.listen, BackendPort: f.backendPort, Strategy: f.strategy, Source: path})
+	notes, err := configs.Export(&b, format, sc, configs.Options{Listen: f.listen, BackendPort: f.backendPort, Strategy: strategy, Source: path})
 	if err != nil {
 		return usageError{fmt.Errorf("export %s: %w", format, err)}
 	}

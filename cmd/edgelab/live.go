@@ -74,7 +74,7 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	names, err := checkStrategies(f.strategies)
+	names, err := scenarioStrategies(sc, f.strategies)
 	if err != nil {
 		return err
 	}

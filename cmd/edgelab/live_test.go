@@ -42,6 +42,7 @@ func TestLiveBadInput(t *testing.T) {
 		{[]string{"live", good, "--backend", "http://192.0.2.7:80"}, "not a loopback address"},
 		{[]string{"live", good, "--gateway", "http://example.invalid:80"}, "--gateway"},
 		{[]string{"live", good, "--backend-port", "70000"}, "--backend-port"},
+		{[]string{"live", good, "--gateway", "http://127.0.0.1:9102", "--backend-port", "9101"}, "is one of the backends'"},
 		{[]string{"live", good, "--strategy", "nope"}, "unknown strategy"},
 		{[]string{"live", good, "--gateway", "http://127.0.0.1:9", "--strategy", "p2c"}, "--strategy with --gateway"},
 		{[]string{"live", good, "--set", "clients.arrival.rate=-1"}, "clients.arrival.rate"},

@@ -72,3 +72,26 @@ func TestExportCommand(t *testing.T) {
 		}
 	}
 }
+
+// --strategy takes the preset system's own algorithm names too, with
+// their parameters; another system's name is exit 2, naming this one's.
+func TestStrategyFlagTakesSystemNames(t *testing.T) {
+	dir := t.TempDir()
+	sc := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(sc, []byte("name: s\nduration: 2s\nclients: {arrival: {rate: 50}}\nbalancer: {preset: haproxy}\nservers: [{name: web, count: 3, service: {dist: exponential, mean: 1ms}}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "run", sc, "--strategy", "leastconn,random(3)", "--out", filepath.Join(dir, "out"), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{`"strategy": "least-request"`, `"strategy": "p2c"`} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("no %s in the results", want)
+		}
+	}
+	code, _, stderr = runCLI(t, "run", sc, "--strategy", "least_conn", "--out", filepath.Join(dir, "out2"))
+	if code != 2 || !strings.Contains(stderr, "haproxy's own: roundrobin") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}

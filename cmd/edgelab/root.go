@@ -110,7 +110,7 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	names, err := checkStrategies(f.strategies)
+	names, err := scenarioStrategies(sc, f.strategies)
 	if err != nil {
 		return err
 	}

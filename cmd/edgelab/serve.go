@@ -57,7 +57,7 @@ edgelab live --gateway, vegeta, curl. It listens on loopback only unless
 			}
 			strategy := sc.Balancer.Strategy
 			if f.strategy != "" {
-				names, err := checkStrategies([]string{f.strategy})
+				names, err := scenarioStrategies(sc, []string{f.strategy})
 				if err != nil {
 					return err
 				}

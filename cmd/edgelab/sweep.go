@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgelab/edgelab/experiment"
+	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/sim"
 	"github.com/edgelab/edgelab/strategies"
@@ -49,6 +50,16 @@ func addCommonFlags(cmd *cobra.Command, f *sweepFlags) {
 }
 
 // checkStrategies validates --strategy and drops duplicates.
+// scenarioStrategies is checkStrategies under the scenario's preset: the
+// system's own algorithm names work too (plan.MapStrategies).
+func scenarioStrategies(sc *workloads.Scenario, list []string) ([]string, error) {
+	mapped, err := plan.MapStrategies(sc, list)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--strategy: %w", err)}
+	}
+	return checkStrategies(mapped)
+}
+
 func checkStrategies(list []string) ([]string, error) {
 	var names []string
 	for _, s := range list {
