@@ -410,6 +410,46 @@ servers:
 	}
 }
 
+// balancer.ignore_client_abort in the live gateway (sim's
+// TestIgnoreClientAbort): with the crashed backend retried on the same
+// server every 100 ms and clients giving up at 150 ms, a dropped request
+// makes 2 attempts there and a kept one all 4 (the last ones of the run
+// may end after it); the clients see the same timeouts.
+func TestIgnoreClientAbortLive(t *testing.T) {
+	const base = `
+name: ignore-abort-live
+duration: 800ms
+warmup: 0s
+clients:
+  arrival: {process: constant, rate: 40}
+  timeout: 150ms
+  retries: {max: 3, on: [connect_failure], same_host: true, turnaround: 100ms}
+balancer: {ignore_client_abort: %v}
+servers:
+  - {name: web, count: 4, service: {dist: constant, mean: 1ms}, failures: [{kind: crash, at: 0s, instances: [0]}]}
+`
+	run := func(keep bool) reports.Run {
+		t.Helper()
+		res, err := Run(context.Background(), parse(t, fmt.Sprintf(base, keep)), Options{Strategies: []string{"round-robin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res.Runs[0]
+		conserved(t, r)
+		return r
+	}
+	drop, keep := run(false), run(true)
+	if drop.Outcomes.Timeout == 0 || keep.Outcomes.Timeout != drop.Outcomes.Timeout {
+		t.Errorf("timeouts: dropped %+v, kept %+v", drop.Outcomes, keep.Outcomes)
+	}
+	// The attempts at the crashed backend, counted by the proxy as they
+	// are refused (the clients' attempts counts cannot see a timed-out
+	// request's).
+	if got, want := keep.Servers[0].Requests-drop.Servers[0].Requests, 2*drop.Outcomes.Timeout; got < want*7/10 || got > want {
+		t.Errorf("kept requests made %d more attempts at the crashed backend, want about %d", got, want)
+	}
+}
+
 // NGINX's passive health in the live gateway, from the same pool code as
 // the simulator (sim's TestPassiveHealthNGINXWindow): with one of three
 // backends crashed for the whole run, only the first request sent to it

@@ -13,6 +13,7 @@ const (
 	haproxyRandom   = "https://github.com/haproxy/haproxy/commit/93cc18ac4286f0e0d5f870591d06c50228d128ac"
 	haproxyRetry    = "https://github.com/haproxy/haproxy/blob/master/src/backend.c"
 	haproxyChecks   = "https://github.com/haproxy/haproxy/blob/master/src/check.c"
+	haproxyAbort    = "https://github.com/haproxy/haproxy/commit/644b3dc7d"
 
 	envoyCluster = "https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/cluster/v3/cluster.proto"
 	envoyRoute   = "https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto"
@@ -94,6 +95,7 @@ var nginx = &System{
 		{Key: kPassive + "fail_timeout", Value: "10s", Vendor: "fail_timeout=10s", Source: nginxUpstream + "#fail_timeout"},
 		{Key: kPassive + "on", Value: connectOrTime, Vendor: "proxy_next_upstream error timeout", Source: nginxProxy + "#proxy_next_upstream",
 			Note: "errors, resets and timeouts count; 5xx answers only when http_5xx is listed"},
+		{Key: "balancer.ignore_client_abort", Value: "false", Vendor: "proxy_ignore_client_abort off", Source: nginxProxy + "#proxy_ignore_client_abort"},
 		{Key: kAllDown, Value: "reject", Vendor: "no live upstreams: 502", Source: nginxUpSource, Unless: unlessPanic,
 			Note: "ngx_http_upstream_connect answers 502 when the round robin finds no peer (NGX_BUSY); no reset of fail counts since 1.11.5"},
 		{Key: kRetries + "max", Value: "10", Vendor: "proxy_next_upstream_tries 0 (no limit)", Source: nginxProxy + "#proxy_next_upstream_tries",
@@ -142,6 +144,8 @@ var haproxy = &System{
 		{Key: kActive + "first_unhealthy", Value: "1", Vendor: "a server starts at health = rise: one failed check marks it DOWN", Source: haproxyChecks,
 			Note: "fall applies once a check has passed"},
 		{Key: kAllDown, Value: "reject", Vendor: "503 when no server is available", Source: haproxyManual + "#1.3.1", Unless: unlessPanic},
+		{Key: "balancer.ignore_client_abort", Value: "true", Vendor: "no option abortonclose: a request whose client left is still retried and served", Source: haproxyManual + "#4.2-option%20abortonclose", Until: "3.2"},
+		{Key: "balancer.ignore_client_abort", Value: "false", Vendor: "option abortonclose, the default in HTTP backends since 3.3", Source: haproxyAbort, Since: "3.3"},
 		{Key: kRetries + "max", Value: "3", Vendor: "retries 3 (CONN_RETRIES)", Source: haproxyManual + "#4.2-retries"},
 		{Key: kRetries + "on", Value: "[connect_failure]", Vendor: "retry-on conn-failure", Source: haproxyManual + "#4.2-retry-on"},
 		{Key: kRetries + "same_host", Value: "true", Vendor: "a retry goes to the same server", Source: haproxyManual + "#4.2-retries"},
@@ -164,7 +168,6 @@ var haproxy = &System{
 		"Server `maxconn` with its queue and `timeout queue` is not modelled per server.",
 		"`balance uri`, `hdr`, `url_param` (map-based hash of a key) have no catalogue strategy.",
 		"HAProxy 3.4's tie-break of `random` by request rate is not modelled.",
-		"Before 3.3, `option abortonclose` is off: a request whose client gave up is still retried and served. edgelab drops an abandoned request, as 3.3 and later do by default (commit 644b3dc7d).",
 		"Behind the real HAProxy, edgelab's backends cannot count connections refused while crashed; the simulation counts those attempts in servers[].requests.",
 	},
 }

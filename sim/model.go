@@ -93,11 +93,13 @@ type model struct {
 	reqs    []request
 	avoid   []strategies.Avoid // per request: endpoints tried (other_host, once_per_host)
 	retryTo []retryTarget      // per request: where a pending retry goes (same_host)
-	scratch strategies.Avoid   // the one endpoint a redispatch avoids
-	demands []float64          // per request and group
-	freeReq []int32
-	atts    []attempt
-	freeAtt []int32
+	// keepAbandoned is balancer.ignore_client_abort.
+	keepAbandoned bool
+	scratch       strategies.Avoid // the one endpoint a redispatch avoids
+	demands       []float64        // per request and group
+	freeReq       []int32
+	atts          []attempt
+	freeAtt       []int32
 
 	maxBacklog int // requests in flight at which the run fails
 
@@ -147,6 +149,7 @@ func newModel(sc *workloads.Scenario, strategy string, rep int, opt modelOptions
 	}
 	m.budget = plan.RetryBudget(sc)
 	m.retryOn = plan.NewRetryPolicy(sc.Clients.Retries)
+	m.keepAbandoned = sc.Balancer.IgnoreClientAbort
 	a := &sc.Clients.Arrival
 	if a.Process == workloads.ProcessClosed {
 		m.think = a.ThinkSampler(engine.Source(seed, rep, "think"))
@@ -241,8 +244,7 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 	case evTimeout:
 		ri, gen := unpack(b)
 		if m.reqs[ri].gen == gen {
-			m.abandonAll(now, ri, strategies.Timeout)
-			m.finish(now, ri, plan.Timeout)
+			m.clientGaveUp(now, ri)
 		}
 	case evPerTry:
 		ai, gen := unpack(b)

@@ -36,6 +36,9 @@ type request struct {
 	live  [maxLive]int32
 	group int16 // routed server group, -1 for any
 	gwi   int16 // gateway instance, -1 without a gateway
+	// orphan: the client gave up, the balancer goes on
+	// (balancer.ignore_client_abort); nothing more is counted for it.
+	orphan bool
 	// 64 bytes: one cache line. Gateway times live in gatewayTier.times.
 }
 
@@ -317,9 +320,43 @@ func (m *model) attemptFailed(now time.Duration, ri int32, reqGen uint32, local 
 	m.finish(now, ri, o)
 }
 
-// finish completes request ri for the client and recycles it.
+// clientGaveUp ends request ri for its client at its timeout. Normally
+// the request is dropped and its attempts abandoned; with
+// balancer.ignore_client_abort the balancer goes on with it (it becomes
+// an orphan): the client counts its timeout now and moves on, and the
+// request's attempts, retries and hedges run their course unseen.
+func (m *model) clientGaveUp(now time.Duration, ri int32) {
+	r := &m.reqs[ri]
+	if !m.keepAbandoned || r.orphan {
+		m.abandonAll(now, ri, strategies.Timeout)
+		m.finish(now, ri, plan.Timeout)
+		return
+	}
+	m.account(now, r.created, r.measured, plan.Timeout)
+	if r.gwi >= 0 {
+		m.gwFinish(now, ri, plan.Timeout)
+	}
+	r.orphan = true
+	m.thinkAgain(now, r.created, r.client)
+}
+
+// finish completes request ri for the client and recycles it (an orphan
+// is recycled only: its client has counted it already).
 func (m *model) finish(now time.Duration, ri int32, o plan.Outcome) {
 	r := &m.reqs[ri]
+	if r.orphan {
+		if m.budget != nil {
+			if r.pending {
+				m.budget.EndRetry()
+				r.pending = false
+			}
+			m.budget.EndRequest()
+		}
+		r.alive = false
+		r.gen++
+		m.freeReq = append(m.freeReq, ri)
+		return
+	}
 	m.account(now, r.created, r.measured, o)
 	if r.gwi >= 0 {
 		m.gwFinish(now, ri, o)

@@ -430,3 +430,35 @@ servers:
 		t.Errorf("without a limit: %d attempts for %d requests, want 11 each", free.Attempts, free.Requests)
 	}
 }
+
+// balancer.ignore_client_abort (NGINX proxy_ignore_client_abort on,
+// HAProxy before 3.3 without option abortonclose): a request whose client
+// gave up goes on at the balancer. With one of four servers crashed and
+// HAProxy's same-server retries (1 s turn-around) outlasting a 1.5 s
+// client timeout, the clients see the same timeouts either way, but the
+// kept requests make their remaining retries: more attempts.
+func TestIgnoreClientAbort(t *testing.T) {
+	const base = `
+name: ignore-abort
+seed: 8
+duration: 10s
+warmup: 0s
+clients:
+  arrival: {process: poisson, rate: 40}
+  timeout: 1500ms
+  retries: {max: 3, on: [connect_failure], same_host: true, turnaround: 1s}
+balancer: {ignore_client_abort: %v}
+servers:
+  - {name: web, count: 4, concurrency: 4, service: {dist: constant, mean: 2ms}, failures: [{kind: crash, at: 0s, for: 6s, instances: [0]}]}
+`
+	drop := simulateYAML(t, []byte(fmt.Sprintf(base, false)), "abort.yaml", "round-robin", nil)
+	keep := simulateYAML(t, []byte(fmt.Sprintf(base, true)), "abort.yaml", "round-robin", nil)
+	if drop.Outcomes.Timeout == 0 || keep.Outcomes != drop.Outcomes || keep.Requests != drop.Requests {
+		t.Errorf("the clients' outcomes differ: dropped %+v, kept %+v", drop.Outcomes, keep.Outcomes)
+	}
+	// Dropped at 1.5 s, a request sent to the crashed server has made 2
+	// attempts (0 s, 1 s); kept, it makes all 4 (0, 1, 2, 3 s).
+	if got, want := keep.Attempts-drop.Attempts, 2*drop.Outcomes.Timeout; got < want*9/10 || got > want {
+		t.Errorf("kept requests made %d more attempts, want about 2 per timed-out request (%d)", got, want)
+	}
+}

@@ -136,6 +136,13 @@ type Balancer struct {
 	// StaleLoad makes strategies see in-flight counts published every
 	// StaleLoad instead of live ones (a load bulletin board; 0 = live).
 	StaleLoad Duration `yaml:"stale_load"`
+	// IgnoreClientAbort keeps a request going after its client gave up
+	// (clients.timeout): the balancer still retries it and the servers
+	// still serve it, unseen by the client, as NGINX's
+	// proxy_ignore_client_abort on and HAProxy before 3.3 (no option
+	// abortonclose) do. Default false: the request is dropped, its
+	// attempts abandoned (servers finish what they hold).
+	IgnoreClientAbort bool `yaml:"ignore_client_abort"`
 	// Params holds strategies' parameters by strategy name:
 	// {ring-hash: {vnodes: 160}, peak-ewma: {decay: 5}}.
 	Params map[string]map[string]float64 `yaml:"params"`

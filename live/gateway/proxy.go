@@ -123,10 +123,13 @@ type proxy struct {
 	logf    func(string, ...any)
 
 	timeout time.Duration
-	retry   workloads.Retries
-	hedge   workloads.Hedge
-	routed  bool
-	probe   *workloads.ActiveHealth
+	// keep is balancer.ignore_client_abort: a request outlives its
+	// client (and clients.timeout), ending only with its attempts.
+	keep   bool
+	retry  workloads.Retries
+	hedge  workloads.Hedge
+	routed bool
+	probe  *workloads.ActiveHealth
 
 	ups   []upstream
 	pools []*balancerPool
@@ -189,6 +192,7 @@ func newProxy(cfg Config) (*proxy, error) {
 		maxBody: cfg.MaxBody,
 		logf:    cfg.Logf,
 		timeout: sc.Clients.Timeout.D(),
+		keep:    sc.Balancer.IgnoreClientAbort,
 		retry:   sc.Clients.Retries,
 		hedge:   sc.Clients.Hedge,
 		probe:   sc.Balancer.Health.Active,

@@ -88,6 +88,9 @@ type (
 	// the overall timeout runs from then, as the simulator's does from the
 	// request's creation.
 	arrivalKey struct{}
+	// baseKey carries the Gateway's base context, which Close cancels,
+	// to requests that outlive their client (ignore_client_abort).
+	baseKey struct{}
 	// slotKey holds the *slot of the gateway worker the request holds.
 	slotKey struct{}
 )

@@ -131,7 +131,12 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// the simulator, the upstream exchange holds no gateway worker.
 	releaseSlot(r.Context())
 	ctx := r.Context()
-	if !behind {
+	if p.keep {
+		// balancer.ignore_client_abort: the request goes on when its
+		// client gives up (the simulator's orphan); only Close ends it.
+		ctx = context.WithoutCancel(ctx)
+	}
+	if !behind || p.keep {
 		// Close cancels the requests in progress, whoever serves the
 		// proxy. (Behind a Gateway, the server's base context does: the
 		// Gateway cancels it before it closes the proxy.)
@@ -140,7 +145,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer context.AfterFunc(p.stop, func() { cancel(errClosed) })()
 		ctx = c
 	}
-	if p.timeout > 0 {
+	if p.timeout > 0 && !p.keep {
 		var cancelT context.CancelFunc
 		ctx, cancelT = context.WithDeadlineCause(ctx, arrival.Add(p.timeout), errTimeout)
 		defer cancelT()
