@@ -2,6 +2,7 @@ package configs_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -113,3 +114,5 @@ servers: [{name: web, count: 2, service: {dist: exponential, mean: 2ms}}]
 	//   server web-0 127.0.0.1:9001 weight 1 check inter 2s rise 2 fall 3
 	//   server web-1 127.0.0.1:9002 weight 1 check inter 2s rise 2 fall 3
 }
+
+func errorsAs(err error, target **configs.InputError) bool { return errors.As(err, target) }

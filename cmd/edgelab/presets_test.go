@@ -95,3 +95,28 @@ func TestStrategyFlagTakesSystemNames(t *testing.T) {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
 }
+
+// edgelab import writes a scenario that loads, lists what it left out on
+// stderr, and refuses bad input with exit 2.
+func TestImportCommand(t *testing.T) {
+	conf := filepath.Join("..", "..", "configs", "testdata", "nginx.conf")
+	out := filepath.Join(t.TempDir(), "api.yaml")
+	code, _, stderr := runCLI(t, "import", conf, "--upstream", "api", "--out", out)
+	if code != 0 || !strings.Contains(stderr, "not mapped: ") || !strings.Contains(stderr, "keepalive 32") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if code, stdout, stderr := runCLI(t, "run", out, "--set", "duration=2s", "--set", "warmup=0s", "--out", filepath.Join(t.TempDir(), "run")); code != 0 || !strings.Contains(stdout, "least-request") {
+		t.Errorf("running the import: exit %d: %s %s", code, stdout, stderr)
+	}
+	for _, bad := range [][]string{
+		{"import", conf},
+		{"import", conf, "--upstream", "nope"},
+		{"import", conf, "--format", "haproxy"},
+		{"import", "scenario.yaml"},
+		{"import"},
+	} {
+		if code, stdout, stderr := runCLI(t, bad...); code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", bad, code, stdout, stderr)
+		}
+	}
+}

@@ -176,6 +176,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	g.proxy.countRequest()
 	ctx := context.WithValue(r.Context(), arrivalKey{}, arrival)
+	ctx = context.WithValue(ctx, baseKey{}, g.base)
 	if g.adm != nil {
 		wctx := ctx
 		if g.timeout > 0 {

@@ -139,10 +139,14 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !behind || p.keep {
 		// Close cancels the requests in progress, whoever serves the
 		// proxy. (Behind a Gateway, the server's base context does: the
-		// Gateway cancels it before it closes the proxy.)
+		// Gateway cancels it before it closes the proxy; a request kept
+		// apart from its client still listens to it.)
 		c, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
 		defer context.AfterFunc(p.stop, func() { cancel(errClosed) })()
+		if base, ok := r.Context().Value(baseKey{}).(context.Context); ok && p.keep {
+			defer context.AfterFunc(base, func() { cancel(errClosed) })()
+		}
 		ctx = c
 	}
 	if p.timeout > 0 && !p.keep {
