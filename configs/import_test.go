@@ -146,3 +146,92 @@ func TestImportNGINXErrors(t *testing.T) {
 		t.Errorf("absent file: %v", err)
 	}
 }
+
+// importHAProxy imports a backend of testdata/haproxy.cfg and loads it.
+func importHAProxy(t *testing.T, backend string) (*configs.Imported, *workloads.Scenario) {
+	t.Helper()
+	im, err := configs.ImportHAProxy(filepath.Join("testdata", "haproxy.cfg"), configs.ImportOptions{Upstream: backend})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := workloads.Parse(im.YAML, "imported.yaml", nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, im.YAML)
+	}
+	if err := plan.Check(sc); err != nil {
+		t.Fatal(err)
+	}
+	return im, sc
+}
+
+// An HAProxy backend (defaults inherited: retries 3, option redispatch,
+// timeout connect 500ms, timeout server 30s; balance leastconn, retry-on,
+// default-server inter 3s rise 2 fall 4, weighted servers with check, a
+// disabled one, a backup one) becomes the scenario expected, key by key.
+func TestImportHAProxyKeyByKey(t *testing.T) {
+	im, sc := importHAProxy(t, "web")
+	cfg := filepath.Join("testdata", "haproxy.cfg")
+	g, r, a := sc.Servers[0], sc.Clients.Retries, sc.Balancer.Health.Active
+	for _, c := range []struct {
+		what string
+		ok   bool
+	}{
+		{"preset haproxy", strings.HasPrefix(sc.Balancer.Preset, "haproxy@")},
+		{"balance leastconn", sc.Balancer.Strategy == "least-request"},
+		{"three active servers, weights 10,20,10", g.Count == 3 && fmt.Sprint(g.Weight) == "[10 20 10]"},
+		{"the disabled server crashes for the run", len(g.Failures) == 1 && fmt.Sprint(g.Failures[0].Instances) == "[1]" == false && fmt.Sprint(g.Failures[0].Instances) == "[2]"},
+		{"retries 3, retry-on conn-failure 503", r.Max == 3 && fmt.Sprint(r.On) == "[connect_failure queue_full]"},
+		{"option redispatch from defaults", r.SameHost && r.Redispatch == -1},
+		{"turn-around min(timeout connect, 1s)", r.Turnaround.D() == 500*time.Millisecond},
+		{"timeout server 30s", r.PerTryTimeout.D() == 30*time.Second},
+		{"check inter 3s rise 2 fall 4", a != nil && a.Interval.D() == 3*time.Second && a.Timeout.D() == 3*time.Second && a.Healthy == 2 && a.Unhealthy == 4 && a.FirstUnhealthy == 1},
+	} {
+		if !c.ok {
+			t.Errorf("%s: not so in\n%s", c.what, im.YAML)
+		}
+	}
+	for _, want := range []string{"strategy: leastconn  # " + cfg + ":21", "redispatch: -1  # " + cfg + ":11", "max: 3  # " + cfg + ":10"} {
+		if !bytes.Contains(im.YAML, []byte(want)) {
+			t.Errorf("no %q in\n%s", want, im.YAML)
+		}
+	}
+	notes := fmt.Sprint(im.Notes)
+	for _, want := range []string{cfg + ":27: server spare 10.0.0.9:8080: backup", cfg + ":24: maxconn 100: not modelled"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("no note %q in %s", want, notes)
+		}
+	}
+}
+
+// A backend without checks drops the preset's, and random(<draws>) and a
+// section's own "no option redispatch" win over the defaults.
+func TestImportHAProxyNoChecks(t *testing.T) {
+	im, sc := importHAProxy(t, "api")
+	p := sc.Balancer.Params["p2c"]
+	if sc.Balancer.Health.Active != nil || sc.Balancer.Strategy != "p2c" || p["choices"] != 3 || p["distinct"] != 0 || sc.Clients.Retries.Redispatch != 0 {
+		t.Errorf("active %+v strategy %s %v redispatch %d\n%s", sc.Balancer.Health.Active, sc.Balancer.Strategy, p, sc.Clients.Retries.Redispatch, im.YAML)
+	}
+}
+
+// Bad HAProxy configurations are input errors at their line.
+func TestImportHAProxyErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ name, text, want string }{
+		{"early.cfg", "retries 3\nbackend b\n  server s 1.2.3.4:80\n", "early.cfg:1: \"retries\" before any section"},
+		{"noname.cfg", "backend\n  server s x\n", "noname.cfg:1: backend needs a name"},
+		{"server.cfg", "backend b\n  server s\n", "server.cfg:2: server: want a name and an address"},
+		{"time.cfg", "backend b\n  timeout connect 5x\n  server s x\n", "time.cfg:2: timeout connect"},
+		{"none.cfg", "global\n  maxconn 10\n", "none.cfg: no backend or listen section"},
+		{"backup.cfg", "backend b\n  server s x backup\n", "backup.cfg:1: the backend has no active server"},
+	} {
+		p := filepath.Join(dir, c.name)
+		if err := os.WriteFile(p, []byte(c.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := configs.ImportHAProxy(p, configs.ImportOptions{})
+		var ie *configs.InputError
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errorsAs(err, &ie) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+}

@@ -22,7 +22,7 @@ func newImportCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f importFlags
 	cmd := &cobra.Command{
 		Use:   "import CONFIG",
-		Short: "Write the scenario of a real NGINX configuration's upstream",
+		Short: "Write the scenario of a real NGINX upstream or HAProxy backend",
 		Long: `Read a real configuration and write the scenario of one of its upstreams:
 the system's preset, the servers with their weights (and those marked down),
 the balancing method, passive health, retries, timeouts and rate limits, each
@@ -32,7 +32,10 @@ scenario, never dropped in silence. The load and the service times are not in
 a configuration: set clients.arrival and servers[].service.
 
 NGINX is read with github.com/tufanbarisyildirim/gonginx, includes followed.
-HAProxy and Envoy imports are not written yet.`,
+HAProxy has no parser module available, so edgelab reads the subset a
+balancer's behaviour depends on (defaults, backend, listen: balance, retries,
+retry-on, option redispatch and abortonclose, timeout, default-server and
+server). Envoy imports are not written yet.`,
 		Example: `  edgelab import /etc/nginx/nginx.conf --upstream api --out api.yaml
   edgelab run api.yaml`,
 		Args: func(c *cobra.Command, args []string) error {
@@ -46,8 +49,8 @@ HAProxy and Envoy imports are not written yet.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.format, "format", "", "the configuration's format: nginx (default: from the file)")
-	fl.StringVar(&f.upstream, "upstream", "", "the upstream to import (needed when the file has several)")
+	fl.StringVar(&f.format, "format", "", "the configuration's format: nginx or haproxy (default: from the file's name)")
+	fl.StringVar(&f.upstream, "upstream", "", "the upstream (NGINX) or backend (HAProxy) to import, needed when the file has several")
 	fl.StringVarP(&f.out, "out", "o", "", "write the scenario to this file (default: stdout)")
 	return cmd
 }
@@ -62,10 +65,12 @@ func runImport(file string, f importFlags, stdout, stderr io.Writer) error {
 	switch format {
 	case configs.NGINX:
 		im, err = configs.ImportNGINX(file, configs.ImportOptions{Upstream: f.upstream})
-	case "haproxy", "envoy":
-		return usageError{fmt.Errorf("import --format %s is not written yet; import reads nginx", format)}
+	case configs.HAProxy:
+		im, err = configs.ImportHAProxy(file, configs.ImportOptions{Upstream: f.upstream})
+	case "envoy":
+		return usageError{fmt.Errorf("import --format envoy is not written yet; import reads nginx and haproxy")}
 	default:
-		return usageError{fmt.Errorf("%s: cannot tell the format; give --format nginx", file)}
+		return usageError{fmt.Errorf("%s: cannot tell the format; give --format nginx or haproxy", file)}
 	}
 	var ie *configs.InputError
 	if errors.As(err, &ie) {

@@ -108,10 +108,14 @@ func TestImportCommand(t *testing.T) {
 	if code, stdout, stderr := runCLI(t, "run", out, "--set", "duration=2s", "--set", "warmup=0s", "--out", filepath.Join(t.TempDir(), "run")); code != 0 || !strings.Contains(stdout, "least-request") {
 		t.Errorf("running the import: exit %d: %s %s", code, stdout, stderr)
 	}
+	ha := filepath.Join("..", "..", "configs", "testdata", "haproxy.cfg")
+	if code, stdout, stderr := runCLI(t, "import", ha, "--upstream", "api"); code != 0 || !strings.Contains(stdout, `strategy: "random(3)"`) {
+		t.Errorf("haproxy: exit %d: %s %s", code, stdout, stderr)
+	}
 	for _, bad := range [][]string{
 		{"import", conf},
 		{"import", conf, "--upstream", "nope"},
-		{"import", conf, "--format", "haproxy"},
+		{"import", conf, "--format", "envoy"},
 		{"import", "scenario.yaml"},
 		{"import"},
 	} {
