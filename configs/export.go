@@ -27,6 +27,9 @@ const (
 	HAProxy = "haproxy"
 )
 
+// Envoy is the format ImportEnvoy reads (there is no Envoy export yet).
+const Envoy = "envoy"
+
 // Formats lists them.
 var Formats = []string{NGINX, HAProxy}
 

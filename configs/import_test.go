@@ -235,3 +235,108 @@ func TestImportHAProxyErrors(t *testing.T) {
 		}
 	}
 }
+
+// importEnvoy imports a cluster of testdata/envoy.yaml and loads it.
+func importEnvoy(t *testing.T, cluster string) (*configs.Imported, *workloads.Scenario) {
+	t.Helper()
+	im, err := configs.ImportEnvoy(filepath.Join("testdata", "envoy.yaml"), configs.ImportOptions{Upstream: cluster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := workloads.Parse(im.YAML, "imported.yaml", nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, im.YAML)
+	}
+	if err := plan.Check(sc); err != nil {
+		t.Fatal(err)
+	}
+	return im, sc
+}
+
+// An Envoy bootstrap's cluster (LEAST_REQUEST with choice_count 3,
+// weighted endpoints and a priority-1 one, an HTTP health check, outlier
+// detection, a panic threshold, circuit breakers) and the route that sends
+// to it (timeout, retry policy with previous_hosts) become the scenario
+// expected, key by key, with the YAML's lines.
+func TestImportEnvoyKeyByKey(t *testing.T) {
+	im, sc := importEnvoy(t, "api")
+	cfg := filepath.Join("testdata", "envoy.yaml")
+	g, r, h := sc.Servers[0], sc.Clients.Retries, sc.Balancer.Health
+	for _, c := range []struct {
+		what string
+		ok   bool
+	}{
+		{"preset envoy", sc.Balancer.Preset == "envoy"},
+		{"LEAST_REQUEST, choice_count 3", sc.Balancer.Strategy == "p2c" && sc.Balancer.Params["p2c"]["choices"] == 3 && sc.Balancer.Params["p2c"]["distinct"] == 0},
+		{"three priority-0 endpoints, weights 2,1,1", g.Count == 3 && fmt.Sprint(g.Weight) == "[2 1 1]"},
+		{"health check 5s/1s/3/2", h.Active != nil && h.Active.Interval.D() == 5*time.Second && h.Active.Timeout.D() == time.Second && h.Active.Unhealthy == 3 && h.Active.Healthy == 2},
+		{"outlier 3 consecutive 5xx, 10s", h.Outlier != nil && h.Outlier.Consecutive5xx == 3 && h.Outlier.BaseEjection.D() == 10*time.Second && h.Outlier.MaxEjectionPercent == 10},
+		{"panic threshold 40", h.PanicThreshold != nil && *h.PanicThreshold == 40},
+		{"route timeout 5s", sc.Clients.Timeout.D() == 5*time.Second},
+		{"num_retries 2, 5xx and reset", r.Max == 2 && fmt.Sprint(r.On) == "[error_5xx connect_failure queue_full timeout]"},
+		{"per_try_timeout 1s, backoff 50ms..500ms", r.PerTryTimeout.D() == time.Second && r.Backoff.D() == 50*time.Millisecond && r.MaxBackoff.D() == 500*time.Millisecond},
+		{"previous_hosts", r.OtherHost},
+	} {
+		if !c.ok {
+			t.Errorf("%s: not so in\n%s", c.what, im.YAML)
+		}
+	}
+	for _, want := range []string{"strategy: LEAST_REQUEST  # " + cfg + ":39", "consecutive_5xx: 3  # " + cfg + ":49", "interval: 5s  # " + cfg + ":43"} {
+		if !bytes.Contains(im.YAML, []byte(want)) {
+			t.Errorf("no %q in\n%s", want, im.YAML)
+		}
+	}
+	notes := fmt.Sprint(im.Notes)
+	for _, want := range []string{cfg + ":52: circuit_breakers", cfg + ":38: connect_timeout 250ms", cfg + ":51: outlier_detection.interval", "priority 1"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("no note %q in %s", want, notes)
+		}
+	}
+}
+
+// A cluster with an extension edgelab does not link (a custom transport
+// socket) still imports, the extension listed; without a route, Envoy's
+// route defaults (the preset's) stay.
+func TestImportEnvoyUnknownExtension(t *testing.T) {
+	im, sc := importEnvoy(t, "static")
+	if sc.Balancer.Strategy != "ring-hash" || sc.Servers[0].Count != 2 || sc.Clients.Timeout.D() != 15*time.Second {
+		t.Errorf("strategy %s count %d timeout %s\n%s", sc.Balancer.Strategy, sc.Servers[0].Count, sc.Clients.Timeout, im.YAML)
+	}
+	if !strings.Contains(fmt.Sprint(im.Notes), "acme.transport_sockets.Custom: an extension edgelab does not read") {
+		t.Errorf("notes %v", im.Notes)
+	}
+}
+
+// A lone cluster imports as well, and bad files are input errors.
+func TestImportEnvoyShapesAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	lone := write("cluster.yaml", "name: one\nlb_policy: RANDOM\nload_assignment:\n  endpoints:\n    - lb_endpoints:\n        - endpoint: {address: {socket_address: {address: 10.0.0.1, port_value: 80}}}\n")
+	im, err := configs.ImportEnvoy(lone, configs.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := workloads.Parse(im.YAML, "lone.yaml", nil)
+	if err != nil || sc.Balancer.Strategy != "random" || sc.Servers[0].Count != 1 {
+		t.Errorf("%v\n%s", err, im.YAML)
+	}
+	for _, c := range []struct{ name, text, want string }{
+		{"bad.yaml", "static_resources:\n  clusters: [\n", "bad.yaml:"},
+		{"type.yaml", "static_resources:\n  clusters:\n    - name: a\n      connect_timeout: soon\n", "type.yaml: not an Envoy configuration"},
+		{"empty.yaml", "static_resources:\n  clusters:\n    - name: a\n", "empty.yaml:3: the cluster has no endpoint"},
+		{"none.yaml", "static_resources: {}\n", "none.yaml: no cluster"},
+		{"list.yaml", "- a\n", "list.yaml: want an Envoy bootstrap or cluster"},
+	} {
+		_, err := configs.ImportEnvoy(write(c.name, c.text), configs.ImportOptions{})
+		var ie *configs.InputError
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errorsAs(err, &ie) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+}

@@ -22,7 +22,7 @@ func newImportCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f importFlags
 	cmd := &cobra.Command{
 		Use:   "import CONFIG",
-		Short: "Write the scenario of a real NGINX upstream or HAProxy backend",
+		Short: "Write the scenario of a real NGINX upstream, HAProxy backend or Envoy cluster",
 		Long: `Read a real configuration and write the scenario of one of its upstreams:
 the system's preset, the servers with their weights (and those marked down),
 the balancing method, passive health, retries, timeouts and rate limits, each
@@ -35,7 +35,8 @@ NGINX is read with github.com/tufanbarisyildirim/gonginx, includes followed.
 HAProxy has no parser module available, so edgelab reads the subset a
 balancer's behaviour depends on (defaults, backend, listen: balance, retries,
 retry-on, option redispatch and abortonclose, timeout, default-server and
-server). Envoy imports are not written yet.`,
+server). Envoy bootstraps (YAML or JSON) and lone clusters are read with
+Envoy's own protos (github.com/envoyproxy/go-control-plane) and protojson.`,
 		Example: `  edgelab import /etc/nginx/nginx.conf --upstream api --out api.yaml
   edgelab run api.yaml`,
 		Args: func(c *cobra.Command, args []string) error {
@@ -49,8 +50,8 @@ server). Envoy imports are not written yet.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.format, "format", "", "the configuration's format: nginx or haproxy (default: from the file's name)")
-	fl.StringVar(&f.upstream, "upstream", "", "the upstream (NGINX) or backend (HAProxy) to import, needed when the file has several")
+	fl.StringVar(&f.format, "format", "", "the configuration's format: nginx, haproxy or envoy (default: from the file's name)")
+	fl.StringVar(&f.upstream, "upstream", "", "the upstream (NGINX), backend (HAProxy) or cluster (Envoy) to import, needed when the file has several")
 	fl.StringVarP(&f.out, "out", "o", "", "write the scenario to this file (default: stdout)")
 	return cmd
 }
@@ -67,10 +68,10 @@ func runImport(file string, f importFlags, stdout, stderr io.Writer) error {
 		im, err = configs.ImportNGINX(file, configs.ImportOptions{Upstream: f.upstream})
 	case configs.HAProxy:
 		im, err = configs.ImportHAProxy(file, configs.ImportOptions{Upstream: f.upstream})
-	case "envoy":
-		return usageError{fmt.Errorf("import --format envoy is not written yet; import reads nginx and haproxy")}
+	case configs.Envoy:
+		im, err = configs.ImportEnvoy(file, configs.ImportOptions{Upstream: f.upstream})
 	default:
-		return usageError{fmt.Errorf("%s: cannot tell the format; give --format nginx or haproxy", file)}
+		return usageError{fmt.Errorf("%s: cannot tell the format; give --format nginx, haproxy or envoy", file)}
 	}
 	var ie *configs.InputError
 	if errors.As(err, &ie) {
@@ -106,8 +107,8 @@ func guessFormat(file string) string {
 		return configs.NGINX
 	case strings.Contains(base, "haproxy") || strings.HasSuffix(base, ".cfg"):
 		return "haproxy"
-	case strings.Contains(base, "envoy"):
-		return "envoy"
+	case strings.Contains(base, "envoy") || strings.HasSuffix(base, ".yaml") || strings.HasSuffix(base, ".yml") || strings.HasSuffix(base, ".json"):
+		return configs.Envoy
 	}
 	return ""
 }

@@ -108,6 +108,10 @@ func TestImportCommand(t *testing.T) {
 	if code, stdout, stderr := runCLI(t, "run", out, "--set", "duration=2s", "--set", "warmup=0s", "--out", filepath.Join(t.TempDir(), "run")); code != 0 || !strings.Contains(stdout, "least-request") {
 		t.Errorf("running the import: exit %d: %s %s", code, stdout, stderr)
 	}
+	envoy := filepath.Join("..", "..", "configs", "testdata", "envoy.yaml")
+	if code, stdout, stderr := runCLI(t, "import", envoy, "--upstream", "api"); code != 0 || !strings.Contains(stdout, "strategy: LEAST_REQUEST") {
+		t.Errorf("envoy: exit %d: %s %s", code, stdout, stderr)
+	}
 	ha := filepath.Join("..", "..", "configs", "testdata", "haproxy.cfg")
 	if code, stdout, stderr := runCLI(t, "import", ha, "--upstream", "api"); code != 0 || !strings.Contains(stdout, `strategy: "random(3)"`) {
 		t.Errorf("haproxy: exit %d: %s %s", code, stdout, stderr)
@@ -115,7 +119,7 @@ func TestImportCommand(t *testing.T) {
 	for _, bad := range [][]string{
 		{"import", conf},
 		{"import", conf, "--upstream", "nope"},
-		{"import", conf, "--format", "envoy"},
+		{"import", conf, "--format", "caddy"},
 		{"import", "scenario.yaml"},
 		{"import"},
 	} {
