@@ -220,7 +220,7 @@ func within(t *testing.T, what string, real, sim, tol float64) {
 const steady = `
 name: steady
 seed: %d
-duration: 8s
+duration: 20s
 warmup: %s
 clients: {arrival: {process: poisson, rate: 250}, timeout: 2s}
 balancer: {preset: %s}

@@ -450,6 +450,34 @@ servers:
 	}
 }
 
+// Bursty arrivals (an mmpp) are the simulator's in live mode too: the
+// attacker reads the same arrival clock, so a live run sends exactly the
+// simulated number of requests.
+func TestMMPPArrivalsLive(t *testing.T) {
+	sc := parse(t, `
+name: mmpp-live
+duration: 1s
+warmup: 0s
+clients:
+  arrival: {process: mmpp, rate: 200, low: 0, burst: 100ms, calm: 100ms}
+servers:
+  - {name: web, count: 2, concurrency: 4, service: {dist: constant, mean: 1ms}}
+`)
+	res, err := Run(context.Background(), sc, Options{Strategies: []string{"round-robin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simRes, err := sim.Run(context.Background(), sc, sim.Options{Strategies: []string{"round-robin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, s := res.Runs[0], simRes.Runs[0]
+	conserved(t, r)
+	if r.Requests == 0 || r.Requests != s.Requests {
+		t.Errorf("live sent %d requests, the simulation %d", r.Requests, s.Requests)
+	}
+}
+
 // NGINX's passive health in the live gateway, from the same pool code as
 // the simulator (sim's TestPassiveHealthNGINXWindow): with one of three
 // backends crashed for the whole run, only the first request sent to it

@@ -72,12 +72,14 @@ const (
 	ProcessClosed   = "closed"
 	ProcessSine     = "sine"
 	ProcessRamp     = "ramp"
+	ProcessMMPP     = "mmpp"
 )
 
 // Arrival is the arrival process of requests.
 type Arrival struct {
-	// Process is poisson, constant, sine, ramp or closed. Sine and ramp
-	// are Poisson processes whose rate varies over time.
+	// Process is poisson, constant, sine, ramp, mmpp or closed. Sine and
+	// ramp are Poisson processes whose rate varies over time; mmpp is a
+	// two-state Markov-modulated Poisson process (bursts).
 	Process string `yaml:"process"`
 	// Rate is requests per second for open-loop processes: the mean rate
 	// of a sine, the starting rate of a ramp.
@@ -92,6 +94,13 @@ type Arrival struct {
 	// Over is how long a ramp takes, from the start of the run (default:
 	// the whole run, warm-up included); the rate stays at To after it.
 	Over Duration `yaml:"over"`
+	// Low is an mmpp's rate between bursts (requests per second; 0 = an
+	// on/off process). Rate is its rate during bursts.
+	Low float64 `yaml:"low"`
+	// Burst and Calm are an mmpp's mean burst length and mean time between
+	// bursts (each exponential).
+	Burst Duration `yaml:"burst"`
+	Calm  Duration `yaml:"calm"`
 	// Users is the number of closed-loop users.
 	Users int `yaml:"users"`
 	// Think is a closed-loop user's mean think time (exponential) between

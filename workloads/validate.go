@@ -191,7 +191,7 @@ func (s *Scenario) validate() error {
 
 func (c *Clients) validate() error {
 	a := &c.Arrival
-	if err := oneOf("clients.arrival.process", a.Process, ProcessPoisson, ProcessConstant, ProcessSine, ProcessRamp, ProcessClosed); err != nil {
+	if err := oneOf("clients.arrival.process", a.Process, ProcessPoisson, ProcessConstant, ProcessSine, ProcessRamp, ProcessMMPP, ProcessClosed); err != nil {
 		return err
 	}
 	switch a.Process {
@@ -377,6 +377,13 @@ func (a *Arrival) validateShape() error {
 			return bad("clients.arrival.period", "belongs to process: sine")
 		}
 	}
+	if a.Process != ProcessMMPP {
+		for k, given := range map[string]bool{"low": a.Low != 0, "burst": a.Burst != 0, "calm": a.Calm != 0} {
+			if given {
+				return bad("clients.arrival."+k, "belongs to process: mmpp")
+			}
+		}
+	}
 	if a.Process != ProcessRamp {
 		if a.To != 0 {
 			return bad("clients.arrival.to", "belongs to process: ramp")
@@ -392,6 +399,16 @@ func (a *Arrival) validateShape() error {
 		}
 		if a.Period <= 0 {
 			return bad("clients.arrival.period", "must be a positive duration")
+		}
+	case ProcessMMPP:
+		if !finite(a.Low) || a.Low < 0 || a.Low >= a.Rate {
+			return bad("clients.arrival.low", "is the rate between bursts: at least 0 and below the burst rate %g (got %g)", a.Rate, a.Low)
+		}
+		if a.Burst <= 0 {
+			return bad("clients.arrival.burst", "an mmpp needs the mean length of its bursts (e.g. burst: 2s)")
+		}
+		if a.Calm <= 0 {
+			return bad("clients.arrival.calm", "an mmpp needs the mean time between its bursts (e.g. calm: 8s)")
 		}
 	case ProcessRamp:
 		if !finite(a.To) || a.To < minRate || a.To > maxRate {
