@@ -371,3 +371,73 @@ func mustParse(doc string) *workloads.Scenario {
 	}
 	return sc
 }
+
+// The configurations the import tests read are valid for the real
+// programs (nginx -t, haproxy -c), and so is every configuration the
+// export tests write.
+func TestRealProgramsAcceptTheTestConfigs(t *testing.T) {
+	ngx := program(t, configs.NGINX)
+	ha := program(t, configs.HAProxy)
+	check := func(name string, cmd *exec.Cmd) {
+		t.Helper()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s: %v\n%s", name, err, out)
+		}
+	}
+	dir := t.TempDir()
+	abs, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("testdata/nginx.conf", exec.Command(ngx, "-t", "-q", "-p", dir+"/", "-c", filepath.Join(abs, "nginx.conf"), "-e", "stderr"))
+	check("testdata/haproxy.cfg", exec.Command(ha, "-c", "-q", "-f", filepath.Join(abs, "haproxy.cfg")))
+	for i, c := range []struct {
+		format string
+		sets   []string
+	}{
+		{configs.NGINX, []string{"balancer.preset=nginx"}},
+		{configs.NGINX, []string{"balancer.strategy=ring-hash", "clients.retries.max=2", "clients.retries.timeout=2s"}},
+		{configs.NGINX, []string{"balancer.strategy=p2c"}},
+		{configs.HAProxy, []string{"balancer.preset=haproxy@2.6"}},
+		{configs.HAProxy, []string{"balancer.preset=haproxy", "clients.retries.redispatch=-1"}},
+		{configs.HAProxy, []string{"balancer.strategy=bounded-hash"}},
+	} {
+		sc := parse(t, base, c.sets...)
+		var b bytes.Buffer
+		if _, err := configs.Export(&b, c.format, sc, configs.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, fmt.Sprintf("export-%d.conf", i))
+		if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if c.format == configs.NGINX {
+			check(file, exec.Command(ngx, "-t", "-q", "-p", dir+"/", "-c", file, "-e", "stderr"))
+		} else {
+			check(file, exec.Command(ha, "-c", "-q", "-f", file))
+		}
+	}
+}
+
+// An NGINX configuration imported, given a load, exported again onto
+// edgelab's backends and run by the real nginx agrees with the
+// simulation of the imported scenario: the api upstream of
+// testdata/nginx.conf (least_conn over weights 5:1:1 with one server
+// marked down, max_fails=3 fail_timeout=30s, three tries on errors,
+// timeouts and 502s).
+func TestRealNGINXRunsAnImportedConfig(t *testing.T) {
+	program(t, configs.NGINX)
+	im, err := configs.ImportNGINX(filepath.Join("testdata", "nginx.conf"), configs.ImportOptions{Upstream: "api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := workloads.Parse(im.YAML, "imported.yaml", []string{"balancer.preset=nginx@1.22", "clients.arrival.rate=150",
+		"duration=8s", "warmup=1s", "gateway=null"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, sim := measure(t, configs.NGINX, sc, sc.Balancer.Strategy)
+	failedWithin(t, real, sim)
+	within(t, "p50 ms", real.LatencyMS.P50, sim.LatencyMS.P50, 0.10)
+	within(t, "p99 ms", real.LatencyMS.P99, sim.LatencyMS.P99, 0.20)
+}
