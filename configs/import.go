@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -94,4 +95,65 @@ func yamlString(s string) string {
 		return s
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// pick chooses, among the names of a file's upstreams (backends,
+// clusters), the one asked for, or the only one.
+func pick(file, what string, names []string, want string) (int, error) {
+	switch {
+	case len(names) == 0:
+		return 0, &InputError{At: file, Msg: fmt.Sprintf("no %s: nothing to balance", what)}
+	case want == "" && len(names) > 1:
+		return 0, &InputError{At: file, Msg: fmt.Sprintf("%d %ss (%s): choose one with --upstream", len(names), what, strings.Join(names, ", "))}
+	case want == "":
+		return 0, nil
+	}
+	for i, n := range names {
+		if n == want {
+			return i, nil
+		}
+	}
+	return 0, &InputError{At: file, Msg: fmt.Sprintf("no %s %q (there are: %s)", what, want, strings.Join(names, ", "))}
+}
+
+// render writes an imported scenario: a header naming its source, the
+// notes, then the keys with their places.
+func render(what, name, file string, t *tree, notes []Note) *Imported {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Scenario of %s %q, written by `edgelab import` from %s.\n", what, name, file)
+	b.WriteString("# Each key says where it came from; the load and the service times are not in\n# a configuration: set them (clients.arrival, servers[].service).\n")
+	if len(notes) > 0 {
+		b.WriteString("# Not mapped, or mapped approximately:\n")
+		for _, n := range notes {
+			fmt.Fprintf(&b, "#   %s\n", n)
+		}
+	}
+	t.write(&b, "")
+	return &Imported{YAML: b.Bytes(), Notes: notes}
+}
+
+// serverGroup is the servers list of an import: one group of n instances
+// with their weights (omitted when all are 1) and the ones that crash for
+// the whole run (down in the configuration). Concurrency and service are
+// not in a configuration: placeholders the user replaces.
+func serverGroup(name string, n int, weights, down []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[{name: %s, count: %d, concurrency: 4, service: {dist: exponential, mean: 20ms}", yamlString(name), n)
+	if len(weights) > 0 && (weights[0] != "1" || !allSame(weights)) {
+		fmt.Fprintf(&b, ", weight: [%s]", strings.Join(weights, ", "))
+	}
+	if len(down) > 0 {
+		fmt.Fprintf(&b, ", failures: [{kind: crash, at: 0s, instances: [%s]}]", strings.Join(down, ", "))
+	}
+	b.WriteString("}]")
+	return b.String()
+}
+
+func allSame(xs []string) bool {
+	for _, x := range xs {
+		if x != xs[0] {
+			return false
+		}
+	}
+	return true
 }

@@ -1,7 +1,6 @@
 package configs
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -97,23 +96,9 @@ func ImportEnvoy(file string, opt ImportOptions) (*Imported, error) {
 	for _, c := range clusters {
 		names = append(names, c.GetName())
 	}
-	ci := -1
-	switch {
-	case len(clusters) == 0:
-		return nil, &InputError{At: file, Msg: "no cluster: nothing to balance"}
-	case opt.Upstream == "" && len(clusters) > 1:
-		return nil, &InputError{At: file, Msg: fmt.Sprintf("%d clusters (%s): choose one with --upstream", len(clusters), strings.Join(names, ", "))}
-	case opt.Upstream == "":
-		ci = 0
-	default:
-		for i, n := range names {
-			if n == opt.Upstream {
-				ci = i
-			}
-		}
-		if ci < 0 {
-			return nil, &InputError{At: file, Msg: fmt.Sprintf("no cluster %q (there are: %s)", opt.Upstream, strings.Join(names, ", "))}
-		}
+	ci, err := pick(file, "cluster", names, opt.Upstream)
+	if err != nil {
+		return nil, err
 	}
 	path := append(append([]any{}, prefix...), ci)
 	if prefix == nil {
@@ -123,17 +108,7 @@ func ImportEnvoy(file string, opt ImportOptions) (*Imported, error) {
 		return nil, err
 	}
 	im.routes(&bs, clusters[ci].GetName())
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "# Scenario of Envoy cluster %q, written by `edgelab import` from %s.\n", clusters[ci].GetName(), file)
-	b.WriteString("# Each key says where it came from; the load and the service times are not in\n# a configuration: set them (clients.arrival, servers[].service).\n")
-	if len(im.notes) > 0 {
-		b.WriteString("# Not mapped, or mapped approximately:\n")
-		for _, n := range im.notes {
-			fmt.Fprintf(&b, "#   %s\n", n)
-		}
-	}
-	im.t.write(&b, "")
-	return &Imported{YAML: b.Bytes(), Notes: im.notes}, nil
+	return render("Envoy cluster", clusters[ci].GetName(), file, im.t, im.notes), nil
 }
 
 func firstKey(m map[string]any, keys ...string) (any, bool) {
@@ -332,13 +307,7 @@ func (im *envoyImport) cluster(c *clusterv3.Cluster, path []any) error {
 	if n == 0 {
 		return &InputError{At: im.at(sub(path, "load_assignment")...), Msg: "the cluster has no endpoint (priority 0) in load_assignment"}
 	}
-	var list strings.Builder
-	fmt.Fprintf(&list, "[{name: %s, count: %d, concurrency: 4, service: {dist: exponential, mean: 20ms}", yamlString(c.GetName()), n)
-	if weights[0] != "1" || !allSame(weights) {
-		fmt.Fprintf(&list, ", weight: [%s]", strings.Join(weights, ", "))
-	}
-	list.WriteString("}]")
-	t.set("servers", list.String(), im.at(sub(path, "load_assignment")...)+": the endpoints (concurrency and service are not in the configuration)")
+	t.set("servers", serverGroup(c.GetName(), n, weights, nil), im.at(sub(path, "load_assignment")...)+": the endpoints (concurrency and service are not in the configuration)")
 	return nil
 }
 

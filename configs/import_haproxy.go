@@ -150,39 +150,16 @@ func ImportHAProxy(file string, opt ImportOptions) (*Imported, error) {
 			names = append(names, s.name)
 		}
 	}
-	var be *haSection
-	switch {
-	case len(backends) == 0:
-		return nil, &InputError{At: file, Msg: "no backend or listen section: nothing to balance"}
-	case opt.Upstream == "" && len(backends) > 1:
-		return nil, &InputError{At: file, Msg: fmt.Sprintf("%d backends (%s): choose one with --upstream", len(backends), strings.Join(names, ", "))}
-	case opt.Upstream == "":
-		be = backends[0]
-	default:
-		for _, b := range backends {
-			if b.name == opt.Upstream {
-				be = b
-			}
-		}
-		if be == nil {
-			return nil, &InputError{At: file, Msg: fmt.Sprintf("no backend %q (there are: %s)", opt.Upstream, strings.Join(names, ", "))}
-		}
+	i, err := pick(file, "backend", names, opt.Upstream)
+	if err != nil {
+		return nil, err
 	}
+	be := backends[i]
 	im := &haImport{t: &tree{}, be: be}
 	if err := im.build(); err != nil {
 		return nil, err
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "# Scenario of HAProxy backend %q, written by `edgelab import` from %s.\n", be.name, file)
-	b.WriteString("# Each key says where it came from; the load and the service times are not in\n# a configuration: set them (clients.arrival, servers[].service).\n")
-	if len(im.notes) > 0 {
-		b.WriteString("# Not mapped, or mapped approximately:\n")
-		for _, n := range im.notes {
-			fmt.Fprintf(&b, "#   %s\n", n)
-		}
-	}
-	im.t.write(&b, "")
-	return &Imported{YAML: b.Bytes(), Notes: im.notes}, nil
+	return render("HAProxy backend", be.name, file, im.t, im.notes), nil
 }
 
 type haImport struct {
@@ -416,28 +393,10 @@ func (im *haImport) servers(servers []haServer, checkTimeout time.Duration, chec
 			t.set("balancer.health.active.unhealthy", fall, check)
 		}
 	}
-	var list strings.Builder
-	fmt.Fprintf(&list, "[{name: %s, count: %d, concurrency: 4, service: {dist: exponential, mean: 20ms}", yamlString(im.be.name), n)
-	if len(weights) > 0 && (weights[0] != "1" || !allSame(weights)) {
-		fmt.Fprintf(&list, ", weight: [%s]", strings.Join(weights, ", "))
-	}
-	if len(down) > 0 {
-		fmt.Fprintf(&list, ", failures: [{kind: crash, at: 0s, instances: [%s]}]", strings.Join(down, ", "))
-	}
-	list.WriteString("}]")
 	from := im.be.at + ": the server lines (concurrency and service are not in the configuration)"
 	if len(down) > 0 {
 		from += "; disabled servers crash for the whole run"
 	}
-	t.set("servers", list.String(), from)
+	t.set("servers", serverGroup(im.be.name, n, weights, down), from)
 	return nil
-}
-
-func allSame(xs []string) bool {
-	for _, x := range xs {
-		if x != xs[0] {
-			return false
-		}
-	}
-	return true
 }

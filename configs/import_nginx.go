@@ -1,7 +1,6 @@
 package configs
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -96,37 +95,16 @@ func ImportNGINX(file string, opt ImportOptions) (*Imported, error) {
 	for _, u := range ups {
 		names = append(names, u.d.(*config.Upstream).UpstreamName)
 	}
-	var up nginxSite
-	switch {
-	case len(ups) == 0:
-		return nil, &InputError{At: file, Msg: "no upstream block: nothing to balance"}
-	case opt.Upstream == "" && len(ups) > 1:
-		return nil, &InputError{At: file, Msg: fmt.Sprintf("%d upstreams (%s): choose one with --upstream", len(ups), strings.Join(names, ", "))}
-	case opt.Upstream == "":
-		up = ups[0]
-	default:
-		i := slices.Index(names, opt.Upstream)
-		if i < 0 {
-			return nil, &InputError{At: file, Msg: fmt.Sprintf("no upstream %q (there are: %s)", opt.Upstream, strings.Join(names, ", "))}
-		}
-		up = ups[i]
+	i, err := pick(file, "upstream", names, opt.Upstream)
+	if err != nil {
+		return nil, err
 	}
+	up := ups[i]
 	im := &nginxImport{file: file, sites: sites, up: up, t: &tree{}}
 	if err := im.build(); err != nil {
 		return nil, err
 	}
-	var b bytes.Buffer
-	u := up.d.(*config.Upstream)
-	fmt.Fprintf(&b, "# Scenario of NGINX upstream %q, written by `edgelab import` from %s.\n", u.UpstreamName, file)
-	b.WriteString("# Each key says where it came from; the load and the service times are not in\n# a configuration: set them (clients.arrival, servers[].service).\n")
-	if len(im.notes) > 0 {
-		b.WriteString("# Not mapped, or mapped approximately:\n")
-		for _, n := range im.notes {
-			fmt.Fprintf(&b, "#   %s\n", n)
-		}
-	}
-	im.t.write(&b, "")
-	return &Imported{YAML: b.Bytes(), Notes: im.notes}, nil
+	return render("NGINX upstream", up.d.(*config.Upstream).UpstreamName, file, im.t, im.notes), nil
 }
 
 func unwrap(err error) error {
@@ -325,20 +303,11 @@ func (im *nginxImport) build() error {
 		return err
 	}
 	// The servers list, last.
-	var list strings.Builder
-	fmt.Fprintf(&list, "[{name: %s, count: %d, concurrency: 4, service: {dist: exponential, mean: 20ms}", yamlString(u.UpstreamName), primaries)
-	if slices.ContainsFunc(weights, func(w string) bool { return w != weights[0] }) || weights[0] != "1" {
-		fmt.Fprintf(&list, ", weight: [%s]", strings.Join(weights, ", "))
-	}
-	if len(down) > 0 {
-		fmt.Fprintf(&list, ", failures: [{kind: crash, at: 0s, instances: [%s]}]", strings.Join(down, ", "))
-	}
-	list.WriteString("}]")
 	from := upAt + ": the server lines (concurrency and service are not in the configuration)"
 	if len(down) > 0 {
 		from += "; servers marked down crash for the whole run"
 	}
-	t.set("servers", list.String(), from)
+	t.set("servers", serverGroup(u.UpstreamName, primaries, weights, down), from)
 	return nil
 }
 

@@ -130,7 +130,7 @@ func TestImportNGINXErrors(t *testing.T) {
 	}
 	for _, c := range []struct{ name, text, upstream, want string }{
 		{"broken.conf", "http {\n  upstream a {\n    server 10.0.0.1;\n", "", "broken.conf: not a valid NGINX configuration"},
-		{"none.conf", "http { server { listen 80; } }\n", "", "none.conf: no upstream block"},
+		{"none.conf", "http { server { listen 80; } }\n", "", "none.conf: no upstream: nothing to balance"},
 		{"two.conf", "http { upstream a { server x; } upstream b { server y; } }\n", "", "two.conf: 2 upstreams (a, b): choose one with --upstream"},
 		{"missing.conf", "http { upstream a { server x; } }\n", "b", `missing.conf: no upstream "b" (there are: a)`},
 		{"backup.conf", "http { upstream a { server x backup; } }\n", "", "backup.conf:1: the upstream has no primary server"},
@@ -221,7 +221,7 @@ func TestImportHAProxyErrors(t *testing.T) {
 		{"noname.cfg", "backend\n  server s x\n", "noname.cfg:1: backend needs a name"},
 		{"server.cfg", "backend b\n  server s\n", "server.cfg:2: server: want a name and an address"},
 		{"time.cfg", "backend b\n  timeout connect 5x\n  server s x\n", "time.cfg:2: timeout connect"},
-		{"none.cfg", "global\n  maxconn 10\n", "none.cfg: no backend or listen section"},
+		{"none.cfg", "global\n  maxconn 10\n", "none.cfg: no backend: nothing to balance"},
 		{"backup.cfg", "backend b\n  server s x backup\n", "backup.cfg:1: the backend has no active server"},
 	} {
 		p := filepath.Join(dir, c.name)
