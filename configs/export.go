@@ -148,6 +148,30 @@ func backends(sc *workloads.Scenario, basePort, maxWeight int) ([]backend, []str
 	return out, notes
 }
 
+// unexported notes what neither NGINX nor HAProxy can express: a retry
+// budget, Envoy-style outlier ejection, panic or fail-open when every
+// server is out (program answers allDown instead), hedging and affinity.
+func unexported(sc *workloads.Scenario, program, allDown string) []string {
+	var notes []string
+	h, r := sc.Balancer.Health, sc.Clients.Retries
+	if r.Max > 0 && r.Budget > 0 {
+		notes = append(notes, program+" has no retry budget")
+	}
+	if h.Outlier != nil {
+		notes = append(notes, program+" has no Envoy-style outlier ejection; balancer.health.outlier is not exported")
+	}
+	if h.WhenAllUnhealthy == "panic" || h.WhenAllUnhealthy == "fail_open" || (h.PanicThreshold != nil && *h.PanicThreshold > 0) {
+		notes = append(notes, program+" answers "+allDown+" when every server is out; it has no panic or fail-open mode")
+	}
+	if sc.Clients.Hedge.After > 0 {
+		notes = append(notes, program+" does not hedge; clients.hedge is not exported")
+	}
+	if sc.Balancer.Affinity != "" {
+		notes = append(notes, "balancer.affinity is not exported")
+	}
+	return notes
+}
+
 // retryOn returns the outcomes clients.retries.on names (its default when
 // absent).
 func retryOn(r workloads.Retries) []string {

@@ -76,26 +76,12 @@ func writeHAProxy(b *strings.Builder, sc *workloads.Scenario, opt Options) ([]st
 			notes = append(notes, "HAProxy redispatches at once; the scenario waits a backoff")
 		}
 	}
-	if r.Budget > 0 {
-		notes = append(notes, "HAProxy has no retry budget")
-	}
 	if r.Timeout > 0 {
 		notes = append(notes, "HAProxy has no time limit on retries (clients.retries.timeout)")
 	}
+	notes = append(notes, unexported(sc, "HAProxy", "503")...)
 	if h.Passive != nil {
 		notes = append(notes, "NGINX's passive window (balancer.health.passive) has no HAProxy equivalent; not exported")
-	}
-	if h.Outlier != nil {
-		notes = append(notes, "Envoy-style outlier ejection (balancer.health.outlier) is not exported (HAProxy's observe/error-limit differ)")
-	}
-	if h.WhenAllUnhealthy == "panic" || h.WhenAllUnhealthy == "fail_open" || (h.PanicThreshold != nil && *h.PanicThreshold > 0) {
-		notes = append(notes, "HAProxy answers 503 when no server is up; it has no panic or fail-open mode")
-	}
-	if sc.Clients.Hedge.After > 0 {
-		notes = append(notes, "HAProxy does not hedge; clients.hedge is not exported")
-	}
-	if sc.Balancer.Affinity != "" {
-		notes = append(notes, "balancer.affinity is not exported")
 	}
 
 	server := "60s"

@@ -14,11 +14,11 @@ import (
 	"github.com/edgelab/edgelab/workloads"
 )
 
-// importNGINX imports an upstream of testdata/nginx.conf (which includes
-// testdata/upstreams.conf) and loads the scenario.
-func importNGINX(t *testing.T, upstream string) (*configs.Imported, *workloads.Scenario) {
+// importAndLoad imports one upstream of a test configuration with read
+// and loads the scenario it writes.
+func importAndLoad(t *testing.T, read func(string, configs.ImportOptions) (*configs.Imported, error), file, upstream string) (*configs.Imported, *workloads.Scenario) {
 	t.Helper()
-	im, err := configs.ImportNGINX(filepath.Join("testdata", "nginx.conf"), configs.ImportOptions{Upstream: upstream})
+	im, err := read(filepath.Join("testdata", file), configs.ImportOptions{Upstream: upstream})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +30,13 @@ func importNGINX(t *testing.T, upstream string) (*configs.Imported, *workloads.S
 		t.Fatal(err)
 	}
 	return im, sc
+}
+
+// importNGINX imports an upstream of testdata/nginx.conf (which includes
+// testdata/upstreams.conf) and loads the scenario.
+func importNGINX(t *testing.T, upstream string) (*configs.Imported, *workloads.Scenario) {
+	t.Helper()
+	return importAndLoad(t, configs.ImportNGINX, "nginx.conf", upstream)
 }
 
 // The api upstream of a realistic configuration (an include, weights, a
@@ -150,18 +157,7 @@ func TestImportNGINXErrors(t *testing.T) {
 // importHAProxy imports a backend of testdata/haproxy.cfg and loads it.
 func importHAProxy(t *testing.T, backend string) (*configs.Imported, *workloads.Scenario) {
 	t.Helper()
-	im, err := configs.ImportHAProxy(filepath.Join("testdata", "haproxy.cfg"), configs.ImportOptions{Upstream: backend})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := workloads.Parse(im.YAML, "imported.yaml", nil)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, im.YAML)
-	}
-	if err := plan.Check(sc); err != nil {
-		t.Fatal(err)
-	}
-	return im, sc
+	return importAndLoad(t, configs.ImportHAProxy, "haproxy.cfg", backend)
 }
 
 // An HAProxy backend (defaults inherited: retries 3, option redispatch,
@@ -239,18 +235,7 @@ func TestImportHAProxyErrors(t *testing.T) {
 // importEnvoy imports a cluster of testdata/envoy.yaml and loads it.
 func importEnvoy(t *testing.T, cluster string) (*configs.Imported, *workloads.Scenario) {
 	t.Helper()
-	im, err := configs.ImportEnvoy(filepath.Join("testdata", "envoy.yaml"), configs.ImportOptions{Upstream: cluster})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := workloads.Parse(im.YAML, "imported.yaml", nil)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, im.YAML)
-	}
-	if err := plan.Check(sc); err != nil {
-		t.Fatal(err)
-	}
-	return im, sc
+	return importAndLoad(t, configs.ImportEnvoy, "envoy.yaml", cluster)
 }
 
 // An Envoy bootstrap's cluster (LEAST_REQUEST with choice_count 3,

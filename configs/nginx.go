@@ -121,27 +121,13 @@ func writeNGINX(b *strings.Builder, sc *workloads.Scenario, opt Options) ([]stri
 		if r.Backoff > 0 && !r.OncePerHost {
 			notes = append(notes, "NGINX retries at once; the scenario waits a backoff")
 		}
-		if r.Budget > 0 {
-			notes = append(notes, "NGINX has no retry budget")
-		}
 	}
+	notes = append(notes, unexported(sc, "NGINX", "502")...)
 	if h.Active != nil {
 		notes = append(notes, "NGINX open source has no active health checks (NGINX Plus's health_check); balancer.health.active is not exported")
 	}
-	if h.Outlier != nil {
-		notes = append(notes, "NGINX has no Envoy-style outlier ejection; balancer.health.outlier is not exported")
-	}
-	if h.WhenAllUnhealthy == "panic" || h.WhenAllUnhealthy == "fail_open" || (h.PanicThreshold != nil && *h.PanicThreshold > 0) {
-		notes = append(notes, "NGINX answers 502 when every server is out; it has no panic or fail-open mode")
-	}
 	if h.SlowStart > 0 {
 		notes = append(notes, "slow_start is NGINX Plus only; not exported")
-	}
-	if sc.Clients.Hedge.After > 0 {
-		notes = append(notes, "NGINX does not hedge; clients.hedge is not exported")
-	}
-	if sc.Balancer.Affinity != "" {
-		notes = append(notes, "balancer.affinity is not exported")
 	}
 
 	fmt.Fprintf(b, `worker_processes 1;
