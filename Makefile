@@ -61,18 +61,19 @@ lint:
 test: vet
 	EDGELAB_REAL_GATEWAYS= $(GO) test -count=1 ./...
 	$(GO) test -race -count=1 ./live/...
-	EDGELAB_AGREEMENT=1 $(GO) test -count=1 -run Agrees ./live
+	EDGELAB_AGREEMENT=1 $(GO) test -count=1 -run 'Agrees|LiveLog' ./live
 	EDGELAB_REAL_GATEWAYS=$${EDGELAB_REAL_GATEWAYS:-auto} $(GO) test -count=1 -run Real ./configs
 
-# Fuzz the scenario loader, the results reader (edgelab report) and the
-# gateway's upstream client against hostile backends (a minute each by
-# default).
+# Fuzz the scenario loader, the results reader (edgelab report), the
+# gateway's upstream client against hostile backends and the access-log
+# reader (a minute each by default).
 # scripts/fuzz.sh retries a target once when Go 1.26's coordinator stops
 # it on its own deadline race with no failing input (go.dev/issue/75804).
 fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./workloads FuzzParse $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./live/gateway FuzzUpstreamClient $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./reports FuzzReadResults $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./traces FuzzReadLog $(FUZZTIME)
 
 # Soak: edgelab serve under crashing backends and steady load, checking
 # that its fds, goroutines and memory stay flat (10 minutes; SOAK_DURATION

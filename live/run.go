@@ -21,6 +21,7 @@ import (
 	"github.com/edgelab/edgelab/live/l4"
 	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/traces"
 	"github.com/edgelab/edgelab/workloads"
 )
 
@@ -58,6 +59,11 @@ type Options struct {
 	// Wrote, when not nil, is told the path of every file Run wrote in
 	// OutDir (vegeta.bin, access logs) once it is complete.
 	Wrote func(path string)
+	// AccessLogFormat, when set with OutDir, writes every request of each
+	// strategy as the client saw it to OutDir/access-<strategy>.log (.csv)
+	// in that format (traces.NGINX, traces.HAProxy or traces.CSV), to
+	// replay, fit or read with halog or GoAccess.
+	AccessLogFormat string
 	// MaxWorkers caps vegeta's workers (0 = the attacker's default).
 	MaxWorkers uint64
 	// Logf receives progress messages (nil = silent).
@@ -559,9 +565,29 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 	if w.auth != nil {
 		cfg.Tokens = w.auth.Token
 	}
+	var log *accessLog
+	if opt.OutDir != "" && opt.AccessLogFormat != "" {
+		name := strategy
+		if opt.Gateway != "" {
+			name = "external"
+		}
+		if log, err = newAccessLog(opt.OutDir, name, opt.AccessLogFormat); err != nil {
+			stopSampling()
+			wg.Wait()
+			return reports.Run{}, nil, false, err
+		}
+		defer log.abort()
+		cfg.AccessLog = log.w
+	}
 	ar, err := attack.Attack(ctx, cfg)
 	stopSampling()
 	wg.Wait()
+	if err == nil && log != nil {
+		var path string
+		if path, err = log.commit(); err == nil {
+			opt.wrote(path)
+		}
+	}
 	if err != nil {
 		return reports.Run{}, nil, false, err
 	}
@@ -618,4 +644,50 @@ func gatewayStats(w *world, smp *sampler, lat *reports.LatencyRecorder) *reports
 		out.CacheHitRatio = float64(out.CacheHits) / float64(n)
 	}
 	return out
+}
+
+// accessLog is a strategy's client-side access log, written to a
+// temporary file renamed into place when the attack is over.
+type accessLog struct {
+	f    *os.File
+	w    *traces.Writer
+	path string
+}
+
+func newAccessLog(dir, strategy, format string) (*accessLog, error) {
+	f, err := os.CreateTemp(dir, ".access-*")
+	if err != nil {
+		return nil, fmt.Errorf("access log: %w", err)
+	}
+	w, err := traces.NewWriter(f, format)
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return &accessLog{f: f, w: w, path: filepath.Join(dir, traces.LogName(strategy, format))}, nil
+}
+
+// commit flushes the log and renames it into place.
+func (l *accessLog) commit() (string, error) {
+	err := l.w.Flush()
+	if err == nil {
+		err = l.f.Chmod(0o644)
+	}
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(l.f.Name(), l.path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("access log: %w", err)
+	}
+	return l.path, nil
+}
+
+// abort removes the log unless it was committed.
+func (l *accessLog) abort() {
+	l.f.Close()
+	os.Remove(l.f.Name()) // after the rename, nothing is there
 }

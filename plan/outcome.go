@@ -41,6 +41,30 @@ func (o Outcome) String() string {
 	return fmt.Sprintf("outcome(%d)", uint8(o))
 }
 
+// Status is the HTTP status an access log records for a request that
+// ended so: 200, 500, 504, 503 (queue_full, no_upstream), 502
+// (connect_failure), 401 and 429 — statuses live mode's attacker reads
+// back as the same outcomes.
+func (o Outcome) Status() int {
+	switch o {
+	case OK:
+		return 200
+	case Error5xx:
+		return 500
+	case Timeout:
+		return 504
+	case QueueFull, NoUpstream:
+		return 503
+	case ConnectFailure:
+		return 502
+	case AuthRejected:
+		return 401
+	case RateLimited:
+		return 429
+	}
+	return 500
+}
+
 // OutcomeNamed is the outcome String names; false for any other name.
 func OutcomeNamed(name string) (Outcome, bool) {
 	for o, n := range outcomeNames {

@@ -17,7 +17,9 @@ import (
 func (m *model) newDirect(now time.Duration, client int32) {
 	m.serial++
 	var key uint32
-	if m.keys != nil {
+	if m.trace {
+		key = m.tr.Key
+	} else if m.keys != nil {
 		key = m.keys.Key()
 	}
 	if m.curK < len(m.series.Offered) {
@@ -28,6 +30,13 @@ func (m *model) newDirect(now time.Duration, client int32) {
 	} else {
 		for g, d := range m.demand {
 			m.draw[g] = d.Sample()
+		}
+	}
+	if m.trace && m.tr.Service >= 0 {
+		for g, from := range m.traceDemand {
+			if from {
+				m.draw[g] = float64(m.tr.Service)
+			}
 		}
 	}
 	local, ok := m.pools[0].Pick(now, strategies.Request{Key: uint64(key), Client: uint64(client)})

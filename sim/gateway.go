@@ -30,6 +30,7 @@ const (
 // gatewayTier is the API-gateway tier: instances behind an L4 balancer,
 // each with its own CPU (workers and queue), cache and upstream pools.
 type gatewayTier struct {
+	prefix   []string // per server group, the prefix of its first route
 	cfg      *workloads.Gateway
 	l4       *strategies.Pool
 	inst     []gwInstance
@@ -200,6 +201,15 @@ func (m *model) buildPools(strategy string, rep int, servers []plan.Server) (nee
 		for _, path := range t.paths.Paths {
 			t.route = append(t.route, int16(g.Route(path, sc.Servers)))
 		}
+		// A group's path in access logs of a trace: its first route's.
+		t.prefix = make([]string, len(sc.Servers))
+		for i := len(g.Routes) - 1; i >= 0; i-- {
+			for gi := range sc.Servers {
+				if sc.Servers[gi].Name == g.Routes[i].To {
+					t.prefix[gi] = g.Routes[i].Prefix
+				}
+			}
+		}
 		t.pathR = engine.Stream(seed, rep, "paths")
 	}
 	// Each gateway instance balances on its own: its pools share no
@@ -241,7 +251,13 @@ func (m *model) drawRoute(r *request) {
 	if !t.routed {
 		return
 	}
-	r.group = t.route[t.paths.Pick(t.pathR.Float64())]
+	if m.trace {
+		r.group = int16(m.tr.Route) // -1: no route for the path
+		return
+	}
+	i := t.paths.Pick(t.pathR.Float64())
+	m.lastPath = int32(i)
+	r.group = t.route[i]
 }
 
 // toGateway hands a new request to the L4 balancer.
@@ -380,7 +396,12 @@ func (m *model) gwForward(now time.Duration, ri int32) {
 	}
 	grp := 0
 	if t.routed {
-		grp = int(r.group)
+		if grp = int(r.group); grp < 0 {
+			// A replayed path that no route matches: the gateway answers
+			// 404, counted as no_upstream as in live mode.
+			m.finish(now, ri, plan.NoUpstream)
+			return
+		}
 	}
 	r.pool = t.pools[r.gwi][grp]
 	m.send(now, ri, false)

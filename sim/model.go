@@ -8,6 +8,7 @@ import (
 	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/strategies"
+	"github.com/edgelab/edgelab/traces"
 	"github.com/edgelab/edgelab/workloads"
 )
 
@@ -64,7 +65,18 @@ type model struct {
 	end      time.Duration // end of measurement
 	open     bool          // arrivals still allowed
 
-	arrivals    *workloads.ArrivalClock
+	arrivals *workloads.ArrivalClock
+	// trace: the arrival being created (process: trace), and which groups
+	// take their demand from it.
+	trace       bool
+	tr          traces.Arrival
+	traceDemand []bool
+	// The access log (modelOptions.log): per request, its last answer.
+	log         *traces.Writer
+	logReq      []reqLog
+	logErr      error
+	logEntry    traces.Entry
+	lastPath    int32 // the path drawRoute drew
 	think       workloads.Sampler
 	demand      []workloads.Sampler  // per group: first attempts
 	extraDemand []workloads.Sampler  // per group: retries and hedges
@@ -121,6 +133,8 @@ type modelOptions struct {
 	general bool
 	// maxBacklog replaces the bound on requests in flight (0: maxBacklog).
 	maxBacklog int
+	// log, when not nil, logs every request that ends.
+	log *traces.Writer
 	// progress is Options.Progress.
 	progress func()
 }
@@ -154,13 +168,20 @@ func newModel(sc *workloads.Scenario, strategy string, rep int, opt modelOptions
 	if a.Process == workloads.ProcessClosed {
 		m.think = a.ThinkSampler(engine.Source(seed, rep, "think"))
 	} else {
-		m.arrivals = a.Clock(engine.Source(seed, rep, "arrivals"))
+		var err error
+		if m.arrivals, err = sc.ArrivalClock(engine.Source(seed, rep, "arrivals")); err != nil {
+			return nil, sc.FieldError("clients.arrival.file", "%v", err)
+		}
+		m.trace = m.arrivals.Trace() != nil
 	}
 	for gi := range sc.Servers {
 		g := &sc.Servers[gi]
 		m.demand = append(m.demand, g.Service.Sampler(engine.Source(seed, rep, "demand/"+g.Name)))
 		m.extraDemand = append(m.extraDemand, g.Service.Sampler(engine.Source(seed, rep, "demand-extra/"+g.Name)))
 		m.meanDemand = append(m.meanDemand, g.Service.MeanSeconds()*1e9)
+		if m.trace {
+			m.traceDemand = append(m.traceDemand, g.Service.From == workloads.FromTrace)
+		}
 	}
 	servers := plan.Servers(sc)
 	for _, sv := range servers {
@@ -184,6 +205,10 @@ func newModel(sc *workloads.Scenario, strategy string, rep int, opt modelOptions
 	if needRequest {
 		m.keys = sc.Clients.Keys.KeySampler(engine.Stream(seed, rep, "keys"))
 		m.clientR = engine.Stream(seed, rep, "clients")
+	}
+	if opt.log != nil {
+		m.log = opt.log
+		opt.general = true // a request record per request
 	}
 	m.direct = !opt.general && m.gw == nil && m.timeout <= 0 && m.retry.Max <= 0 && m.retry.PerTryTimeout <= 0 &&
 		m.hedge.Max <= 0 && m.budget == nil && len(m.pools) == 1
@@ -212,9 +237,18 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 		}
 		// The next arrival first: it is near-term, so it takes this
 		// event's place at the root of the queue cheaply.
-		m.eng.Schedule(m.arrivals.Next(), m.h, evArrival, 0)
+		if m.trace {
+			// The trace's record of this arrival, before Next moves on.
+			m.tr = *m.arrivals.Trace()
+		}
+		if next := m.arrivals.Next(); next != workloads.Never {
+			m.eng.Schedule(next, m.h, evArrival, 0)
+		}
 		client := int32(0)
-		if m.clientR != nil {
+		if m.trace {
+			// A trace's client is its key (the client's address).
+			client = int32(m.tr.Key % uint32(m.sc.Clients.Count))
+		} else if m.clientR != nil {
 			client = int32(m.clientR.IntN(m.sc.Clients.Count))
 		}
 		if m.direct {

@@ -111,7 +111,9 @@ func (m *model) newRequest(now time.Duration, client int32) {
 	m.serial++
 	*r = request{created: now, serial: m.serial, gen: r.gen, client: client,
 		measured: now >= m.start, alive: true, group: -1, gwi: -1}
-	if m.keys != nil {
+	if m.trace {
+		r.key = m.tr.Key
+	} else if m.keys != nil {
 		r.key = m.keys.Key()
 	}
 	if m.retryOn.Avoids() {
@@ -123,12 +125,18 @@ func (m *model) newRequest(now time.Duration, client int32) {
 	if m.gw != nil {
 		m.drawRoute(r)
 	}
+	if m.log != nil {
+		m.logStart(ri)
+	}
 	if m.curK < len(m.series.Offered) {
 		m.series.Offered[m.curK]++
 	}
 	base := int(ri) * m.nGrp
 	for g, d := range m.demand {
 		m.demands[base+g] = d.Sample()
+		if m.trace && m.traceDemand[g] && m.tr.Service >= 0 {
+			m.demands[base+g] = float64(m.tr.Service)
+		}
 	}
 	if m.budget != nil {
 		m.budget.BeginRequest()
@@ -186,7 +194,8 @@ func (m *model) send(now time.Duration, ri int32, retry bool) {
 	a := &m.atts[ai]
 	a.req, a.reqGen, a.ep, a.pool, a.local, a.sent = ri, r.gen, int32(ep), r.pool, int32(local), now
 	a.serial = r.serial
-	if r.tries == 0 {
+	if r.tries == 0 || m.trace && m.traceDemand[s.group] {
+		// A trace's demand is the request's own: its retries take it too.
 		a.work = m.demands[int(ri)*m.nGrp+s.group]
 	} else {
 		// A retry or hedge lands on another server (or the same one,
@@ -232,6 +241,9 @@ func (m *model) attemptDone(now time.Duration, ai int32, o strategies.Outcome) {
 	a := &m.atts[ai]
 	ri, reqGen, abandoned := a.req, a.reqGen, a.abandoned
 	if !abandoned {
+		if m.log != nil && m.reqs[ri].gen == reqGen {
+			m.logAnswer(now, ai, o)
+		}
 		m.pools[a.pool].Done(now, int(a.local), now-a.sent, o)
 		m.unlink(ri, reqGen, ai)
 		if a.retry && m.budget != nil {
@@ -333,6 +345,9 @@ func (m *model) clientGaveUp(now time.Duration, ri int32) {
 		return
 	}
 	m.account(now, r.created, r.measured, plan.Timeout)
+	if m.log != nil {
+		m.logFinish(now, ri, plan.Timeout)
+	}
 	if r.gwi >= 0 {
 		m.gwFinish(now, ri, plan.Timeout)
 	}
@@ -358,6 +373,9 @@ func (m *model) finish(now time.Duration, ri int32, o plan.Outcome) {
 		return
 	}
 	m.account(now, r.created, r.measured, o)
+	if m.log != nil {
+		m.logFinish(now, ri, o)
+	}
 	if r.gwi >= 0 {
 		m.gwFinish(now, ri, o)
 	}

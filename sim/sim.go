@@ -8,12 +8,14 @@ package sim
 import (
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/traces"
 	"github.com/edgelab/edgelab/workloads"
 )
 
@@ -27,6 +29,12 @@ type Options struct {
 	// Force runs a scenario whose estimate (plan.EstimateRun) is over
 	// plan.MaxRequests or plan.MaxBytes, which Run otherwise refuses.
 	Force bool
+	// AccessLog, when not nil, is where replication 0 of each strategy
+	// logs every request that ends, in AccessLogFormat (traces.NGINX,
+	// traces.HAProxy or traces.CSV): times from traces.SimOrigin. It is
+	// called once per strategy, before the strategy runs.
+	AccessLog       func(strategy string) (io.Writer, error)
+	AccessLogFormat string
 	// Progress, when not nil, is called ProgressSteps times per
 	// replication of each strategy, as its virtual time advances (the
 	// last calls when it ends), from the goroutines that run
@@ -43,7 +51,7 @@ const ProgressSteps = 100
 // them in replication order, so the results are the same however many run
 // at once. After a cancellation it returns the replications that ran to
 // the point of interruption, in order, up to the first partial one.
-func replications(ctx context.Context, sc *workloads.Scenario, name string, parallel int, progress func()) ([]reports.Replication, []reports.FailureWindow, bool, error) {
+func replications(ctx context.Context, sc *workloads.Scenario, name string, parallel int, progress func(), log *traces.Writer) ([]reports.Replication, []reports.FailureWindow, bool, error) {
 	n := sc.Replications
 	if parallel <= 0 {
 		parallel = runtime.NumCPU()
@@ -64,7 +72,11 @@ func replications(ctx context.Context, sc *workloads.Scenario, name string, para
 			defer wg.Done()
 			defer func() { <-sem }()
 			o := &out[rep]
-			o.r, o.windows, o.partial, o.err = replicate(ctx, sc, name, rep, modelOptions{progress: progress})
+			mo := modelOptions{progress: progress}
+			if rep == 0 {
+				mo.log = log
+			}
+			o.r, o.windows, o.partial, o.err = replicate(ctx, sc, name, rep, mo)
 		}(rep)
 	}
 	wg.Wait()
@@ -109,7 +121,20 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 	}
 	for _, name := range names {
 		start := time.Now()
-		reps, windows, partial, err := replications(ctx, sc, name, opt.Parallel, opt.Progress)
+		var log *traces.Writer
+		if opt.AccessLog != nil {
+			w, err := opt.AccessLog(name)
+			if err != nil {
+				return nil, err
+			}
+			if log, err = traces.NewWriter(w, opt.AccessLogFormat); err != nil {
+				return nil, err
+			}
+		}
+		reps, windows, partial, err := replications(ctx, sc, name, opt.Parallel, opt.Progress, log)
+		if err == nil && log != nil {
+			err = log.Flush()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -185,7 +210,10 @@ func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 			m.eng.Schedule(dur(m.think.Sample()), m.h, evThinkDone, int64(u))
 		}
 	} else {
-		m.eng.Schedule(m.arrivals.Next(), m.h, evArrival, 0)
+		defer m.arrivals.Close()
+		if first := m.arrivals.Next(); first != workloads.Never {
+			m.eng.Schedule(first, m.h, evArrival, 0)
+		}
 	}
 	// Run in slices of virtual time and of work, so that a cancellation
 	// is noticed within sliceEvents events however densely they fall, and
@@ -220,6 +248,14 @@ func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 			last, still = now, 0
 		} else if still += sliceEvents; still >= maxStill {
 			return r, nil, false, fmt.Errorf("replication %d of %s: virtual time stopped at %v: %d events without the clock advancing", rep, strategy, now, still)
+		}
+	}
+	if m.logErr != nil {
+		return r, nil, false, fmt.Errorf("replication %d of %s: access log: %w", rep, strategy, m.logErr)
+	}
+	if m.arrivals != nil {
+		if err := m.arrivals.Err(); err != nil {
+			return r, nil, false, fmt.Errorf("replication %d of %s: %w", rep, strategy, err)
 		}
 	}
 	now := m.eng.Now()

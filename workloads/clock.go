@@ -2,6 +2,8 @@ package workloads
 
 import (
 	"math"
+
+	"github.com/edgelab/edgelab/traces"
 	"math/rand/v2"
 	"time"
 )
@@ -25,7 +27,58 @@ type ArrivalClock struct {
 	mmpp          *Arrival
 	bursting      bool
 	lambda, until float64
+
+	// trace: the replay and its latest arrival.
+	replay *traces.Replay
+	cur    traces.Arrival
 }
+
+// Never is the arrival time a clock returns once a trace has ended: later
+// than any run.
+const Never = time.Duration(math.MaxInt64 / 4)
+
+// ArrivalClock returns the arrival times of the scenario's open-loop
+// process: Clock's, or a trace's replay (process: trace), whose file it
+// opens. Close it when done.
+func (s *Scenario) ArrivalClock(src *rand.PCG) (*ArrivalClock, error) {
+	a := &s.Clients.Arrival
+	if a.Process != ProcessTrace {
+		return a.Clock(src), nil
+	}
+	p, err := s.OpenTrace()
+	if err != nil {
+		return nil, err
+	}
+	return &ArrivalClock{replay: p}, nil
+}
+
+// Trace returns the trace record of the arrival Next returned last (nil
+// without a trace).
+func (c *ArrivalClock) Trace() *traces.Arrival {
+	if c.replay == nil {
+		return nil
+	}
+	return &c.cur
+}
+
+// Close closes a trace's file.
+func (c *ArrivalClock) Close() error {
+	if c.replay != nil {
+		return c.replay.Close()
+	}
+	return nil
+}
+
+// Err is the error that ended a trace early (nil at its end).
+func (c *ArrivalClock) Err() error {
+	if c.replay != nil {
+		return c.replay.Err()
+	}
+	return nil
+}
+
+// Replay is the trace being replayed (nil without one).
+func (c *ArrivalClock) Replay() *traces.Replay { return c.replay }
 
 // Clock returns the arrival times of an open-loop process drawn from src.
 //
@@ -79,6 +132,12 @@ func (c *ArrivalClock) enter(bursting bool, t float64) {
 
 // Next returns the next arrival time.
 func (c *ArrivalClock) Next() time.Duration {
+	if c.replay != nil {
+		if !c.replay.Next(&c.cur) {
+			c.cur = traces.Arrival{At: Never, Service: -1}
+		}
+		return c.cur.At
+	}
 	if c.gap != nil {
 		c.t += Nanos(c.gap.Sample())
 		return c.t

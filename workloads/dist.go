@@ -19,11 +19,19 @@ const (
 	DistGamma       = "gamma"
 	DistHyperexp    = "hyperexp"
 	DistUniform     = "uniform"
+
+	// FromTrace is Service.From for demands read from the trace.
+	FromTrace = "trace"
 )
 
 // Service is a distribution of service demand. Which fields apply depends
 // on Dist; docs/scenario.md lists them.
 type Service struct {
+	// From: trace takes each request's demand from the trace it replays
+	// (the upstream time its line records); the distribution keys are
+	// then not given. Lines without an upstream time get the mean of the
+	// trace's head (Mean, filled in when the scenario loads).
+	From string `yaml:"from"`
 	// Dist names the distribution.
 	Dist string `yaml:"dist"`
 	// Mean is the mean demand (every distribution except uniform).
@@ -182,6 +190,9 @@ func (s *Service) sigma() float64 {
 // The service must have passed validation.
 func (s *Service) Sampler(src *rand.PCG) Sampler {
 	m := float64(s.Mean)
+	if s.From == FromTrace {
+		return constSampler(m)
+	}
 	switch s.Dist {
 	case DistConstant:
 		return constSampler(m)

@@ -231,7 +231,7 @@ func (g *Gateway) validate(s *Scenario) error {
 				return bad(fmt.Sprintf("clients.paths[%d].path", i), "no gateway route matches %q (add a route with prefix: /)", pw.Path)
 			}
 		}
-		if len(s.Clients.Paths) == 0 && g.Route("/", s.Servers) < 0 {
+		if len(s.Clients.Paths) == 0 && s.Clients.Arrival.Process != ProcessTrace && g.Route("/", s.Servers) < 0 {
 			return bad(p+".routes", "requests without clients.paths have path /, which no route matches")
 		}
 	}

@@ -6,6 +6,7 @@ package workloads
 
 import (
 	"fmt"
+	"github.com/edgelab/edgelab/traces"
 	"strconv"
 	"time"
 
@@ -73,13 +74,15 @@ const (
 	ProcessSine     = "sine"
 	ProcessRamp     = "ramp"
 	ProcessMMPP     = "mmpp"
+	ProcessTrace    = "trace"
 )
 
 // Arrival is the arrival process of requests.
 type Arrival struct {
-	// Process is poisson, constant, sine, ramp, mmpp or closed. Sine and
-	// ramp are Poisson processes whose rate varies over time; mmpp is a
-	// two-state Markov-modulated Poisson process (bursts).
+	// Process is poisson, constant, sine, ramp, mmpp, trace or closed.
+	// Sine and ramp are Poisson processes whose rate varies over time;
+	// mmpp is a two-state Markov-modulated Poisson process (bursts); trace
+	// replays an access log's arrivals.
 	Process string `yaml:"process"`
 	// Rate is requests per second for open-loop processes: the mean rate
 	// of a sine, the starting rate of a ramp.
@@ -101,11 +104,49 @@ type Arrival struct {
 	// bursts (each exponential).
 	Burst Duration `yaml:"burst"`
 	Calm  Duration `yaml:"calm"`
+	// File is the access log a trace replays (process: trace), relative
+	// to the scenario's directory.
+	File string `yaml:"file"`
+	// Format is the trace's format: nginx, haproxy, alb, envoy or csv
+	// (default: detected from its first line).
+	Format string `yaml:"format"`
+	// LogFormat is the NGINX log_format the trace was written with
+	// (default traces.DefaultNGINXFormat; "combined" for NGINX's own).
+	LogFormat string `yaml:"log_format"`
+	// KeyVar names the NGINX variable whose value is a request's key
+	// (default remote_addr).
+	KeyVar string `yaml:"key_var"`
+	// Speed replays a trace faster (2: twice the rate) or slower (default
+	// 1).
+	Speed float64 `yaml:"speed"`
+	// Window picks part of a trace, from its first arrival.
+	Window *TraceWindow `yaml:"window"`
+	// Reorder bounds how far out of time order the trace's lines are
+	// (default 30s): logs are written as requests end.
+	Reorder Duration `yaml:"reorder"`
+	// Strict makes a malformed trace line an error instead of a skipped
+	// (and counted) line.
+	Strict bool `yaml:"strict"`
 	// Users is the number of closed-loop users.
 	Users int `yaml:"users"`
 	// Think is a closed-loop user's mean think time (exponential) between
 	// a response and its next request.
 	Think Duration `yaml:"think"`
+
+	// tracePath is File resolved against the scenario's directory.
+	tracePath string
+	// traceStats is what loading read of the trace (its head), traceMean
+	// the head's mean upstream time.
+	traceStats traces.ReplayStats
+	traceMean  Duration
+}
+
+// TraceWindow is a part of a trace, measured from its first arrival.
+type TraceWindow struct {
+	// From is where the window starts.
+	From Duration `yaml:"from"`
+	// To is where it ends (0: the end of the trace).
+	To Duration `yaml:"to"`
 }
 
 // Key distributions.

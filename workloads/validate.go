@@ -75,7 +75,7 @@ func (s *Scenario) setDefaults() {
 		if g.Discipline == "" {
 			g.Discipline = DisciplineFIFO
 		}
-		if g.Service.Dist == "" {
+		if g.Service.Dist == "" && g.Service.From == "" {
 			g.Service.Dist = DistExponential
 		}
 		if g.Autoscale != nil {
@@ -115,6 +115,16 @@ func (s *Scenario) validate() error {
 	if hasControl(s.Name) {
 		return bad("name", "%q has control or format characters, which a terminal would act on", s.Name)
 	}
+	if s.Duration < 0 {
+		return bad("duration", "must be greater than 0 (e.g. duration: 60s)")
+	}
+	// Clients first: a trace without a duration gives the run its length.
+	if err := s.Clients.validate(); err != nil {
+		return err
+	}
+	if err := s.probeTrace(); err != nil {
+		return err
+	}
 	if s.Duration <= 0 {
 		return bad("duration", "must be greater than 0 (e.g. duration: 60s)")
 	}
@@ -131,9 +141,7 @@ func (s *Scenario) validate() error {
 	if s.Replications < 1 || s.Replications > maxReplications {
 		return bad("replications", "must be between 1 and %d", maxReplications)
 	}
-	if err := s.Clients.validate(); err != nil {
-		return err
-	}
+
 	if err := s.Clients.Retries.validate(); err != nil {
 		return err
 	}
@@ -186,15 +194,29 @@ func (s *Scenario) validate() error {
 	if total > maxInstances {
 		return bad("servers", "%d instances in all; at most %d", total, maxInstances)
 	}
+	s.fillTraceMeans()
 	return nil
 }
 
 func (c *Clients) validate() error {
 	a := &c.Arrival
-	if err := oneOf("clients.arrival.process", a.Process, ProcessPoisson, ProcessConstant, ProcessSine, ProcessRamp, ProcessMMPP, ProcessClosed); err != nil {
+	if err := oneOf("clients.arrival.process", a.Process, ProcessPoisson, ProcessConstant, ProcessSine, ProcessRamp, ProcessMMPP, ProcessTrace, ProcessClosed); err != nil {
+		return err
+	}
+	if err := a.validateTraceKeys(); err != nil {
 		return err
 	}
 	switch a.Process {
+	case ProcessTrace:
+		if a.Rate != 0 {
+			return bad("clients.arrival.rate", "a trace's rate is its own: replay it faster or slower with speed (e.g. speed: 2)")
+		}
+		if a.Users != 0 || a.Think != 0 {
+			return bad("clients.arrival.users", "belongs to process: closed")
+		}
+		if err := a.validateShape(); err != nil {
+			return err
+		}
 	case ProcessClosed:
 		if a.Users <= 0 || a.Users > maxUsers {
 			return bad("clients.arrival.users", "a closed process needs 1 to %d users", maxUsers)
@@ -287,6 +309,9 @@ func (g *ServerGroup) validate(p string) error {
 }
 
 func (s *Service) validate(p string) error {
+	if s.From != "" {
+		return s.validateFrom(p)
+	}
 	if err := oneOf(p+".dist", s.Dist, DistExponential, DistConstant, DistNormal, DistLognormal,
 		DistPareto, DistGamma, DistHyperexp, DistUniform); err != nil {
 		return err

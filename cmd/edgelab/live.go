@@ -84,12 +84,15 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 	if f.gatewayWait < 0 {
 		return usageError{fmt.Errorf("--gateway-wait: want a duration ≥ 0, got %v", f.gatewayWait)}
 	}
+	if _, err := newAccessLogs("", f.accessLog); err != nil {
+		return err
+	}
 	wait := f.gatewayWait
 	if wait == 0 {
 		wait = -1 // the flag's 0 means no wait; the option's 0 is the default
 	}
 	opt := live.Options{Strategies: names, Backends: f.backends, Gateway: f.gateway, BackendPort: f.backendPort, GatewayWait: wait,
-		AllowRemote: f.allowRemote, MaxWorkers: f.maxWorkers,
+		AllowRemote: f.allowRemote, MaxWorkers: f.maxWorkers, AccessLogFormat: f.accessLog,
 		Logf: func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }}
 	if err := live.Check(sc, opt); err != nil {
 		if workloads.IsInputError(err) {

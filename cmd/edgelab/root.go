@@ -51,6 +51,7 @@ type runFlags struct {
 	force      bool
 	slo        string
 	cpuprofile string
+	accessLog  string
 }
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -87,6 +88,7 @@ func addRunFlags(fl *pflag.FlagSet, f *runFlags, outDefault, setExample string) 
 	fl.StringVar(&f.seed, "seed", "", "override the scenario's seed")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key, e.g. --set "+setExample+" (repeatable)")
 	fl.BoolVar(&f.json, "json", false, "print results.json to stdout instead of the table")
+	fl.StringVar(&f.accessLog, "access-log", "", "write every request of each strategy (the first replication) to access-<strategy>.log (.csv) in --out: nginx, haproxy or csv")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a Go CPU profile of the run to this file")
 	_ = fl.MarkHidden("cpuprofile")
 }
@@ -122,6 +124,10 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	logs, err := newAccessLogs(dir, f.accessLog)
+	if err != nil {
+		return err
+	}
 	stop, err := startCPUProfile(f.cpuprofile)
 	if err != nil {
 		return err
@@ -130,8 +136,18 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 	// A bar on a terminal: ProgressSteps per replication of each strategy.
 	n := len(plan.Strategies(sc, names)) * sc.Replications * sim.ProgressSteps
 	bar := newProgress(stderr, "run "+reports.Printable(sc.Name), "steps", n)
-	res, err := sim.Run(c.Context(), sc, sim.Options{Strategies: names, Progress: bar.tick, Force: f.force})
+	opt := sim.Options{Strategies: names, Progress: bar.tick, Force: f.force}
+	if logs != nil {
+		opt.AccessLog, opt.AccessLogFormat = logs.open, logs.format
+	}
+	res, err := sim.Run(c.Context(), sc, opt)
 	bar.finish(err == nil && !res.Partial)
+	var wrote []string
+	if err == nil {
+		wrote, err = logs.commit()
+	} else {
+		logs.abort()
+	}
 	if err != nil {
 		if workloads.IsInputError(err) {
 			return err // it names its file and line
@@ -139,7 +155,7 @@ func runSim(c *cobra.Command, args []string, f runFlags, stdout, stderr io.Write
 		return fmt.Errorf("simulate %s: %w", reports.Printable(sc.Name), err)
 	}
 	res.Input = inputOf("run", sc, names)
-	return publish(stdout, stderr, publication{dir: dir, name: "results.json", file: res, json: f.json,
+	return publish(stdout, stderr, publication{dir: dir, name: "results.json", file: res, json: f.json, also: wrote,
 		interrupted: res.Partial, html: resultsHTML(res, slo), text: func(w io.Writer) error { return reports.WriteText(w, res) }})
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/edgelab/edgelab/live/wire"
 	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/traces"
 	"github.com/edgelab/edgelab/workloads"
 )
 
@@ -118,6 +120,11 @@ type Config struct {
 	// clients.timeout plus a margin (a tenth, at least 50 ms) so that a
 	// gateway's own 504 arrives first, or noTimeoutCap without one.
 	Timeout time.Duration
+	// AccessLog, when set, logs every answer (or its absence) as the
+	// client saw it: the request's scheduled arrival, its whole time, the
+	// status, the answering server and, from edgelab's backends, the
+	// upstream time and the demand (package wire). The caller flushes it.
+	AccessLog *traces.Writer
 	// OnBucket, when set, is called at the end of every time-series
 	// bucket k (at Start + (k+1)·interval, the last one at warm-up +
 	// duration) with the series, to fill bucket k's gauges: Healthy,
@@ -174,10 +181,12 @@ func Attack(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer pacer.close()
 	tg, err := newTargeter(sc, cfg.Rep, cfg.Target, cfg.Tokens)
 	if err != nil {
 		return nil, fmt.Errorf("live attack: %w", err)
 	}
+	defer tg.clock.Close()
 	start := cfg.Start
 	if start.IsZero() {
 		start = time.Now()
@@ -303,6 +312,7 @@ type collector struct {
 	bucketT *time.Timer
 	vlog    *VegetaLog
 	encErr  error
+	logErr  error // writing the access log
 	partial bool
 	stopped time.Duration // run time of the cancellation
 	aborted bool          // in-flight connections were closed
@@ -355,6 +365,9 @@ func (c *collector) add(res *vegeta.Result) {
 	if sentAt >= c.warmup && sentAt < c.end {
 		c.inWindow++
 	}
+	if c.cfg.AccessLog != nil && c.logErr == nil {
+		c.logErr = c.log(res, at, latency, o, attempts)
+	}
 	if at >= c.warmup && at < c.end {
 		*o.Counter(&c.outcomes)++
 		c.attempts += attempts
@@ -373,6 +386,26 @@ func (c *collector) add(res *vegeta.Result) {
 			c.bucketLatency(k, latency)
 		}
 	}
+}
+
+// log writes res's access log line.
+func (c *collector) log(res *vegeta.Result, at, latency time.Duration, o plan.Outcome, attempts int64) error {
+	key, path := fragmentKey(res.URL)
+	e := traces.Entry{Start: c.start.UnixNano() + int64(at), Total: latency, Service: -1, Demand: -1,
+		Path: path, Key: key, Status: int(res.Code), Tries: int(attempts)}
+	if res.Code == 0 || o == plan.Timeout {
+		e.Status = o.Status() // no answer, or the client gave up first
+	}
+	if res.Headers != nil {
+		e.Server = res.Headers.Get(wire.HeaderServer)
+		if n, err := strconv.ParseInt(res.Headers.Get(wire.HeaderUpstreamTime), 10, 64); err == nil {
+			e.Service = time.Duration(n)
+		}
+		if n, err := strconv.ParseInt(res.Headers.Get(wire.HeaderWork), 10, 64); err == nil {
+			e.Demand = time.Duration(n)
+		}
+	}
+	return c.cfg.AccessLog.Write(&e)
 }
 
 // bucketLatency records an ok latency in bucket k's percentiles, closing
@@ -452,6 +485,9 @@ func (c *collector) finish() (*Result, error) {
 		if c.encErr != nil {
 			err = fmt.Errorf("live attack: write vegeta results: %w", c.encErr)
 		}
+	}
+	if c.logErr != nil && err == nil {
+		err = fmt.Errorf("live attack: access log: %w", c.logErr)
 	}
 	return r, err
 }

@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"fmt"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -36,9 +37,10 @@ type vegetaPacer struct {
 	// done, when set, cancels a wait in progress inside Pace.
 	done <-chan struct{}
 
-	n     uint64        // arrivals drawn
-	at    time.Duration // time of arrival n
-	timer *time.Timer   // reused for waits spent inside Pace
+	n     uint64                  // arrivals drawn
+	at    time.Duration           // time of arrival n
+	clock *workloads.ArrivalClock // nil for newSchedulePacer's own schedules
+	timer *time.Timer             // reused for waits spent inside Pace
 
 	// skew, when set, learns how late vegeta's sleeps end (timer
 	// granularity and the hand-off to a worker) and aims early by that
@@ -61,8 +63,21 @@ func newPacer(sc *workloads.Scenario, rep int) (*vegetaPacer, error) {
 		return nil, sc.FieldError("clients.arrival.process",
 			"live mode cannot send a closed loop (users waiting for answers): vegeta paces open-loop arrivals only; use an open-loop process such as poisson or constant at the rate you expect")
 	}
-	clock := a.Clock(engine.Source(sc.Seed, rep, "arrivals"))
-	return newSchedulePacer(clock.Next, sc.Warmup.D()+sc.Duration.D(), a.RateAt), nil
+	clock, err := sc.ArrivalClock(engine.Source(sc.Seed, rep, "arrivals"))
+	if err != nil {
+		return nil, fmt.Errorf("live attack: %w", err)
+	}
+	p := newSchedulePacer(clock.Next, sc.Warmup.D()+sc.Duration.D(), a.RateAt)
+	p.clock = clock
+	return p, nil
+}
+
+// close closes the pacer's trace, if it replays one.
+func (p *vegetaPacer) close() error {
+	if p.clock != nil {
+		return p.clock.Close()
+	}
+	return nil
 }
 
 // newSchedulePacer returns a pacer over any non-decreasing schedule: next

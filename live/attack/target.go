@@ -27,6 +27,7 @@ import (
 const (
 	fragSeq = "#seq="
 	fragAt  = ";at="
+	fragKey = ";k=" // the request's key, for the access log
 )
 
 // targeter draws each request's properties from the simulator's random
@@ -51,6 +52,11 @@ type targeter struct {
 
 	urls   []string // per path: the full URL
 	tokens func(seq uint64) string
+
+	// A trace (process: trace): which groups take their demand from it,
+	// and whether urls are per route (urls[1+group]).
+	fromTrace []bool
+	routed    bool
 }
 
 // draw is one request's properties.
@@ -78,8 +84,12 @@ func newTargeter(sc *workloads.Scenario, rep int, base string, tokens func(uint6
 		return nil, fmt.Errorf("target %q: give a base URL without query, fragment or user", base)
 	}
 	seed := sc.Seed
+	clock, err := sc.ArrivalClock(engine.Source(seed, rep, "arrivals"))
+	if err != nil {
+		return nil, err
+	}
 	t := &targeter{
-		clock:   sc.Clients.Arrival.Clock(engine.Source(seed, rep, "arrivals")),
+		clock:   clock,
 		clients: engine.Stream(seed, rep, "clients"),
 		count:   max(1, sc.Clients.Count),
 		keys:    sc.Clients.Keys.KeySampler(engine.Stream(seed, rep, "keys")),
@@ -101,6 +111,36 @@ func newTargeter(sc *workloads.Scenario, rep int, base string, tokens func(uint6
 	if len(t.mix.Paths) > 1 {
 		t.paths = engine.Stream(seed, rep, "paths")
 	}
+	if clock.Trace() != nil {
+		// A trace's request goes to its route's path: the first prefix
+		// that routes to its server group (urls[1+group]); a path no route
+		// matches to one none does (urls[0]), answered 404.
+		t.fromTrace = make([]bool, len(sc.Servers))
+		for g := range sc.Servers {
+			t.fromTrace[g] = sc.Servers[g].Service.From == workloads.FromTrace
+		}
+		t.urls = t.urls[:0]
+		paths := []string{"/"}
+		if gw := sc.Gateway; gw != nil && len(gw.Routes) > 0 {
+			paths[0] = "/edgelab-unrouted"
+			for _, g := range sc.Servers {
+				p := ""
+				for _, r := range gw.Routes {
+					if r.To == g.Name && p == "" {
+						p = r.Prefix
+					}
+				}
+				paths = append(paths, p)
+			}
+		}
+		for _, path := range paths {
+			pu := *u
+			pu.Path = prefix + path
+			pu.RawPath = ""
+			t.urls = append(t.urls, pu.String())
+		}
+		t.routed = len(paths) > 1
+	}
 	return t, nil
 }
 
@@ -120,6 +160,21 @@ func (t *targeter) draw(d *draw) {
 	}
 	for g, s := range t.demand {
 		d.demand[g] = workloads.Nanos(s.Sample())
+	}
+	if tr := t.clock.Trace(); tr != nil {
+		// The trace's record of this request, as the simulator reads it
+		// (sim/model.go): its key, its client, its route and its demand.
+		d.key = tr.Key
+		d.client = int(tr.Key % uint32(t.count))
+		d.path = 0
+		if t.routed {
+			d.path = int(tr.Route) + 1
+		}
+		for g, from := range t.fromTrace {
+			if from && tr.Service >= 0 {
+				d.demand[g] = tr.Service
+			}
+		}
 	}
 }
 
@@ -149,6 +204,8 @@ func (t *targeter) target(tgt *vegeta.Target) error {
 	seqEnd := len(b)
 	b = append(b, fragAt...)
 	b = strconv.AppendInt(b, int64(d.at), 10)
+	b = append(b, fragKey...)
+	b = strconv.AppendUint(b, uint64(d.key), 10)
 	urlEnd := len(b)
 	b = wire.AppendDemand(b, d.demand)
 	demandEnd := len(b)
@@ -196,9 +253,31 @@ func parseFragment(u string) (seq uint64, at time.Duration, ok bool) {
 		return 0, 0, false
 	}
 	seq, err1 := strconv.ParseUint(rest[:j], 10, 64)
-	ns, err2 := strconv.ParseInt(rest[j+len(fragAt):], 10, 64)
+	ats := rest[j+len(fragAt):]
+	if k := strings.IndexByte(ats, ';'); k >= 0 {
+		ats = ats[:k]
+	}
+	ns, err2 := strconv.ParseInt(ats, 10, 64)
 	if err1 != nil || err2 != nil {
 		return 0, 0, false
 	}
 	return seq, time.Duration(ns), true
+}
+
+// fragmentKey returns the key a target's URL carries, and its path.
+func fragmentKey(u string) (key uint32, path string) {
+	if i := strings.LastIndex(u, fragKey); i >= 0 {
+		k, _ := strconv.ParseUint(u[i+len(fragKey):], 10, 32)
+		key = uint32(k)
+	}
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+		if j := strings.IndexByte(u, '/'); j >= 0 {
+			path = u[j:]
+		}
+	}
+	if i := strings.IndexByte(path, '#'); i >= 0 {
+		path = path[:i]
+	}
+	return key, path
 }

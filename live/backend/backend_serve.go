@@ -19,6 +19,7 @@ import (
 // job is one request at a backend.
 type job struct {
 	work    float64       // remaining demand at speed 1 (ns), as of upd
+	demand  float64       // the whole demand (ns at speed 1)
 	upd     time.Duration // FIFO: when work was last booked
 	pos     int           // FIFO: index in inSvc, -1 when not in service
 	seq     uint64        // request serial (error dice)
@@ -113,11 +114,13 @@ func (b *Backend) parse(r *http.Request) (*job, error) {
 		// simulator; so does a request that brings none.
 		j.work = b.demand.draw(j.attempt > 0)
 	}
+	j.demand = j.work
 	return j, nil
 }
 
 // serve admits job j, serves it and answers.
 func (b *Backend) serve(w http.ResponseWriter, j *job) {
+	arrived := time.Now()
 	b.mu.Lock()
 	if b.cond.Down > 0 || b.closed {
 		b.mu.Unlock()
@@ -178,6 +181,11 @@ func (b *Backend) serve(w http.ResponseWriter, j *job) {
 		b.decide(j)
 		b.mu.Unlock()
 	}
+	// What an access log records of the answer: its demand and its time
+	// here.
+	h := w.Header()
+	h.Set(wire.HeaderWork, strconv.FormatInt(int64(j.demand), 10))
+	h.Set(wire.HeaderUpstreamTime, strconv.FormatInt(int64(time.Since(arrived)), 10))
 	if j.failed {
 		b.answer(w, http.StatusInternalServerError, plan.Error5xx.String(), j.sig, "error\n")
 		return

@@ -62,6 +62,12 @@ const (
 	HeaderInFlight    = "X-Edgelab-Inflight"
 	HeaderUtilization = "X-Edgelab-Utilization"
 	HeaderServiceTime = "X-Edgelab-Service-Time"
+	// HeaderWork is the demand a backend served for the answer (ns at
+	// speed 1) and HeaderUpstreamTime how long the answer took there, from
+	// the request's arrival (queueing included, ns): what access logs
+	// record as the service time and the upstream time.
+	HeaderWork         = "X-Edgelab-Work"
+	HeaderUpstreamTime = "X-Edgelab-Upstream-Time"
 	// HeaderCache is CacheHit or CacheMiss on answers that passed a cache
 	// stage.
 	HeaderCache = "X-Edgelab-Cache"
