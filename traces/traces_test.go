@@ -188,9 +188,9 @@ func TestBadLogs(t *testing.T) {
 
 func TestWriterRoundTrip(t *testing.T) {
 	entries := []Entry{
-		{Start: epoch("2026-01-01T00:00:01.0004Z"), Total: ms(25.2), Service: ms(20), Path: "/api", Server: "s1", Key: 0x010203, Status: 200, Tries: 1},
-		{Start: epoch("2026-01-01T00:00:01.5Z"), Total: ms(3), Service: -1, Path: "", Key: 5, Status: 503, Tries: 0},
-		{Start: epoch("2026-01-01T00:00:02.75Z"), Total: ms(1200), Service: ms(900), Path: "/b", Server: "s2", Key: 9, Status: 504, Tries: 3},
+		{Start: epoch("2026-01-01T00:00:01.0004Z"), Total: ms(25.2), Service: ms(20), Demand: -1, Path: "/api", Server: "s1", Key: 0x010203, Status: 200, Tries: 1},
+		{Start: epoch("2026-01-01T00:00:01.5Z"), Total: ms(3), Service: -1, Demand: -1, Path: "", Key: 5, Status: 503, Tries: 0},
+		{Start: epoch("2026-01-01T00:00:02.75Z"), Total: ms(1200), Service: ms(900), Demand: -1, Path: "/b", Server: "s2", Key: 9, Status: 504, Tries: 3},
 	}
 	for _, format := range WriteFormats {
 		t.Run(format, func(t *testing.T) {
@@ -284,7 +284,7 @@ func TestReplayOrdersWindowsAndScales(t *testing.T) {
 func TestReadAllocatesNothing(t *testing.T) {
 	var buf bytes.Buffer
 	w, _ := NewWriter(&buf, NGINX)
-	e := Entry{Start: 1.7e18, Total: ms(3), Service: ms(2), Path: "/p", Server: "s", Status: 200}
+	e := Entry{Start: 1.7e18, Total: ms(3), Service: ms(2), Demand: -1, Path: "/p", Server: "s", Status: 200}
 	for range 2000 {
 		e.Start += 1e6
 		if err := w.Write(&e); err != nil {
