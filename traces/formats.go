@@ -201,14 +201,15 @@ func (envoyParser) Parse(line []byte, r *Record) error {
 
 // csvParser reads edgelab's plain CSV: a header naming the columns time
 // (seconds, decimals allowed, any origin; required), path, key and
-// service_ms, in any order; other columns are ignored. Fields are not
+// service_ms, and optionally status, total_ms and server (which edgelab
+// writes), in any order; other columns are ignored. Fields are not
 // quoted.
 type csvParser struct {
-	time, path, key, service, n int
+	time, path, key, service, status, total, server, n int
 }
 
 func newCSV(header []byte) (*csvParser, error) {
-	c := &csvParser{time: -1, path: -1, key: -1, service: -1}
+	c := &csvParser{time: -1, path: -1, key: -1, service: -1, status: -1, total: -1, server: -1}
 	cols := bytes.Split(bytes.TrimSpace(header), []byte{','})
 	for i, col := range cols {
 		switch string(bytes.TrimSpace(col)) {
@@ -220,6 +221,12 @@ func newCSV(header []byte) (*csvParser, error) {
 			c.key = i
 		case "service_ms":
 			c.service = i
+		case "status":
+			c.status = i
+		case "total_ms":
+			c.total = i
+		case "server":
+			c.server = i
 		}
 	}
 	c.n = len(cols)
@@ -257,14 +264,31 @@ func (c *csvParser) Parse(line []byte, r *Record) error {
 			r.Path = v
 		case c.key:
 			r.Key = v
-		case c.service:
+		case c.service, c.total:
 			if len(v) > 0 {
 				d, err := decimal(v, 1e6)
-				if err != nil {
+				if err != nil && col == c.service {
 					return fmt.Errorf("service_ms: %v", err)
 				}
-				r.Service = d
+				if err != nil {
+					return fmt.Errorf("total_ms: %v", err)
+				}
+				if col == c.service {
+					r.Service = d
+				} else {
+					r.Total = d
+				}
 			}
+		case c.status:
+			if len(v) > 0 {
+				n, err := integer(v)
+				if err != nil {
+					return fmt.Errorf("status: %v", err)
+				}
+				r.Status = n
+			}
+		case c.server:
+			r.Server = v
 		}
 		col++
 		if line == nil {

@@ -27,6 +27,9 @@ type ReplayOptions struct {
 	Reorder time.Duration
 	// Route maps a request's path to a route (nil: every request 0).
 	Route func(path []byte) int
+	// Group, when set, puts each record in a group (Arrival.Group): by
+	// upstream, say, for fitting each upstream's service times.
+	Group func(r *Record) int
 }
 
 // Arrival is one replayed request.
@@ -40,6 +43,8 @@ type Arrival struct {
 	// Key hashes the record's key (FNV-1a) and Route is Route(path).
 	Key   uint32
 	Route int32
+	// Group is ReplayOptions.Group's group (0 without it).
+	Group int32
 }
 
 // maxAt caps a replayed time, far beyond any run (a log spanning
@@ -162,6 +167,9 @@ func (p *Replay) Next(a *Arrival) bool {
 		it := item{start: r.Start, Arrival: Arrival{Service: r.Service, Line: p.rd.Line(), Key: hash32(r.Key)}}
 		if p.opt.Route != nil {
 			it.Route = int32(p.opt.Route(r.Path))
+		}
+		if p.opt.Group != nil {
+			it.Group = int32(p.opt.Group(r))
 		}
 		if p.stats.Records == 1 || r.Start > p.maxStart {
 			p.maxStart = r.Start

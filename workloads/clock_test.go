@@ -34,6 +34,12 @@ func TestClockTimeVaryingRates(t *testing.T) {
 		{"sine", sine, []float64{5000 + 5000/math.Pi, 5000 - 5000/math.Pi, 5000 + 5000/math.Pi, 5000 - 5000/math.Pi}},
 		// ∫ 100 + 90 t over [0,5) = 1625, over [5,10) = 3875, then 1000/s.
 		{"ramp", ramp, []float64{1625, 3875, 5000, 5000}},
+		// Peaking at 7.5 s: 1000 + 500 cos(2π(t−7.5)/10) = 1000 − 500 sin(2πt/10).
+		{"sine with a peak", Arrival{Process: ProcessSine, Rate: 1000, Amplitude: 500, Period: Duration(10 * time.Second), Peak: Duration(7500 * time.Millisecond)},
+			[]float64{5000 - 5000/math.Pi, 5000 + 5000/math.Pi, 5000 - 5000/math.Pi, 5000 + 5000/math.Pi}},
+		// A rate per step; the last holds after them.
+		{"steps", Arrival{Process: ProcessSteps, Rates: []float64{100, 1000, 0}, Step: Duration(5 * time.Second)},
+			[]float64{500, 5000, 0, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.a.Clock(engine.Source(1, 0, "arrivals"))

@@ -174,7 +174,7 @@ var badCases = []badCase{
 	{name: "nan rate", yaml: edit("rate: 100", "rate: .nan"), line: 5, field: "clients.arrival.rate",
 		want: []string{"above 0"}},
 	{name: "unknown process", yaml: edit("process: poisson", "process: bursty"), line: 5, field: "clients.arrival.process",
-		want: []string{`"bursty" is not one of: poisson, constant, sine, ramp, mmpp, trace, closed`}},
+		want: []string{`"bursty" is not one of: poisson, constant, sine, ramp, steps, mmpp, trace, closed`}},
 	{name: "mmpp without burst", yaml: edit("process: poisson, rate: 100}", "process: mmpp, rate: 100, calm: 1s}"), line: 5,
 		field: "clients.arrival.burst", want: []string{"mean length of its bursts"}},
 	{name: "mmpp low above rate", yaml: edit("process: poisson, rate: 100}", "process: mmpp, rate: 100, low: 200, burst: 1s, calm: 1s}"), line: 5,

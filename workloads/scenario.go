@@ -75,12 +75,14 @@ const (
 	ProcessRamp     = "ramp"
 	ProcessMMPP     = "mmpp"
 	ProcessTrace    = "trace"
+	ProcessSteps    = "steps"
 )
 
 // Arrival is the arrival process of requests.
 type Arrival struct {
-	// Process is poisson, constant, sine, ramp, mmpp, trace or closed.
-	// Sine and ramp are Poisson processes whose rate varies over time;
+	// Process is poisson, constant, sine, ramp, steps, mmpp, trace or
+	// closed. Sine, ramp and steps are Poisson processes whose rate varies
+	// over time;
 	// mmpp is a two-state Markov-modulated Poisson process (bursts); trace
 	// replays an access log's arrivals.
 	Process string `yaml:"process"`
@@ -92,6 +94,15 @@ type Arrival struct {
 	Amplitude float64 `yaml:"amplitude"`
 	// Period is a sine's period (default 60s).
 	Period Duration `yaml:"period"`
+	// Peak is when a sine's rate is highest, from the start of the run:
+	// rate(t) = Rate + Amplitude·cos(2π(t−Peak)/Period). Not given (0), it
+	// is Period/4, and the rate Rate + Amplitude·sin(2πt/Period).
+	Peak Duration `yaml:"peak"`
+	// Rates are a steps process's rates (requests per second), one per
+	// Step from the start of the run; the last holds after them.
+	Rates []float64 `yaml:"rates"`
+	// Step is how long each of Rates lasts (default 1s).
+	Step Duration `yaml:"step"`
 	// To is a ramp's final rate, reached linearly at time Over.
 	To float64 `yaml:"to"`
 	// Over is how long a ramp takes, from the start of the run (default:

@@ -39,6 +39,18 @@ func (s *Scenario) setDefaults() {
 	if a.Process == ProcessSine && a.Period == 0 {
 		a.Period = Duration(time.Minute)
 	}
+	if a.Process == ProcessSteps {
+		if a.Step == 0 {
+			a.Step = Duration(time.Second)
+		}
+		if a.Rate == 0 && len(a.Rates) > 0 {
+			sum := 0.0
+			for _, r := range a.Rates {
+				sum += r
+			}
+			a.Rate = sum / float64(len(a.Rates)) // for estimates and reports
+		}
+	}
 	if a.Process == ProcessRamp && a.Over == 0 {
 		a.Over = s.Warmup + s.Duration
 	}
@@ -200,7 +212,7 @@ func (s *Scenario) validate() error {
 
 func (c *Clients) validate() error {
 	a := &c.Arrival
-	if err := oneOf("clients.arrival.process", a.Process, ProcessPoisson, ProcessConstant, ProcessSine, ProcessRamp, ProcessMMPP, ProcessTrace, ProcessClosed); err != nil {
+	if err := oneOf("clients.arrival.process", a.Process, ProcessPoisson, ProcessConstant, ProcessSine, ProcessRamp, ProcessSteps, ProcessMMPP, ProcessTrace, ProcessClosed); err != nil {
 		return err
 	}
 	if err := a.validateTraceKeys(); err != nil {
@@ -394,7 +406,18 @@ func (s *Service) validate(p string) error {
 // validateShape checks the keys of time-varying rates: amplitude and
 // period belong to sine, to and over to ramp.
 func (a *Arrival) validateShape() error {
+	if a.Process != ProcessSteps {
+		if len(a.Rates) != 0 {
+			return bad("clients.arrival.rates", "belongs to process: steps")
+		}
+		if a.Step != 0 {
+			return bad("clients.arrival.step", "belongs to process: steps")
+		}
+	}
 	if a.Process != ProcessSine {
+		if a.Peak != 0 {
+			return bad("clients.arrival.peak", "belongs to process: sine")
+		}
 		if a.Amplitude != 0 {
 			return bad("clients.arrival.amplitude", "belongs to process: sine")
 		}
@@ -424,6 +447,21 @@ func (a *Arrival) validateShape() error {
 		}
 		if a.Period <= 0 {
 			return bad("clients.arrival.period", "must be a positive duration")
+		}
+	case ProcessSteps:
+		if len(a.Rates) == 0 || len(a.Rates) > 1_000_000 {
+			return bad("clients.arrival.rates", "a steps process needs 1 to 1e6 rates (requests/second), one per step")
+		}
+		for i, r := range a.Rates {
+			if !finite(r) || r < 0 || r > maxRate {
+				return bad(fmt.Sprintf("clients.arrival.rates[%d]", i), "must be a rate between 0 and %g (got %g)", maxRate, r)
+			}
+		}
+		if a.Step <= 0 {
+			return bad("clients.arrival.step", "must be a positive duration")
+		}
+		if a.Rate <= 0 {
+			return bad("clients.arrival.rates", "are all 0: no request would arrive")
 		}
 	case ProcessMMPP:
 		if !finite(a.Low) || a.Low < 0 || a.Low >= a.Rate {

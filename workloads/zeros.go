@@ -35,6 +35,8 @@ var zeroKeys = map[string]string{
 	"clients.keys.dist":                       "uniform",
 	"clients.arrival.process":                 "poisson",
 	"clients.arrival.period":                  "1m",
+	"clients.arrival.step":                    "1s",
+	"clients.arrival.peak":                    "period/4 (write peak: <period> for a peak at the start)",
 	"clients.arrival.over":                    "warmup + duration",
 	"clients.retries.max_backoff":             "10 × backoff",
 	"balancer.strategy":                       "round-robin",
