@@ -81,9 +81,9 @@ fuzz:
 soak: build
 	SOAK_DURATION=$(SOAK_DURATION) ./scripts/soak.sh $(BIN)
 
-# Go benchmarks (engine, strategies, simulator) plus the whole-CLI run.
+# Go benchmarks (engine, strategies, simulator, access logs) plus the whole-CLI run.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./engine ./strategies ./sim ./live/...
+	$(GO) test -run '^$$' -bench . -benchmem ./engine ./strategies ./sim ./traces ./live/...
 	./scripts/bench-cli.sh $(BIN)
 
 # edgelab's gateway proxy against nginx in front of the same backends

@@ -60,6 +60,9 @@ servers:
 	if r.Requests != 200 || s.Requests != 200 || r.Outcomes.NoUpstream != 1 || s.Outcomes.NoUpstream != 1 || r.OK != 199 {
 		t.Errorf("live %d requests (%+v), sim %d (%+v)", r.Requests, r.Outcomes, s.Requests, s.Outcomes)
 	}
+	if res.Trace == nil || res.Trace.Replayed != 200 {
+		t.Errorf("trace %+v", res.Trace)
+	}
 	for i, sv := range s.Servers {
 		if r.Servers[i].Requests != sv.Requests {
 			t.Errorf("server %s: live %d requests, sim %d", sv.ID, r.Servers[i].Requests, sv.Requests)

@@ -218,7 +218,7 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports
 			label = "through " + opt.Gateway
 		}
 		opt.logf("live: %s for %v (warm-up %v)", label, sc.Duration.D(), sc.Warmup.D())
-		run, windows, partial, err := runOne(ctx, sc, name, opt, vlog)
+		run, windows, trace, partial, err := runOne(ctx, sc, name, opt, vlog)
 		if err != nil {
 			return nil, fmt.Errorf("live %s: %w", label, err)
 		}
@@ -243,6 +243,9 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (res *reports
 		}
 		if res.Failures == nil {
 			res.Failures = windows
+		}
+		if res.Trace == nil {
+			res.Trace = trace
 		}
 		if partial {
 			res.Partial = true
@@ -516,13 +519,13 @@ func hasStage(g *workloads.Gateway, typ string) bool {
 }
 
 // runOne runs one strategy live.
-func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Options, vlog *attack.VegetaLog) (reports.Run, []reports.FailureWindow, bool, error) {
+func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Options, vlog *attack.VegetaLog) (reports.Run, []reports.FailureWindow, *reports.Trace, bool, error) {
 	// The time origin is a little ahead, so that everything is listening
 	// before the first request and the first failure.
 	start := time.Now().Add(200 * time.Millisecond)
 	w, err := build(sc, strategy, opt, start)
 	if err != nil {
-		return reports.Run{}, nil, false, err
+		return reports.Run{}, nil, nil, false, err
 	}
 	defer w.close()
 	warm, end := sc.Warmup.D(), sc.Warmup.D()+sc.Duration.D()
@@ -538,7 +541,7 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 		}
 		probes, err = waitForGateway(ctx, opt, plan.NewPathMix(sc).Paths[0])
 		if err != nil {
-			return reports.Run{}, nil, false, err
+			return reports.Run{}, nil, nil, false, err
 		}
 		// The backends have not started their failure schedule: the
 		// run's time origin moves to now.
@@ -574,7 +577,7 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 		if log, err = newAccessLog(opt.OutDir, name, opt.AccessLogFormat); err != nil {
 			stopSampling()
 			wg.Wait()
-			return reports.Run{}, nil, false, err
+			return reports.Run{}, nil, nil, false, err
 		}
 		defer log.abort()
 		cfg.AccessLog = log.w
@@ -589,7 +592,7 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 		}
 	}
 	if err != nil {
-		return reports.Run{}, nil, false, err
+		return reports.Run{}, nil, nil, false, err
 	}
 	rep := ar.Rep
 	rep.Servers = smp.servers(w, end-warm)
@@ -604,7 +607,7 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 	if w.fleet != nil {
 		windows = w.fleet.Windows()
 	}
-	return run, windows, ar.Partial, nil
+	return run, windows, ar.Rep.Trace, ar.Partial, nil
 }
 
 // maxBuckets bounds the time series' length, as in the simulator.

@@ -6,7 +6,9 @@ import (
 	"strconv"
 
 	"github.com/edgelab/edgelab/engine"
+	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/strategies"
+	"github.com/edgelab/edgelab/traces"
 	"github.com/edgelab/edgelab/workloads"
 )
 
@@ -308,4 +310,12 @@ func (m PathMix) Pick(u float64) int {
 		}
 	}
 	return len(m.cum) - 1
+}
+
+// Trace is what replay p read of the scenario's trace, as results.json
+// reports it (both worlds).
+func Trace(sc *workloads.Scenario, p *traces.Replay) *reports.Trace {
+	st := p.Stats()
+	return &reports.Trace{File: sc.Clients.Arrival.File, Format: p.Format(), Speed: sc.Clients.Arrival.Speed,
+		Records: st.Records, Replayed: st.Replayed, Skipped: st.Skipped, FirstBad: st.FirstBad, Late: st.Late}
 }

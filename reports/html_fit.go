@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
@@ -80,10 +81,10 @@ func fitTable(t *FitTable, caption string) *table {
 	out := &table{Caption: caption, Header: t.Header}
 	for _, r := range t.Rows {
 		var row []cell
-		for j, c := range r {
-			class := "num"
-			if j == 0 {
-				class = ""
+		for _, c := range r {
+			class := ""
+			if _, err := strconv.ParseFloat(c, 64); err == nil {
+				class = "num"
 			}
 			row = append(row, cell{Text: c, Class: class})
 		}

@@ -661,8 +661,9 @@ func TestHTMLRendersInChromium(t *testing.T) {
 		"report.html":   func(b *bytes.Buffer) error { return WriteHTML(b, fixture(), HTMLOptions{SLO: &SLO{P99MS: 95}}) },
 		"sweep.html":    func(b *bytes.Buffer) error { return WriteSweepHTML(b, sweepFixture(), HTMLOptions{}) },
 		"capacity.html": func(b *bytes.Buffer) error { return WriteCapacityHTML(b, capacityFixture(), HTMLOptions{}) },
+		"fit.html":      func(b *bytes.Buffer) error { return WriteFitHTML(b, fitFixture(), HTMLOptions{}) },
 	}
-	for _, name := range []string{"report.html", "sweep.html", "capacity.html"} {
+	for _, name := range []string{"report.html", "sweep.html", "capacity.html", "fit.html"} {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer
 			if err := pages[name](&b); err != nil {
@@ -754,4 +755,17 @@ func TestHTMLHeatmapIsBounded(t *testing.T) {
 	if len(page) > 3<<20 {
 		t.Errorf("report of %d bytes", len(page))
 	}
+}
+
+// fitFixture is an edgelab fit page: a rate and one upstream.
+func fitFixture() *FitView {
+	v := &FitView{Title: "edgelab fit — access.log", Subtitle: "nginx log", Fragment: "clients:\n  arrival: {process: poisson, rate: 10}\n"}
+	v.Rate = FitCurves{XName: "t (s)", YName: "rps", X: []float64{0, 1, 2, 3}, Observed: []float64{9, 11, 10, 10},
+		Models: []FitCurve{{Name: "constant", Y: []float64{10, 10, 10, 10}}}}
+	v.RateTable = FitTable{Header: []string{"model", "ΔAIC"}, Rows: [][]string{{"constant", "+0.0"}}}
+	v.Services = []FitService{{Name: "api", Text: "40 times",
+		Density: FitCurves{XName: "ms", YName: "density", X: []float64{1, 2, 3}, Observed: []float64{0.5, 0.3, 0.2},
+			Models: []FitCurve{{Name: "exponential", Y: []float64{0.45, 0.3, 0.2}}}},
+		Table: FitTable{Header: []string{"family", "ΔAIC", "service"}, Rows: [][]string{{"exponential", "+0.0", "{dist: exponential, mean: 2ms}"}}}}}
+	return v
 }

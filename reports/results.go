@@ -36,6 +36,43 @@ type Results struct {
 	// Presets are the systems whose defaults the scenario took
 	// (balancer.preset, gateway.preset), at the version they ran.
 	Presets []Preset `json:"presets,omitempty"`
+	// Trace is what the replay of a trace read (clients.arrival.process:
+	// trace), in the first replication of the first strategy.
+	Trace *Trace `json:"trace,omitempty"`
+}
+
+// Trace is what a trace replay read of its log.
+type Trace struct {
+	// File and Format name the log; Speed is clients.arrival.speed.
+	File   string  `json:"file"`
+	Format string  `json:"format"`
+	Speed  float64 `json:"speed"`
+	// Records counts the log's requests read, Replayed those in the window
+	// (warm-up included).
+	Records  int64 `json:"records"`
+	Replayed int64 `json:"replayed"`
+	// Skipped counts malformed lines, FirstBad names the first
+	// (file:line: why); Late counts arrivals further out of time order
+	// than clients.arrival.reorder.
+	Skipped  int64  `json:"skipped"`
+	FirstBad string `json:"first_bad,omitempty"`
+	Late     int64  `json:"late"`
+}
+
+// Text is the trace's line of the text report.
+func (t *Trace) Text() string {
+	s := fmt.Sprintf("trace %s (%s", t.File, t.Format)
+	if t.Speed != 1 {
+		s += fmt.Sprintf(", speed %g", t.Speed)
+	}
+	s += fmt.Sprintf("): %d requests replayed", t.Replayed)
+	if t.Skipped > 0 {
+		s += fmt.Sprintf("; %d malformed lines skipped, the first %s", t.Skipped, t.FirstBad)
+	}
+	if t.Late > 0 {
+		s += fmt.Sprintf("; %d arrivals later than the reorder window", t.Late)
+	}
+	return s
 }
 
 // Preset is one preset a run used.

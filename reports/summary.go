@@ -23,6 +23,8 @@ type Replication struct {
 	Series *Series
 	// Gateway is the gateway tier's statistics (nil without one).
 	Gateway *Gateway
+	// Trace is what a trace replay read (nil without one).
+	Trace *Trace
 }
 
 // Summarize combines the replications of one strategy into a Run. Counts
@@ -123,8 +125,12 @@ func WriteText(w io.Writer, r *Results) error {
 	if p := PresetText(r.Presets); p != "" {
 		partial = ", preset " + Printable(p) + partial
 	}
-	fmt.Fprintf(w, "%s — %s, %gs measured after %gs warm-up, seed %d%s\n\n",
+	fmt.Fprintf(w, "%s — %s, %gs measured after %gs warm-up, seed %d%s\n",
 		Printable(r.Scenario), r.Mode, r.DurationS, r.WarmupS, r.Seed, partial)
+	if r.Trace != nil {
+		fmt.Fprintln(w, Printable(r.Trace.Text()))
+	}
+	fmt.Fprintln(w)
 	row := func(label string, f func(run *Run) string) {
 		cells := []string{label}
 		for i := range r.Runs {

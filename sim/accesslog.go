@@ -45,7 +45,7 @@ func (m *model) logFinish(now time.Duration, ri int32, o plan.Outcome) {
 	l := &m.logReq[ri]
 	e := &m.logEntry
 	*e = traces.Entry{Start: traces.SimOrigin + int64(r.created), Total: now - r.created, Service: -1, Demand: -1,
-		Key: r.key, Status: o.Status(), Tries: int(r.tries)}
+		Client: uint32(r.client), Key: r.key, Status: o.Status(), Tries: int(r.tries)}
 	if l.ep >= 0 {
 		e.Server, e.Service, e.Demand = m.srv[l.ep].id, l.upstream, l.demand
 	}

@@ -65,18 +65,7 @@ type model struct {
 	end      time.Duration // end of measurement
 	open     bool          // arrivals still allowed
 
-	arrivals *workloads.ArrivalClock
-	// trace: the arrival being created (process: trace), and which groups
-	// take their demand from it.
-	trace       bool
-	tr          traces.Arrival
-	traceDemand []bool
-	// The access log (modelOptions.log): per request, its last answer.
-	log         *traces.Writer
-	logReq      []reqLog
-	logErr      error
-	logEntry    traces.Entry
-	lastPath    int32 // the path drawRoute drew
+	arrivals    *workloads.ArrivalClock
 	think       workloads.Sampler
 	demand      []workloads.Sampler  // per group: first attempts
 	extraDemand []workloads.Sampler  // per group: retries and hedges
@@ -124,6 +113,19 @@ type model struct {
 	curK      int                      // current bucket
 	bucketLat *reports.LatencyRecorder // ok latencies of the current bucket
 	lastBusy  []float64                // busy integral at the last tick
+
+	// Cold fields last, off the hot ones' cache lines.
+	// trace: the arrival being created (process: trace), and which groups
+	// take their demand from it.
+	trace       bool
+	tr          traces.Arrival
+	traceDemand []bool
+	// The access log (modelOptions.log): per request, its last answer.
+	log      *traces.Writer
+	logReq   []reqLog
+	logErr   error
+	logEntry traces.Entry
+	lastPath int32 // the path drawRoute drew
 }
 
 // modelOptions tune how a model runs without changing what it computes.
@@ -202,7 +204,7 @@ func newModel(sc *workloads.Scenario, strategy string, rep int, opt modelOptions
 	if err != nil {
 		return nil, err
 	}
-	if needRequest {
+	if needRequest || opt.log != nil { // a log names every request's client and key
 		m.keys = sc.Clients.Keys.KeySampler(engine.Stream(seed, rep, "keys"))
 		m.clientR = engine.Stream(seed, rep, "clients")
 	}

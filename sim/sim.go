@@ -141,6 +141,9 @@ func Run(ctx context.Context, sc *workloads.Scenario, opt Options) (*reports.Res
 		if res.Failures == nil {
 			res.Failures = windows
 		}
+		if res.Trace == nil && len(reps) > 0 {
+			res.Trace = reps[0].Trace
+		}
 		run := reports.Summarize(name, reps, sc.Duration.Seconds())
 		// Replications may overlap: the run's wall time is elapsed time.
 		run.Sim.WallS = reports.Round(time.Since(start).Seconds(), 6)
@@ -273,6 +276,9 @@ func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 		WallS:    time.Since(wall).Seconds(),
 		Series:   m.series,
 		Gateway:  m.gatewayStats(),
+	}
+	if m.arrivals != nil && m.arrivals.Replay() != nil {
+		r.Trace = plan.Trace(sc, m.arrivals.Replay())
 	}
 	for i := range m.srv {
 		s := &m.srv[i]

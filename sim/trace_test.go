@@ -124,7 +124,7 @@ func TestAccessLogReplaysTheRun(t *testing.T) {
 // no_upstream, as the live gateway counts it.
 func TestTraceUnroutedPath(t *testing.T) {
 	dir := t.TempDir()
-	log := "time,path,service_ms\n0.1,/a,5\n0.2,/zzz,5\n0.3,/a/b,5\n"
+	log := "time,path,service_ms\n0.1,/a,5\n0.2,/zzz,5\n0.25,/a,five\n0.3,/a/b,5\n"
 	if err := os.WriteFile(filepath.Join(dir, "t.csv"), []byte(log), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -147,5 +147,35 @@ servers:
 	o := res.Runs[0].Outcomes
 	if o.Total() != 3 || o.OK != 2 || o.NoUpstream != 1 {
 		t.Errorf("outcomes %+v", o)
+	}
+	// The malformed line is skipped and reported.
+	if tr := res.Trace; tr == nil || tr.Replayed != 3 || tr.Skipped != 1 || !strings.Contains(tr.FirstBad, "t.csv:4: service_ms") || tr.Format != "csv" {
+		t.Errorf("trace %+v", res.Trace)
+	}
+}
+
+// Writing the access log changes nothing in the results: it forces the
+// general path and draws every request's key and client, from streams of
+// their own.
+func TestAccessLogChangesNothing(t *testing.T) {
+	sc, err := workloads.Parse([]byte(roundTripYAML), "rt.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := Run(context.Background(), sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged, err := Run(context.Background(), sc, Options{AccessLog: func(string) (io.Writer, error) { return io.Discard, nil }, AccessLogFormat: traces.CSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range plain.Runs {
+		plain.Runs[i].Sim, logged.Runs[i].Sim = nil, nil // wall time, events
+	}
+	a, _ := plain.JSON()
+	b, _ := logged.JSON()
+	if !bytes.Equal(a, b) {
+		t.Error("the access log changed the results")
 	}
 }

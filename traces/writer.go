@@ -21,10 +21,11 @@ type Entry struct {
 	Demand time.Duration
 	// Path is its path, Server the upstream that answered last ("" none).
 	Path, Server string
-	// Key is the request's key, logged as the client: the address
-	// 10.k₂.k₁.k₀ of its low 24 bits in NGINX and HAProxy logs, the number
-	// in CSV.
-	Key uint32
+	// Client is the client's identity, logged in NGINX and HAProxy logs
+	// as the address 10.c₂.c₁.c₀ of its low 24 bits (what ip_hash and
+	// per-address limits read); Key is the request's key, CSV's key
+	// column.
+	Client, Key uint32
 	// Status is the HTTP status answered.
 	Status int
 	// Tries is how many upstream attempts it took (HAProxy's retries are
@@ -103,7 +104,7 @@ func (lw *Writer) Write(e *Entry) error {
 	switch lw.format {
 	case NGINX:
 		end := (startMs + totalMs) * 1e6
-		b = appendAddr(b, e.Key)
+		b = appendAddr(b, e.Client)
 		b = append(b, " - - ["...)
 		b = appendCLF(b, end, false)
 		b = append(b, " +0000] \"GET "...)
@@ -139,7 +140,7 @@ func (lw *Writer) Write(e *Entry) error {
 		b = append(b, ':')
 		b = appendPad(b, t.Second(), '0')
 		b = append(b, " edgelab haproxy[1]: "...)
-		b = appendAddr(b, e.Key)
+		b = appendAddr(b, e.Client)
 		b = append(b, ":40000 ["...)
 		b = appendCLF(b, startMs*1e6, true)
 		b = append(b, "] edgelab edgelab/"...)
@@ -194,7 +195,7 @@ func (lw *Writer) Write(e *Entry) error {
 // Flush writes out what the writer buffers.
 func (lw *Writer) Flush() error { return lw.w.Flush() }
 
-// appendAddr writes key's low 24 bits as the address 10.a.b.c.
+// appendAddr writes a client's low 24 bits as the address 10.a.b.c.
 func appendAddr(b []byte, key uint32) []byte {
 	b = append(b, "10."...)
 	b = strconv.AppendUint(b, uint64(key>>16&0xff), 10)

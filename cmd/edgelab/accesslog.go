@@ -53,6 +53,10 @@ func (l *accessLogs) commit() ([]string, error) {
 		return nil, nil
 	}
 	for i, f := range l.files {
+		if err := f.Chmod(0o644); err != nil {
+			l.abort()
+			return nil, fmt.Errorf("access log: %w", err)
+		}
 		if err := f.Close(); err != nil {
 			l.abort()
 			return nil, fmt.Errorf("access log: %w", err)

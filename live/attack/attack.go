@@ -172,7 +172,7 @@ type Result struct {
 // in an interrupted simulation) and returns what it measured with Partial
 // set. A closed-loop scenario is an input error (see newPacer). A failure
 // to write VegetaOut is returned along with the results.
-func Attack(ctx context.Context, cfg Config) (*Result, error) {
+func Attack(ctx context.Context, cfg Config) (res *Result, err error) {
 	sc := cfg.Scenario
 	if sc == nil {
 		return nil, errors.New("live attack: no scenario")
@@ -187,6 +187,11 @@ func Attack(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("live attack: %w", err)
 	}
 	defer tg.clock.Close()
+	defer func() {
+		if res != nil && tg.clock.Replay() != nil {
+			res.Rep.Trace = plan.Trace(sc, tg.clock.Replay())
+		}
+	}()
 	start := cfg.Start
 	if start.IsZero() {
 		start = time.Now()
@@ -390,9 +395,9 @@ func (c *collector) add(res *vegeta.Result) {
 
 // log writes res's access log line.
 func (c *collector) log(res *vegeta.Result, at, latency time.Duration, o plan.Outcome, attempts int64) error {
-	key, path := fragmentKey(res.URL)
+	key, client, path := fragmentKey(res.URL)
 	e := traces.Entry{Start: c.start.UnixNano() + int64(at), Total: latency, Service: -1, Demand: -1,
-		Path: path, Key: key, Status: int(res.Code), Tries: int(attempts)}
+		Path: path, Key: key, Client: client, Status: int(res.Code), Tries: int(attempts)}
 	if res.Code == 0 || o == plan.Timeout {
 		e.Status = o.Status() // no answer, or the client gave up first
 	}

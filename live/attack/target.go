@@ -25,9 +25,10 @@ import (
 // shared table (vegeta's own Result.Seq numbers hits in an order that
 // may differ from the order in which workers call the targeter).
 const (
-	fragSeq = "#seq="
-	fragAt  = ";at="
-	fragKey = ";k=" // the request's key, for the access log
+	fragSeq    = "#seq="
+	fragAt     = ";at="
+	fragKey    = ";k=" // the request's key and client, for the access log
+	fragClient = ";c="
 )
 
 // targeter draws each request's properties from the simulator's random
@@ -206,6 +207,8 @@ func (t *targeter) target(tgt *vegeta.Target) error {
 	b = strconv.AppendInt(b, int64(d.at), 10)
 	b = append(b, fragKey...)
 	b = strconv.AppendUint(b, uint64(d.key), 10)
+	b = append(b, fragClient...)
+	b = strconv.AppendUint(b, uint64(d.client), 10)
 	urlEnd := len(b)
 	b = wire.AppendDemand(b, d.demand)
 	demandEnd := len(b)
@@ -264,12 +267,22 @@ func parseFragment(u string) (seq uint64, at time.Duration, ok bool) {
 	return seq, time.Duration(ns), true
 }
 
-// fragmentKey returns the key a target's URL carries, and its path.
-func fragmentKey(u string) (key uint32, path string) {
-	if i := strings.LastIndex(u, fragKey); i >= 0 {
-		k, _ := strconv.ParseUint(u[i+len(fragKey):], 10, 32)
-		key = uint32(k)
+// fragmentKey returns the key and client a target's URL carries, and its
+// path.
+func fragmentKey(u string) (key, client uint32, path string) {
+	field := func(name string) uint32 {
+		i := strings.LastIndex(u, name)
+		if i < 0 {
+			return 0
+		}
+		v := u[i+len(name):]
+		if j := strings.IndexByte(v, ';'); j >= 0 {
+			v = v[:j]
+		}
+		n, _ := strconv.ParseUint(v, 10, 32)
+		return uint32(n)
 	}
+	key, client = field(fragKey), field(fragClient)
 	if i := strings.Index(u, "://"); i >= 0 {
 		u = u[i+3:]
 		if j := strings.IndexByte(u, '/'); j >= 0 {
@@ -279,5 +292,5 @@ func fragmentKey(u string) (key uint32, path string) {
 	if i := strings.IndexByte(path, '#'); i >= 0 {
 		path = path[:i]
 	}
-	return key, path
+	return key, client, path
 }

@@ -140,7 +140,7 @@ servers: [{name: only, count: 1, service: {dist: constant, mean: 2ms}}]
 			t.Fatal(err)
 		}
 	}
-	want := "http://127.0.0.1:9/base/#seq=3;at=30000000;k=" + tgt.Header.Get(wire.HeaderKey)
+	want := "http://127.0.0.1:9/base/#seq=3;at=30000000;k=" + tgt.Header.Get(wire.HeaderKey) + ";c=0"
 	if tgt.URL != want {
 		t.Errorf("URL %q, want %q", tgt.URL, want)
 	}
