@@ -37,6 +37,7 @@ func TestTraceReplayLive(t *testing.T) {
 	}
 	sc, err := workloads.Parse([]byte(`
 name: trace-live
+duration: 2s # past the last arrival (1 s), so that servers count every request within it
 clients: {arrival: {process: trace, file: t.csv}}
 gateway:
   routes: [{prefix: /a, to: a}, {prefix: /b, to: b}]

@@ -132,6 +132,14 @@ func check(sc *workloads.Scenario, opt Options, load bool) error {
 		return sc.FieldError("gateway.failures",
 			"gateway instance failures run in the simulator only; live mode plays server failures")
 	}
+	if g := sc.Gateway; g != nil && g.TLS != nil {
+		return sc.FieldError("gateway.tls",
+			"TLS termination runs in the simulator only for now: edgelab's live gateway speaks plain HTTP")
+	}
+	if sc.Clients.Keepalive != nil {
+		return sc.FieldError("clients.keepalive",
+			"client connection reuse runs in the simulator only for now: live mode's attacker keeps its connections alive as vegeta does")
+	}
 	if opt.Gateway != "" && len(opt.Strategies) > 0 {
 		return errors.New("--strategy with --gateway: an external gateway balances as it is configured, not with edgelab's strategies; drop --strategy (or --gateway to run edgelab's own gateway)")
 	}

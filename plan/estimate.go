@@ -101,6 +101,12 @@ func EstimateRun(sc *workloads.Scenario, strategies []string, parallel int) Esti
 		shares = append(shares, share{float64(g.Instances) * float64(g.Concurrency) * 32,
 			fmt.Sprintf("gateway.instances %d × gateway.concurrency %d workers", g.Instances, g.Concurrency)})
 	}
+	if sc.Connections() {
+		// Each client's list of idle connections, and a connection (24
+		// bytes) per client at least.
+		shares = append(shares, share{float64(sc.Clients.Count) * 28,
+			fmt.Sprintf("clients.count %d clients' connections (clients.keepalive, gateway.tls)", sc.Clients.Count)})
+	}
 	var worst share
 	for _, s := range strategies {
 		p := sc.Balancer.Params[s]

@@ -812,6 +812,24 @@ func gatewayTable(runs []Run) *table {
 			num(strconv.FormatFloat(g.QueueMS, 'f', 3, 64)), num(fmtInt(g.CacheHits)), num(fmtInt(g.CacheMisses)),
 			num(strconv.FormatFloat(100*g.CacheHitRatio, 'f', 1, 64))})
 	}
+	// Connections and TLS, when the scenario models them.
+	conns := false
+	for _, run := range runs {
+		conns = conns || run.Gateway != nil && run.Gateway.Connections > 0
+	}
+	if conns {
+		t.Header = append(t.Header, "connections opened", "full handshakes", "resumed handshakes", "TLS share of gateway CPU %")
+		k := 0
+		for _, run := range runs {
+			g := run.Gateway
+			if g == nil {
+				continue
+			}
+			t.Rows[k] = append(t.Rows[k], num(fmtInt(g.Connections)), num(fmtInt(g.FullHandshakes)), num(fmtInt(g.ResumedHandshakes)),
+				num(strconv.FormatFloat(100*g.TLSShare, 'f', 1, 64)))
+			k++
+		}
+	}
 	return t
 }
 

@@ -199,6 +199,15 @@ type Gateway struct {
 	CacheMisses  int64   `json:"cache_misses"`
 	// CacheHitRatio is hits / (hits + misses).
 	CacheHitRatio float64 `json:"cache_hit_ratio"`
+	// Connections counts the client connections measured requests opened
+	// (clients.keepalive, gateway.tls), FullHandshakes and
+	// ResumedHandshakes their TLS handshakes, and TLSShare the share of
+	// the gateway instances' CPU time that TLS took (handshakes and
+	// records, against stages).
+	Connections       int64   `json:"connections,omitempty"`
+	FullHandshakes    int64   `json:"full_handshakes,omitempty"`
+	ResumedHandshakes int64   `json:"resumed_handshakes,omitempty"`
+	TLSShare          float64 `json:"tls_share,omitempty"`
 }
 
 // Stage is one gateway stage's statistics.

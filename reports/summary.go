@@ -191,6 +191,17 @@ func WriteText(w io.Writer, r *Results) error {
 		}
 		return fmt.Sprintf("%.3f", mx)
 	})
+	if len(r.Runs) > 0 && r.Runs[0].Gateway != nil && r.Runs[0].Gateway.Connections > 0 {
+		row("gateway max util", func(run *Run) string {
+			mx := 0.0
+			for _, s := range run.Gateway.Instances {
+				mx = max(mx, s.Utilization)
+			}
+			return fmt.Sprintf("%.3f", mx)
+		})
+		row("connections", func(run *Run) string { return fmt.Sprint(run.Gateway.Connections) })
+		row("TLS % gateway CPU", func(run *Run) string { return fmt.Sprintf("%.1f", 100*run.Gateway.TLSShare) })
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -244,7 +255,12 @@ func summarizeGateway(reps []Replication) *Gateway {
 		out.LatencyShare += g.LatencyShare / n
 		out.CacheHits += g.CacheHits
 		out.CacheMisses += g.CacheMisses
+		out.Connections += g.Connections
+		out.FullHandshakes += g.FullHandshakes
+		out.ResumedHandshakes += g.ResumedHandshakes
+		out.TLSShare += g.TLSShare / n
 	}
+	out.TLSShare = round6(out.TLSShare)
 	for i := range out.Instances {
 		out.Instances[i].Utilization = round6(out.Instances[i].Utilization)
 		out.Instances[i].MeanQueue = round6(out.Instances[i].MeanQueue)

@@ -53,6 +53,7 @@ type gatewayTier struct {
 	times     []time.Duration // per request slot: gateway cost, then time spent at the gateway
 	hold      []time.Duration // per request slot: when a leaky bucket lets it go on (nil without one)
 	okTime    float64         // response time of measured ok requests, ns
+	cpu       float64         // CPU time charged to measured requests, ns
 	okCount   int64           // measured ok upstream requests
 }
 
@@ -71,6 +72,7 @@ type gwInstance struct {
 	free    []int32
 	plan.Condition
 	cache     *strategies.Cache
+	epoch     uint32 // bumped by a crash: the connections open before are gone
 	cacheSize int
 	cacheTTL  time.Duration
 
@@ -195,6 +197,15 @@ func (m *model) buildPools(strategy string, rep int, servers []plan.Server) (nee
 		return false, sc.FieldError("gateway.l4", "%v", err)
 	}
 	needRequest = needRequest || uses
+	if sc.Connections() {
+		// Connections belong to clients: every request needs its client.
+		clients := sc.Clients.Count
+		if sc.Clients.Arrival.Process == workloads.ProcessClosed {
+			clients = sc.Clients.Arrival.Users
+		}
+		m.conn = newConns(sc, clients, seed, rep)
+		needRequest = true
+	}
 	// Paths and routes.
 	if t.routed {
 		t.paths = plan.NewPathMix(sc)
@@ -264,7 +275,13 @@ func (m *model) drawRoute(r *request) {
 func (m *model) toGateway(now time.Duration, ri int32) {
 	r := &m.reqs[ri]
 	t := m.gw
-	gi, ok := t.l4.Pick(now, strategies.Request{Key: uint64(r.key), Client: uint64(r.client)})
+	var gi int
+	var ok bool
+	if m.conn != nil {
+		gi, ok = m.connect(now, ri) // the connection's instance, or a new one's
+	} else {
+		gi, ok = t.l4.Pick(now, strategies.Request{Key: uint64(r.key), Client: uint64(r.client)})
+	}
 	if !ok {
 		m.finish(now, ri, plan.NoUpstream)
 		return
@@ -344,6 +361,18 @@ func (m *model) gwStart(now time.Duration, gi, w int, ri int32) {
 		if r.decision != verdictForward {
 			break
 		}
+	}
+	if c := m.conn; c != nil {
+		// TLS: the connection's handshake on its first request, and every
+		// request's records, on the same CPU as the stages.
+		tls := c.reqTLS[ri]
+		cost += tls
+		if r.measured {
+			c.tlsTime += float64(tls)
+		}
+	}
+	if r.measured {
+		t.cpu += float64(cost)
 	}
 	wk := &g.workers[w]
 	wk.ri, wk.gen = ri, r.gen
@@ -440,6 +469,9 @@ func (m *model) gwNext(now time.Duration, gi, w int) {
 func (m *model) gwFinish(now time.Duration, ri int32, o plan.Outcome) {
 	r := &m.reqs[ri]
 	t := m.gw
+	if m.conn != nil {
+		m.release(now, ri, o)
+	}
 	g := &t.inst[r.gwi]
 	so := strategies.OK
 	if o != plan.OK && o != plan.AuthRejected && o != plan.RateLimited {
@@ -461,6 +493,7 @@ func (m *model) gwFinish(now time.Duration, ri int32, o plan.Outcome) {
 // gwCrash fails every request at gateway instance gi.
 func (m *model) gwCrash(now time.Duration, gi int) {
 	g := &m.gw.inst[gi]
+	g.epoch++
 	if g.cache != nil {
 		// An in-memory cache does not survive its process.
 		g.cache = strategies.NewCache(g.cacheSize, g.cacheTTL)
@@ -550,6 +583,12 @@ func (m *model) gatewayStats() *reports.Gateway {
 	}
 	if t.okTime > 0 {
 		out.LatencyShare = t.gwTime / t.okTime
+	}
+	if c := m.conn; c != nil {
+		out.Connections, out.FullHandshakes, out.ResumedHandshakes = c.opened, c.full, c.resumed
+		if t.cpu > 0 {
+			out.TLSShare = c.tlsTime / t.cpu
+		}
 	}
 	return out
 }

@@ -126,6 +126,9 @@ type model struct {
 	logErr   error
 	logEntry traces.Entry
 	lastPath int32 // the path drawRoute drew
+	// conn is the clients' connections to the gateway tier (nil unless
+	// the scenario models them).
+	conn *conns
 }
 
 // modelOptions tune how a model runs without changing what it computes.

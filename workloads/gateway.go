@@ -68,6 +68,9 @@ type Gateway struct {
 	// Routes map path prefixes to server groups, first match wins.
 	// Without routes every request may go to any server.
 	Routes []Route `yaml:"routes"`
+	// TLS, when set, terminates TLS at the gateway instances, charging
+	// handshakes and records to their CPU (see TLS).
+	TLS *TLS `yaml:"tls"`
 	// Health is the L4 balancer's active health check of gateway
 	// instances (none when omitted).
 	Health *ActiveHealth `yaml:"health"`

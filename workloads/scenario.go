@@ -64,6 +64,9 @@ type Clients struct {
 	Hedge Hedge `yaml:"hedge"`
 	// Paths is the mix of request paths, matched by gateway routes.
 	Paths []PathWeight `yaml:"paths"`
+	// Keepalive is how clients reuse connections to the gateway tier
+	// (default with gateway.tls: DefaultKeepaliveRequests, DefaultKeepaliveIdle).
+	Keepalive *Keepalive `yaml:"keepalive"`
 }
 
 // Arrival processes.

@@ -72,6 +72,15 @@ func (s *Scenario) setDefaults() {
 	}
 	if s.Gateway != nil {
 		s.Gateway.setDefaults()
+		if s.Gateway.TLS != nil {
+			s.Gateway.TLS.setDefaults(s.zeros)
+			if s.Clients.Keepalive == nil {
+				s.Clients.Keepalive = &Keepalive{} // NGINX's defaults
+			}
+		}
+	}
+	if s.Clients.Keepalive != nil {
+		s.Clients.Keepalive.setDefaults()
 	}
 	s.Clients.Retries.setDefaults(s.zeros["clients.retries.backoff"], s.zeros["clients.retries.min_concurrency"])
 	s.Clients.Hedge.setDefaults(s.zeros["clients.hedge.max"])
@@ -200,6 +209,19 @@ func (s *Scenario) validate() error {
 	}
 	if s.Gateway != nil {
 		if err := s.Gateway.validate(s); err != nil {
+			return err
+		}
+		if t := s.Gateway.TLS; t != nil {
+			if err := t.validate(); err != nil {
+				return err
+			}
+		}
+	}
+	if k := s.Clients.Keepalive; k != nil {
+		if s.Gateway == nil {
+			return bad("clients.keepalive", "connections end at the gateway tier: add a gateway (without one, requests are placed one by one)")
+		}
+		if err := k.validate(); err != nil {
 			return err
 		}
 	}

@@ -25,6 +25,11 @@ var zeroKeys = map[string]string{
 	"balancer.health.passive.max_fails":            "", // accounting off, as NGINX
 	"balancer.health.passive.fail_timeout":         "10s",
 	"servers[].autoscale.cooldown":                 "",
+	"gateway.tls.full":                             "", // free handshakes: to see what they cost
+	"gateway.tls.resumed":                          "",
+	"gateway.tls.record":                           "",
+	"clients.keepalive.requests":                   "1000",
+	"clients.keepalive.idle":                       "75s",
 	"servers[].autoscale.provision_delay":          "",
 	// A zero that is no setting: refused.
 	"name":                                    "scenario",

@@ -1,0 +1,107 @@
+package workloads
+
+import "time"
+
+// Keepalive is how clients reuse their connections to the gateway tier
+// (clients.keepalive). A client's requests go one at a time on a
+// connection (HTTP/1.1); a request that finds none of its client's
+// connections idle opens another.
+type Keepalive struct {
+	// Requests is how many requests a connection carries before it is
+	// closed (default 1000, NGINX's keepalive_requests since 1.19.10; 1:
+	// no reuse).
+	Requests int `yaml:"requests"`
+	// Idle closes a connection idle that long (default 75s, NGINX's
+	// keepalive_timeout).
+	Idle Duration `yaml:"idle"`
+}
+
+// The defaults of clients.keepalive: NGINX's
+// (https://nginx.org/en/docs/http/ngx_http_core_module.html#keepalive_requests,
+// #keepalive_timeout).
+const (
+	DefaultKeepaliveRequests = 1000
+	DefaultKeepaliveIdle     = 75 * time.Second
+)
+
+// TLS is what terminating TLS costs a gateway instance's CPU
+// (gateway.tls), charged to the worker that processes the request like a
+// stage's cost: a handshake on a connection's first request, full or
+// resumed, and a record cost on every request.
+type TLS struct {
+	// Full is a full handshake's CPU time (default DefaultTLSFull).
+	Full Duration `yaml:"full"`
+	// Resumed is a resumed handshake's (default DefaultTLSResumed).
+	Resumed Duration `yaml:"resumed"`
+	// Resumption is the share of handshakes that resume a session, 0 … 1
+	// (default 0: every new connection pays a full handshake).
+	Resumption float64 `yaml:"resumption"`
+	// Record is the per-request cost of encrypting and decrypting its
+	// records (default DefaultTLSRecord).
+	Record Duration `yaml:"record"`
+}
+
+// The defaults of gateway.tls; docs/scenario.md gives their sources.
+const (
+	// DefaultTLSFull: a full ECDHE-RSA-2048 handshake. NGINX measured a
+	// core's full handshakes per second at 45–60 % of its RSA-2048 signs
+	// per second ("NGINX SSL Performance", 2014); a current core signs
+	// about 1,500–2,000 a second (openssl speed rsa2048), so about 1 ms.
+	DefaultTLSFull = time.Millisecond
+	// DefaultTLSResumed: an abbreviated handshake, which skips the
+	// certificate's signature.
+	DefaultTLSResumed = 100 * time.Microsecond
+	// DefaultTLSRecord: NGINX's sizing guide measured 145,551 HTTP and
+	// 71,561 HTTPS requests a second on one core over kept-alive
+	// connections (0-byte responses): 6.9 µs against 14.0 µs a request.
+	DefaultTLSRecord = 7 * time.Microsecond
+)
+
+func (k *Keepalive) setDefaults() {
+	if k.Requests == 0 {
+		k.Requests = DefaultKeepaliveRequests
+	}
+	if k.Idle == 0 {
+		k.Idle = Duration(DefaultKeepaliveIdle)
+	}
+}
+
+func (t *TLS) setDefaults(zeros map[string]bool) {
+	if t.Full == 0 && !zeros["gateway.tls.full"] {
+		t.Full = Duration(DefaultTLSFull)
+	}
+	if t.Resumed == 0 && !zeros["gateway.tls.resumed"] {
+		t.Resumed = Duration(DefaultTLSResumed)
+	}
+	if t.Record == 0 && !zeros["gateway.tls.record"] {
+		t.Record = Duration(DefaultTLSRecord)
+	}
+}
+
+func (k *Keepalive) validate() error {
+	if k.Requests < 1 || k.Requests > 1e9 {
+		return bad("clients.keepalive.requests", "must be between 1 (no reuse) and 1e9 requests a connection (got %d)", k.Requests)
+	}
+	if k.Idle < 0 {
+		return bad("clients.keepalive.idle", "must not be negative")
+	}
+	return nil
+}
+
+func (t *TLS) validate() error {
+	for k, d := range map[string]Duration{"full": t.Full, "resumed": t.Resumed, "record": t.Record} {
+		if d < 0 || d.D() > time.Minute {
+			return bad("gateway.tls."+k, "must be a CPU time between 0 and 1m (got %s)", d)
+		}
+	}
+	if !finite(t.Resumption) || t.Resumption < 0 || t.Resumption > 1 {
+		return bad("gateway.tls.resumption", "is a share of handshakes, 0 … 1 (got %g)", t.Resumption)
+	}
+	return nil
+}
+
+// Connections reports whether the scenario models client connections:
+// with a gateway tier and clients.keepalive or gateway.tls.
+func (s *Scenario) Connections() bool {
+	return s.Gateway != nil && (s.Clients.Keepalive != nil || s.Gateway.TLS != nil)
+}
