@@ -136,6 +136,10 @@ func check(sc *workloads.Scenario, opt Options, load bool) error {
 		return sc.FieldError("gateway.tls",
 			"TLS termination runs in the simulator only for now: edgelab's live gateway speaks plain HTTP")
 	}
+	if g := sc.Gateway; g != nil && g.Connections != nil {
+		return sc.FieldError("gateway.connections",
+			"connection limits run in the simulator only for now")
+	}
 	if sc.Clients.Keepalive != nil {
 		return sc.FieldError("clients.keepalive",
 			"client connection reuse runs in the simulator only for now: live mode's attacker keeps its connections alive as vegeta does")

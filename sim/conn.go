@@ -10,19 +10,28 @@ import (
 )
 
 // conns are the clients' connections to the gateway tier (clients.keepalive,
-// gateway.tls). A connection belongs to one client and one gateway
-// instance, chosen by the L4 balancer when it opens: the L4 balancer
-// places connections, and the requests on a kept-alive connection follow
-// it. A connection carries one request at a time (HTTP/1.1): a request
-// that finds none of its client's connections idle opens another. An idle
-// connection past keepalive.idle, or to an instance that crashed since,
-// is found closed when next wanted.
+// gateway.tls, gateway.connections). A connection belongs to one client
+// and one gateway instance, chosen by the L4 balancer when it opens: the
+// L4 balancer places connections, and the requests on a kept-alive
+// connection follow it. A connection carries one request at a time
+// (HTTP/1.1): a request that finds none of its client's connections idle
+// opens another.
+//
+// Without a connection limit, an idle connection past keepalive.idle, or
+// to an instance that crashed since, is found closed when next wanted:
+// nothing else needs to know. With one (gateway.connections.max), idle
+// connections count against it until they close, so each idle spell ends
+// with an evConnIdle event, and a new connection past the limit waits in
+// its instance's backlog until one closes, or is refused when the backlog
+// is full: the M/G/c/c+K loss-and-delay system of an accept queue.
 type conns struct {
 	keep workloads.Keepalive
 	tls  *workloads.TLS // nil: no TLS
-	key  uint64         // counter-based draws: is a handshake resumed
-	c    []conn
-	free []int32
+	// max and backlog are gateway.connections' (max 0: no limit).
+	max, backlog int
+	key          uint64 // counter-based draws: is a handshake resumed
+	c            []conn
+	free         []int32
 	// idle heads each client's list of idle connections (-1: none).
 	idle []int32
 	// Per request slot: its connection (-1: none) and the TLS cost its
@@ -41,12 +50,27 @@ type conn struct {
 	last  time.Duration // when its last request ended
 	used  int32         // requests it carried
 	next  int32         // the next idle connection of its client
+	gen   uint32        // bumped whenever it is taken or closed (idle timers)
+	epoch uint32        // its instance's epoch when it opened
 	gi    int16         // its gateway instance
-	epoch uint32        // the instance's epoch when it opened
+	// counted: it holds one of its instance's gateway.connections.max;
+	// dead: closed while idle in its client's list (freed when walked).
+	counted, dead bool
 }
+
+// The states of a request's connection (connect).
+const (
+	connOpen    = iota // connected: on to the instance
+	connWaits          // in the instance's backlog
+	connRefused        // past max and backlog: refused
+	connNone           // the L4 balancer has no instance
+)
 
 func newConns(sc *workloads.Scenario, clients int, seed uint64, rep int) *conns {
 	c := &conns{keep: *sc.Clients.Keepalive, tls: sc.Gateway.TLS, key: engine.Key(seed, rep, "tls")}
+	if l := sc.Gateway.Connections; l != nil {
+		c.max, c.backlog = l.Max, *l.Backlog
+	}
 	c.idle = make([]int32, clients)
 	for i := range c.idle {
 		c.idle[i] = -1
@@ -63,35 +87,40 @@ func (c *conns) grow(ri int32) {
 }
 
 // connect gives request ri a connection: one of its client's idle ones
-// still open, else a new one the L4 balancer places. It returns the
-// gateway instance, or false when the L4 balancer has none.
-func (m *model) connect(now time.Duration, ri int32) (int, bool) {
+// still open, else a new one the L4 balancer places (which may wait in
+// the instance's backlog, or be refused). It returns the gateway instance
+// and the connection's state.
+func (m *model) connect(now time.Duration, ri int32) (int, int) {
 	c, t := m.conn, m.gw
 	r := &m.reqs[ri]
 	c.grow(ri)
+	c.reqConn[ri], c.reqTLS[ri] = -1, 0
 	client := r.client
 	for h := c.idle[client]; h >= 0; h = c.idle[client] {
 		cn := &c.c[h]
 		c.idle[client] = cn.next
 		g := &t.inst[cn.gi]
-		if now-cn.last > c.keep.Idle.D() || g.Down > 0 || g.epoch != cn.epoch {
-			c.free = append(c.free, h) // closed by the server, or gone with it
+		switch {
+		case cn.dead:
+			c.free = append(c.free, h) // closed by its idle timer
+			continue
+		case now-cn.last > c.keep.Idle.D() || g.Down > 0 || g.epoch != cn.epoch:
+			m.closeConn(now, h) // closed by the server, or gone with it
+			c.free = append(c.free, h)
 			continue
 		}
 		cn.used++
+		cn.gen++
 		c.reqConn[ri] = h
-		c.reqTLS[ri] = 0
 		if c.tls != nil {
 			c.reqTLS[ri] = c.tls.Record.D()
 		}
 		t.l4.Take(now, int(cn.gi))
-		m.chargeTLS(r, false, false)
-		return int(cn.gi), true
+		return int(cn.gi), connOpen
 	}
 	gi, ok := t.l4.Pick(now, strategies.Request{Key: uint64(r.key), Client: uint64(client)})
 	if !ok {
-		c.reqConn[ri] = -1
-		return 0, false
+		return 0, connNone
 	}
 	var h int32
 	if n := len(c.free); n > 0 {
@@ -101,9 +130,8 @@ func (m *model) connect(now time.Duration, ri int32) (int, bool) {
 		h = int32(len(c.c))
 		c.c = append(c.c, conn{})
 	}
-	c.c[h] = conn{gi: int16(gi), epoch: t.inst[gi].epoch, used: 1, next: -1}
-	c.reqConn[ri] = h
-	c.reqTLS[ri] = 0
+	g := &t.inst[gi]
+	c.c[h] = conn{gi: int16(gi), epoch: g.epoch, used: 1, next: -1, gen: c.c[h].gen + 1}
 	resumed := false
 	if c.tls != nil {
 		resumed = c.tls.Resumption > 0 && engine.Uniform(c.key, r.serial, 0) < c.tls.Resumption
@@ -113,23 +141,65 @@ func (m *model) connect(now time.Duration, ri int32) (int, bool) {
 		}
 		c.reqTLS[ri] = hs + c.tls.Record.D()
 	}
-	m.chargeTLS(r, true, resumed)
-	return gi, true
-}
-
-// chargeTLS counts a measured request's connection and TLS work.
-func (m *model) chargeTLS(r *request, opened, resumed bool) {
-	c := m.conn
-	if !r.measured {
-		return
-	}
-	if opened {
+	if r.measured {
 		c.opened++
 		if c.tls != nil && resumed {
 			c.resumed++
 		} else if c.tls != nil {
 			c.full++
 		}
+	}
+	if c.max > 0 && g.Down == 0 && g.open >= c.max {
+		if g.backlog.len() >= c.backlog {
+			c.free = append(c.free, h)
+			return gi, connRefused
+		}
+		c.reqConn[ri] = h
+		g.backlog.push(pack(ri, r.gen))
+		return gi, connWaits
+	}
+	c.reqConn[ri] = h
+	m.countConn(h)
+	return gi, connOpen
+}
+
+// countConn makes connection h hold one of its instance's connections.
+func (m *model) countConn(h int32) {
+	c := m.conn
+	if c.max == 0 {
+		return
+	}
+	cn := &c.c[h]
+	g := &m.gw.inst[cn.gi]
+	if cn.epoch == g.epoch {
+		cn.counted = true
+		g.open++
+	}
+}
+
+// closeConn closes connection h: its instance's count falls, and the
+// backlog's first live request takes the place.
+func (m *model) closeConn(now time.Duration, h int32) {
+	c := m.conn
+	cn := &c.c[h]
+	cn.gen++
+	if !cn.counted {
+		return
+	}
+	cn.counted = false
+	gi := int(cn.gi)
+	g := &m.gw.inst[gi]
+	if cn.epoch != g.epoch {
+		return // the instance crashed: its count was reset then
+	}
+	g.open--
+	for g.open < c.max && g.backlog.len() > 0 {
+		ri, gen := unpack(g.backlog.pop())
+		if m.reqs[ri].gen != gen || c.reqConn[ri] < 0 {
+			continue // gave up waiting
+		}
+		m.countConn(c.reqConn[ri])
+		m.admit(now, ri, gi)
 	}
 }
 
@@ -149,11 +219,48 @@ func (m *model) release(now time.Duration, ri int32, o plan.Outcome) {
 	c.reqConn[ri] = -1
 	cn := &c.c[h]
 	if int(cn.used) >= c.keep.Requests || o == plan.Timeout || o == plan.ConnectFailure {
+		m.closeConn(now, h)
 		c.free = append(c.free, h)
 		return
 	}
 	client := m.reqs[ri].client
 	cn.last = now
+	cn.gen++
 	cn.next = c.idle[client]
 	c.idle[client] = h
+	if c.max > 0 {
+		m.eng.Schedule(now+c.keep.Idle.D(), m.h, evConnIdle, pack(h, cn.gen))
+	}
+}
+
+// connIdle closes connection h if it is still in the idle spell that
+// began with generation gen.
+func (m *model) connIdle(now time.Duration, h int32, gen uint32) {
+	cn := &m.conn.c[h]
+	if cn.gen != gen || cn.dead {
+		return
+	}
+	m.closeConn(now, h)
+	cn.dead = true // its client's list frees it
+}
+
+// connCrash empties crashed instance gi's connection count and refuses
+// the requests in its backlog.
+func (m *model) connCrash(now time.Duration, gi int) {
+	g := &m.gw.inst[gi]
+	g.open = 0
+	for g.backlog.len() > 0 {
+		ri, gen := unpack(g.backlog.pop())
+		if m.reqs[ri].gen == gen && m.reqs[ri].alive {
+			m.finish(now, ri, plan.ConnectFailure)
+		}
+	}
+}
+
+// waiting reports whether request ri's connection waits in a backlog.
+func (c *conns) waiting(ri int32) bool {
+	if c.max == 0 || int(ri) >= len(c.reqConn) || c.reqConn[ri] < 0 {
+		return false
+	}
+	return !c.c[c.reqConn[ri]].counted
 }

@@ -108,3 +108,70 @@ servers:
 		}
 	}
 }
+
+// erlangLoss is the blocking probability of the M/M/c/(c+k) queue with
+// offered load a (Erlang): π_n ∝ aⁿ/n! up to c, then π_c·(a/c)^(n−c), and
+// blocking is π_(c+k). With k = 0 it is Erlang B, which holds for any
+// holding-time distribution (M/G/c/c; L. Kleinrock, Queueing Systems,
+// vol. 1, 1975, §3.6 and §3.7 for the finite waiting room).
+func erlangLoss(c, k int, a float64) float64 {
+	p := []float64{1}
+	for n := 1; n <= c+k; n++ {
+		d := float64(min(n, c))
+		p = append(p, p[n-1]*a/d)
+	}
+	sum := 0.0
+	for _, v := range p {
+		sum += v
+	}
+	return p[c+k] / sum
+}
+
+// A connection limit is the loss system of an accept queue: connections
+// arrive as a Poisson stream (one request each, keep-alive off), each
+// holds its place for its request's exponential service, c are held at
+// once and k wait in the backlog; past them a connection is refused.
+// The refused share is Erlang's blocking probability.
+func TestConnectionLimitBlocking(t *testing.T) {
+	for _, tc := range []struct {
+		c, k int
+		a    float64
+	}{{10, 0, 8}, {4, 0, 4}, {5, 5, 4}, {3, 10, 3}} {
+		t.Run(fmt.Sprintf("c=%d,k=%d,a=%g", tc.c, tc.k, tc.a), func(t *testing.T) {
+			yaml := fmt.Sprintf(`
+duration: 200s
+warmup: 5s
+clients:
+  arrival: {process: poisson, rate: %g}
+  keepalive: {requests: 1}
+gateway:
+  instances: 1
+  concurrency: 1000
+  connections: {max: %d, backlog: %d}
+servers:
+  - {name: api, count: 1, concurrency: 100000, service: {dist: exponential, mean: 10ms}}
+`, tc.a*100, tc.c, tc.k)
+			sc, err := workloads.Parse([]byte(yaml), "limit.yaml", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Run(context.Background(), sc, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := res.Runs[0]
+			got := float64(run.Outcomes.ConnectFailure) / float64(run.Requests)
+			want := erlangLoss(tc.c, tc.k, tc.a)
+			// Refusals cluster in time, so the binomial standard error
+			// understates the noise: 6 of them.
+			se := math.Sqrt(want * (1 - want) / float64(run.Requests))
+			t.Logf("refused %.4f, Erlang %.4f (±%.4f)", got, want, 6*se)
+			if math.Abs(got-want) > 6*se+0.002 {
+				t.Errorf("refused %.4f of the connections, Erlang's blocking is %.4f", got, want)
+			}
+			if run.OK+run.Outcomes.ConnectFailure != run.Requests {
+				t.Errorf("ok %d + refused %d != %d requests", run.OK, run.Outcomes.ConnectFailure, run.Requests)
+			}
+		})
+	}
+}

@@ -72,7 +72,9 @@ type gwInstance struct {
 	free    []int32
 	plan.Condition
 	cache     *strategies.Cache
-	epoch     uint32 // bumped by a crash: the connections open before are gone
+	epoch     uint32      // bumped by a crash: the connections open before are gone
+	open      int         // connections open (gateway.connections)
+	backlog   ring[int64] // requests whose connection waits to be accepted, packed with their generation
 	cacheSize int
 	cacheTTL  time.Duration
 
@@ -276,13 +278,16 @@ func (m *model) toGateway(now time.Duration, ri int32) {
 	r := &m.reqs[ri]
 	t := m.gw
 	var gi int
-	var ok bool
+	state := connOpen
 	if m.conn != nil {
-		gi, ok = m.connect(now, ri) // the connection's instance, or a new one's
+		gi, state = m.connect(now, ri) // the connection's instance, or a new one's
 	} else {
-		gi, ok = t.l4.Pick(now, strategies.Request{Key: uint64(r.key), Client: uint64(r.client)})
+		var ok bool
+		if gi, ok = t.l4.Pick(now, strategies.Request{Key: uint64(r.key), Client: uint64(r.client)}); !ok {
+			state = connNone
+		}
 	}
-	if !ok {
+	if state == connNone {
 		m.finish(now, ri, plan.NoUpstream)
 		return
 	}
@@ -291,6 +296,21 @@ func (m *model) toGateway(now time.Duration, ri int32) {
 	if now >= m.start && now < m.end {
 		g.sent++
 	}
+	switch state {
+	case connRefused:
+		m.finish(now, ri, plan.ConnectFailure) // past max and backlog
+		return
+	case connWaits:
+		return // in the instance's backlog, until a connection closes
+	}
+	m.admit(now, ri, gi)
+}
+
+// admit gives request ri, connected to gateway instance gi, a worker or a
+// place in its queue.
+func (m *model) admit(now time.Duration, ri int32, gi int) {
+	r := &m.reqs[ri]
+	g := &m.gw.inst[gi]
 	if g.Down > 0 {
 		m.finish(now, ri, plan.ConnectFailure) // the L4 balancer's connection is refused
 		return
@@ -494,6 +514,9 @@ func (m *model) gwFinish(now time.Duration, ri int32, o plan.Outcome) {
 func (m *model) gwCrash(now time.Duration, gi int) {
 	g := &m.gw.inst[gi]
 	g.epoch++
+	if m.conn != nil {
+		m.connCrash(now, gi)
+	}
 	if g.cache != nil {
 		// An in-memory cache does not survive its process.
 		g.cache = strategies.NewCache(g.cacheSize, g.cacheTTL)

@@ -37,6 +37,7 @@ const (
 	evWarmupEnd          // statistics start
 	evEnd                // arrivals stop; in-flight requests drain
 	evGwHold             // request b's leaky-bucket delay at the gateway ends
+	evConnIdle           // connection b (packed with its generation) has been idle keepalive.idle
 )
 
 func pack(idx int32, gen uint32) int64 { return int64(uint64(uint32(idx)) | uint64(gen)<<32) }
@@ -328,6 +329,9 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 	case evGwDone:
 		gi, w, wgen := gwUnpack(b)
 		m.gwDone(now, gi, w, wgen)
+	case evConnIdle:
+		h, gen := unpack(b)
+		m.connIdle(now, h, gen)
 	case evGwHold:
 		if ri, gen := unpack(b); m.reqs[ri].gen == gen {
 			m.gwForward(now, ri)

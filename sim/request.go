@@ -339,7 +339,9 @@ func (m *model) attemptFailed(now time.Duration, ri int32, reqGen uint32, local 
 // request's attempts, retries and hedges run their course unseen.
 func (m *model) clientGaveUp(now time.Duration, ri int32) {
 	r := &m.reqs[ri]
-	if !m.keepAbandoned || r.orphan {
+	if !m.keepAbandoned || r.orphan || m.conn != nil && m.conn.waiting(ri) {
+		// (A request whose connection was never accepted is gone with
+		// its client: no balancer has it to go on with.)
 		m.abandonAll(now, ri, strategies.Timeout)
 		m.finish(now, ri, plan.Timeout)
 		return

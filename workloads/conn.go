@@ -101,7 +101,42 @@ func (t *TLS) validate() error {
 }
 
 // Connections reports whether the scenario models client connections:
-// with a gateway tier and clients.keepalive or gateway.tls.
+// with a gateway tier and clients.keepalive, gateway.tls or
+// gateway.connections.
 func (s *Scenario) Connections() bool {
-	return s.Gateway != nil && (s.Clients.Keepalive != nil || s.Gateway.TLS != nil)
+	return s.Gateway != nil && (s.Clients.Keepalive != nil || s.Gateway.TLS != nil || s.Gateway.Connections != nil)
+}
+
+// ConnLimit bounds each gateway instance's open client connections
+// (gateway.connections), as NGINX's worker_connections or HAProxy's
+// maxconn do: a connection past Max waits in the listen backlog until one
+// closes, and one past a full backlog is refused.
+type ConnLimit struct {
+	// Max is the connections an instance holds open at once, idle ones
+	// included.
+	Max int `yaml:"max"`
+	// Backlog is how many connections wait to be accepted (default 511,
+	// NGINX's listen backlog on Linux; 0: refuse at once, a loss system).
+	Backlog *int `yaml:"backlog"`
+}
+
+// DefaultBacklog is NGINX's listen backlog on Linux
+// (https://nginx.org/en/docs/http/ngx_http_core_module.html#listen).
+const DefaultBacklog = 511
+
+func (l *ConnLimit) setDefaults() {
+	if l.Backlog == nil {
+		b := DefaultBacklog
+		l.Backlog = &b
+	}
+}
+
+func (l *ConnLimit) validate() error {
+	if l.Max < 1 || l.Max > 100_000_000 {
+		return bad("gateway.connections.max", "must be between 1 and 1e8 connections an instance (got %d)", l.Max)
+	}
+	if *l.Backlog < 0 || *l.Backlog > 100_000_000 {
+		return bad("gateway.connections.backlog", "must be between 0 (refuse at once) and 1e8 (got %d)", *l.Backlog)
+	}
+	return nil
 }

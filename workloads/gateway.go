@@ -71,6 +71,9 @@ type Gateway struct {
 	// TLS, when set, terminates TLS at the gateway instances, charging
 	// handshakes and records to their CPU (see TLS).
 	TLS *TLS `yaml:"tls"`
+	// Connections, when set, bounds each instance's client connections
+	// (see ConnLimit).
+	Connections *ConnLimit `yaml:"connections"`
 	// Health is the L4 balancer's active health check of gateway
 	// instances (none when omitted).
 	Health *ActiveHealth `yaml:"health"`

@@ -74,9 +74,12 @@ func (s *Scenario) setDefaults() {
 		s.Gateway.setDefaults()
 		if s.Gateway.TLS != nil {
 			s.Gateway.TLS.setDefaults(s.zeros)
-			if s.Clients.Keepalive == nil {
-				s.Clients.Keepalive = &Keepalive{} // NGINX's defaults
-			}
+		}
+		if s.Gateway.Connections != nil {
+			s.Gateway.Connections.setDefaults()
+		}
+		if (s.Gateway.TLS != nil || s.Gateway.Connections != nil) && s.Clients.Keepalive == nil {
+			s.Clients.Keepalive = &Keepalive{} // NGINX's defaults
 		}
 	}
 	if s.Clients.Keepalive != nil {
@@ -213,6 +216,11 @@ func (s *Scenario) validate() error {
 		}
 		if t := s.Gateway.TLS; t != nil {
 			if err := t.validate(); err != nil {
+				return err
+			}
+		}
+		if l := s.Gateway.Connections; l != nil {
+			if err := l.validate(); err != nil {
 				return err
 			}
 		}
