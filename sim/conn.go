@@ -48,14 +48,18 @@ type conns struct {
 // conn is one client connection.
 type conn struct {
 	last  time.Duration // when its last request ended
+	busy  int32         // its requests in flight (multiplex)
 	used  int32         // requests it carried
 	next  int32         // the next idle connection of its client
 	gen   uint32        // bumped whenever it is taken or closed (idle timers)
 	epoch uint32        // its instance's epoch when it opened
 	gi    int16         // its gateway instance
 	// counted: it holds one of its instance's gateway.connections.max;
-	// dead: closed while idle in its client's list (freed when walked).
-	counted, dead bool
+	// dead: closed while idle in its client's list (freed when walked);
+	// retired: a multiplexed connection its client no longer uses, closed
+	// with its last stream.
+	counted, dead, retired bool
+	client                 int32 // its client (multiplex)
 }
 
 // The states of a request's connection (connect).
@@ -96,6 +100,11 @@ func (m *model) connect(now time.Duration, ri int32) (int, int) {
 	c.grow(ri)
 	c.reqConn[ri], c.reqTLS[ri] = -1, 0
 	client := r.client
+	if c.keep.Multiplex {
+		if gi, ok := m.multiplexed(now, ri, client); ok {
+			return gi, connOpen
+		}
+	}
 	for h := c.idle[client]; h >= 0; h = c.idle[client] {
 		cn := &c.c[h]
 		c.idle[client] = cn.next
@@ -131,7 +140,10 @@ func (m *model) connect(now time.Duration, ri int32) (int, int) {
 		c.c = append(c.c, conn{})
 	}
 	g := &t.inst[gi]
-	c.c[h] = conn{gi: int16(gi), epoch: g.epoch, used: 1, next: -1, gen: c.c[h].gen + 1}
+	c.c[h] = conn{gi: int16(gi), epoch: g.epoch, used: 1, next: -1, gen: c.c[h].gen + 1, client: client}
+	if c.keep.Multiplex {
+		c.c[h].busy = 1 // its first stream
+	}
 	resumed := false
 	if c.tls != nil {
 		resumed = c.tls.Resumption > 0 && engine.Uniform(c.key, r.serial, 0) < c.tls.Resumption
@@ -160,7 +172,53 @@ func (m *model) connect(now time.Duration, ri int32) (int, int) {
 	}
 	c.reqConn[ri] = h
 	m.countConn(h)
+	if c.keep.Multiplex {
+		c.idle[client] = h // the client's current connection
+	}
 	return gi, connOpen
+}
+
+// multiplexed puts request ri on its client's current connection
+// (HTTP/2: requests share it, whatever is in flight). A current
+// connection that is closed, idle too long or gone with its instance is
+// replaced; one that has carried keepalive.requests streams is retired,
+// and closes when its last stream ends.
+func (m *model) multiplexed(now time.Duration, ri int32, client int32) (int, bool) {
+	c, t := m.conn, m.gw
+	h := c.idle[client]
+	if h < 0 {
+		return 0, false
+	}
+	cn := &c.c[h]
+	g := &t.inst[cn.gi]
+	switch {
+	case cn.dead: // closed by its idle timer
+		c.idle[client] = -1
+		c.free = append(c.free, h)
+		return 0, false
+	case cn.busy == 0 && (now-cn.last > c.keep.Idle.D() || g.Down > 0 || g.epoch != cn.epoch):
+		c.idle[client] = -1
+		m.closeConn(now, h)
+		c.free = append(c.free, h)
+		return 0, false
+	case int(cn.used) >= c.keep.Requests || g.Down > 0 || g.epoch != cn.epoch:
+		c.idle[client] = -1
+		cn.retired = true
+		if cn.busy == 0 {
+			m.closeConn(now, h)
+			c.free = append(c.free, h)
+		}
+		return 0, false
+	}
+	cn.used++
+	cn.busy++
+	cn.gen++
+	c.reqConn[ri] = h
+	if c.tls != nil {
+		c.reqTLS[ri] = c.tls.Record.D()
+	}
+	t.l4.Take(now, int(cn.gi))
+	return int(cn.gi), true
 }
 
 // countConn makes connection h hold one of its instance's connections.
@@ -198,7 +256,11 @@ func (m *model) closeConn(now time.Duration, h int32) {
 		if m.reqs[ri].gen != gen || c.reqConn[ri] < 0 {
 			continue // gave up waiting
 		}
-		m.countConn(c.reqConn[ri])
+		h := c.reqConn[ri]
+		m.countConn(h)
+		if cl := c.c[h].client; c.keep.Multiplex && c.idle[cl] < 0 {
+			c.idle[cl] = h // accepted: the client's current connection
+		}
 		m.admit(now, ri, gi)
 	}
 }
@@ -218,6 +280,10 @@ func (m *model) release(now time.Duration, ri int32, o plan.Outcome) {
 	}
 	c.reqConn[ri] = -1
 	cn := &c.c[h]
+	if c.keep.Multiplex {
+		m.releaseStream(now, h, o)
+		return
+	}
 	if int(cn.used) >= c.keep.Requests || o == plan.Timeout || o == plan.ConnectFailure {
 		m.closeConn(now, h)
 		c.free = append(c.free, h)
@@ -263,4 +329,33 @@ func (c *conns) waiting(ri int32) bool {
 		return false
 	}
 	return !c.c[c.reqConn[ri]].counted
+}
+
+// releaseStream ends one stream of multiplexed connection h: a retired
+// connection closes with its last stream, a refused or reset one is
+// retired at once, and one left idle starts its idle spell. (A client's
+// timeout cancels its stream, not the connection.)
+func (m *model) releaseStream(now time.Duration, h int32, o plan.Outcome) {
+	c := m.conn
+	cn := &c.c[h]
+	cn.busy--
+	if o == plan.ConnectFailure && !cn.retired {
+		cn.retired = true
+		if c.idle[cn.client] == h {
+			c.idle[cn.client] = -1
+		}
+	}
+	if cn.busy > 0 {
+		return
+	}
+	if cn.retired {
+		m.closeConn(now, h)
+		c.free = append(c.free, h)
+		return
+	}
+	cn.last = now
+	cn.gen++
+	if c.max > 0 {
+		m.eng.Schedule(now+c.keep.Idle.D(), m.h, evConnIdle, pack(h, cn.gen))
+	}
 }

@@ -175,3 +175,46 @@ servers:
 		})
 	}
 }
+
+// HTTP/2 (keepalive.multiplex): a client's concurrent requests share one
+// connection, so the handshakes are one per client per keepalive.requests
+// streams, where HTTP/1.1 opens a connection for every request that finds
+// none idle. One client sends 2,000 requests a second, about 20 in flight
+// at once: multiplexed, they ride one connection.
+func TestMultiplexSharesAConnection(t *testing.T) {
+	for _, mux := range []bool{false, true} {
+		yaml := fmt.Sprintf(`
+duration: 10s
+clients:
+  arrival: {process: poisson, rate: 2000}
+  count: 1
+  keepalive: {requests: 1000000, idle: 1h, multiplex: %v}
+gateway:
+  instances: 2
+  concurrency: 64
+  tls: {}
+servers:
+  - {name: api, count: 4, concurrency: 64, service: {dist: exponential, mean: 10ms}}
+`, mux)
+		sc, err := workloads.Parse([]byte(yaml), "mux.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(context.Background(), sc, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := res.Runs[0].Gateway
+		t.Logf("multiplex %v: %d connections, %d handshakes, instances %d/%d", mux, g.Connections, g.FullHandshakes, g.Instances[0].Requests, g.Instances[1].Requests)
+		// One connection, opened by the first request (no warm-up), on
+		// one gateway instance.
+		if mux && (g.Connections != 1 || g.Instances[1].Requests != 0) {
+			t.Errorf("multiplexed: %d connections, instance 1 got %d requests", g.Connections, g.Instances[1].Requests)
+		}
+		// HTTP/1.1: about as many connections as requests in flight at
+		// once (2000/s × 10 ms ≈ 20, Poisson's peaks more).
+		if !mux && (g.Connections < 20 || g.Connections > 200) {
+			t.Errorf("HTTP/1.1: %d connections", g.Connections)
+		}
+	}
+}

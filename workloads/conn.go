@@ -4,8 +4,8 @@ import "time"
 
 // Keepalive is how clients reuse their connections to the gateway tier
 // (clients.keepalive). A client's requests go one at a time on a
-// connection (HTTP/1.1); a request that finds none of its client's
-// connections idle opens another.
+// connection (HTTP/1.1), and a request that finds none of its client's
+// connections idle opens another; with Multiplex (HTTP/2), they share one.
 type Keepalive struct {
 	// Requests is how many requests a connection carries before it is
 	// closed (default 1000, NGINX's keepalive_requests since 1.19.10; 1:
@@ -14,6 +14,10 @@ type Keepalive struct {
 	// Idle closes a connection idle that long (default 75s, NGINX's
 	// keepalive_timeout).
 	Idle Duration `yaml:"idle"`
+	// Multiplex carries all of a client's requests on one connection at
+	// once (HTTP/2): a client has one connection, which Requests counts
+	// streams of.
+	Multiplex bool `yaml:"multiplex"`
 }
 
 // The defaults of clients.keepalive: NGINX's
