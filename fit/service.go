@@ -295,6 +295,9 @@ func ks(x []float64, cdf func(float64) float64) float64 {
 }
 
 func round(v float64, digits int) float64 {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return v
+	}
 	p := math.Pow(10, float64(digits-1-int(math.Floor(math.Log10(math.Abs(v))))))
 	return math.Round(v*p) / p
 }

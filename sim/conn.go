@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/edgelab/edgelab/engine"
@@ -59,6 +60,7 @@ type conn struct {
 	// retired: a multiplexed connection its client no longer uses, closed
 	// with its last stream.
 	counted, dead, retired bool
+	resumed                bool  // its handshake resumed a session
 	client                 int32 // its client (multiplex)
 }
 
@@ -105,7 +107,7 @@ func (m *model) connect(now time.Duration, ri int32) (int, int) {
 			return gi, connOpen
 		}
 	}
-	for h := c.idle[client]; h >= 0; h = c.idle[client] {
+	for h := c.idle[client]; h >= 0 && !c.keep.Multiplex; h = c.idle[client] {
 		cn := &c.c[h]
 		c.idle[client] = cn.next
 		g := &t.inst[cn.gi]
@@ -153,14 +155,7 @@ func (m *model) connect(now time.Duration, ri int32) (int, int) {
 		}
 		c.reqTLS[ri] = hs + c.tls.Record.D()
 	}
-	if r.measured {
-		c.opened++
-		if c.tls != nil && resumed {
-			c.resumed++
-		} else if c.tls != nil {
-			c.full++
-		}
-	}
+	c.c[h].resumed = resumed
 	if c.max > 0 && g.Down == 0 && g.open >= c.max {
 		if g.backlog.len() >= c.backlog {
 			c.free = append(c.free, h)
@@ -172,8 +167,13 @@ func (m *model) connect(now time.Duration, ri int32) (int, int) {
 	}
 	c.reqConn[ri] = h
 	m.countConn(h)
+	m.connOpened(&c.c[h], r.measured)
 	if c.keep.Multiplex {
-		c.idle[client] = h // the client's current connection
+		if c.idle[client] < 0 {
+			c.idle[client] = h // the client's current connection
+		} else {
+			c.c[h].retired = true
+		}
 	}
 	return gi, connOpen
 }
@@ -185,40 +185,60 @@ func (m *model) connect(now time.Duration, ri int32) (int, int) {
 // and closes when its last stream ends.
 func (m *model) multiplexed(now time.Duration, ri int32, client int32) (int, bool) {
 	c, t := m.conn, m.gw
-	h := c.idle[client]
-	if h < 0 {
-		return 0, false
-	}
-	cn := &c.c[h]
-	g := &t.inst[cn.gi]
-	switch {
-	case cn.dead: // closed by its idle timer
-		c.idle[client] = -1
-		c.free = append(c.free, h)
-		return 0, false
-	case cn.busy == 0 && (now-cn.last > c.keep.Idle.D() || g.Down > 0 || g.epoch != cn.epoch):
-		c.idle[client] = -1
-		m.closeConn(now, h)
-		c.free = append(c.free, h)
-		return 0, false
-	case int(cn.used) >= c.keep.Requests || g.Down > 0 || g.epoch != cn.epoch:
-		c.idle[client] = -1
-		cn.retired = true
-		if cn.busy == 0 {
+	// Closing a connection may accept a backlogged one of this client,
+	// which then becomes current: look again until none is.
+	for {
+		h := c.idle[client]
+		if h < 0 {
+			return 0, false
+		}
+		cn := &c.c[h]
+		g := &t.inst[cn.gi]
+		switch {
+		case cn.dead: // closed by its idle timer
+			c.idle[client] = -1
+			c.free = append(c.free, h)
+			continue
+		case cn.busy == 0 && (now-cn.last > c.keep.Idle.D() || g.Down > 0 || g.epoch != cn.epoch):
+			c.idle[client] = -1
 			m.closeConn(now, h)
 			c.free = append(c.free, h)
+			continue
+		case int(cn.used) >= c.keep.Requests || g.Down > 0 || g.epoch != cn.epoch:
+			c.idle[client] = -1
+			cn.retired = true
+			if cn.busy == 0 {
+				m.closeConn(now, h)
+				c.free = append(c.free, h)
+			}
+			continue
 		}
-		return 0, false
+		cn.used++
+		cn.busy++
+		cn.gen++
+		c.reqConn[ri] = h
+		if c.tls != nil {
+			c.reqTLS[ri] = c.tls.Record.D()
+		}
+		t.l4.Take(now, int(cn.gi))
+		return int(cn.gi), true
 	}
-	cn.used++
-	cn.busy++
-	cn.gen++
-	c.reqConn[ri] = h
-	if c.tls != nil {
-		c.reqTLS[ri] = c.tls.Record.D()
+}
+
+// connOpened counts an established connection (and its handshake) when
+// its first request is measured; refused ones, and those whose request
+// gave up in the backlog, are not.
+func (m *model) connOpened(cn *conn, measured bool) {
+	c := m.conn
+	if !measured {
+		return
 	}
-	t.l4.Take(now, int(cn.gi))
-	return int(cn.gi), true
+	c.opened++
+	if c.tls != nil && cn.resumed {
+		c.resumed++
+	} else if c.tls != nil {
+		c.full++
+	}
 }
 
 // countConn makes connection h hold one of its instance's connections.
@@ -258,8 +278,11 @@ func (m *model) closeConn(now time.Duration, h int32) {
 		}
 		h := c.reqConn[ri]
 		m.countConn(h)
+		m.connOpened(&c.c[h], m.reqs[ri].measured)
 		if cl := c.c[h].client; c.keep.Multiplex && c.idle[cl] < 0 {
 			c.idle[cl] = h // accepted: the client's current connection
+		} else if c.keep.Multiplex {
+			c.c[h].retired = true // the client has another: this one ends with its stream
 		}
 		m.admit(now, ri, gi)
 	}
@@ -339,6 +362,14 @@ func (m *model) releaseStream(now time.Duration, h int32, o plan.Outcome) {
 	c := m.conn
 	cn := &c.c[h]
 	cn.busy--
+	if c.max > 0 && !cn.counted && !cn.retired {
+		// Never accepted (its request gave up in the backlog), or gone
+		// with a crashed instance: nothing to keep.
+		cn.retired = true
+		if c.idle[cn.client] == h {
+			c.idle[cn.client] = -1
+		}
+	}
 	if o == plan.ConnectFailure && !cn.retired {
 		cn.retired = true
 		if c.idle[cn.client] == h {
@@ -358,4 +389,49 @@ func (m *model) releaseStream(now time.Duration, h int32, o plan.Outcome) {
 	if c.max > 0 {
 		m.eng.Schedule(now+c.keep.Idle.D(), m.h, evConnIdle, pack(h, cn.gen))
 	}
+}
+
+// verify checks the connections' invariants (tests): no stream count
+// below zero, each instance's open count equal to its counted
+// connections and within max, no connection freed twice or freed while
+// a client still lists it.
+func (c *conns) verify(m *model) error {
+	free := make(map[int32]bool, len(c.free))
+	for _, h := range c.free {
+		if free[h] {
+			return fmt.Errorf("connection %d freed twice", h)
+		}
+		free[h] = true
+	}
+	for cl, h := range c.idle {
+		for n := 0; h >= 0; n++ {
+			if free[h] {
+				return fmt.Errorf("client %d lists freed connection %d", cl, h)
+			}
+			if n > len(c.c) {
+				return fmt.Errorf("client %d's list loops", cl)
+			}
+			if c.keep.Multiplex {
+				break
+			}
+			h = c.c[h].next
+		}
+	}
+	open := make([]int, len(m.gw.inst))
+	for h := range c.c {
+		cn := &c.c[h]
+		if cn.busy < 0 {
+			return fmt.Errorf("connection %d has %d streams", h, cn.busy)
+		}
+		if cn.counted && !free[int32(h)] && cn.epoch == m.gw.inst[cn.gi].epoch {
+			open[cn.gi]++
+		}
+	}
+	for gi := range m.gw.inst {
+		g := &m.gw.inst[gi]
+		if c.max > 0 && (g.open != open[gi] || g.open > c.max) {
+			return fmt.Errorf("gateway instance %d counts %d open connections, holds %d, max %d", gi, g.open, open[gi], c.max)
+		}
+	}
+	return nil
 }

@@ -141,11 +141,14 @@ type modelOptions struct {
 	maxBacklog int
 	// log, when not nil, logs every request that ends.
 	log *traces.Writer
+	// verify checks the connections' invariants when the run ends
+	// (tests).
+	verify bool
 	// progress is Options.Progress.
 	progress func()
 }
 
-func newModel(sc *workloads.Scenario, strategy string, rep int, opt modelOptions) (*model, error) {
+func newModel(sc *workloads.Scenario, strategy string, rep int, opt modelOptions) (_ *model, err error) {
 	seed := sc.Seed
 	m := &model{
 		sc:      sc,
@@ -174,10 +177,14 @@ func newModel(sc *workloads.Scenario, strategy string, rep int, opt modelOptions
 	if a.Process == workloads.ProcessClosed {
 		m.think = a.ThinkSampler(engine.Source(seed, rep, "think"))
 	} else {
-		var err error
 		if m.arrivals, err = sc.ArrivalClock(engine.Source(seed, rep, "arrivals")); err != nil {
 			return nil, sc.FieldError("clients.arrival.file", "%v", err)
 		}
+		defer func() {
+			if err != nil {
+				m.arrivals.Close() // the trace's file
+			}
+		}()
 		m.trace = m.arrivals.Trace() != nil
 	}
 	for gi := range sc.Servers {

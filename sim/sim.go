@@ -253,6 +253,11 @@ func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 			return r, nil, false, fmt.Errorf("replication %d of %s: virtual time stopped at %v: %d events without the clock advancing", rep, strategy, now, still)
 		}
 	}
+	if opt.verify && m.conn != nil {
+		if err := m.conn.verify(m); err != nil {
+			return r, nil, false, fmt.Errorf("replication %d of %s: %w", rep, strategy, err)
+		}
+	}
 	if m.logErr != nil {
 		return r, nil, false, fmt.Errorf("replication %d of %s: access log: %w", rep, strategy, m.logErr)
 	}

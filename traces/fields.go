@@ -110,7 +110,7 @@ func clfTime(b []byte) (int64, error) {
 	hh, e3 := integer(b[12:14])
 	mm, e4 := integer(b[15:17])
 	ss, e5 := integer(b[18:20])
-	if mon < 0 || errors.Join(e1, e2, e3, e4, e5) != nil {
+	if mon < 0 || errors.Join(e1, e2, e3, e4, e5) != nil || !inRange(year, day, hh, mm, ss) {
 		return bad()
 	}
 	rest := b[20:]
@@ -158,7 +158,7 @@ func isoTime(b []byte) (int64, error) {
 	hh, e4 := integer(b[11:13])
 	mm, e5 := integer(b[14:16])
 	ss, e6 := integer(b[17:19])
-	if errors.Join(e1, e2, e3, e4, e5, e6) != nil || mon < 1 || mon > 12 {
+	if errors.Join(e1, e2, e3, e4, e5, e6) != nil || mon < 1 || mon > 12 || !inRange(year, day, hh, mm, ss) {
 		return bad()
 	}
 	rest := b[19:]
@@ -192,6 +192,13 @@ func isoTime(b []byte) (int64, error) {
 	}
 	t := time.Date(year, time.Month(mon), day, hh, mm, ss, 0, time.UTC)
 	return t.UnixNano() - int64(off)*1e9 + int64(frac), nil
+}
+
+// inRange checks a date's fields: years 1700–2200 (a time in nanoseconds
+// since 1970 holds 1678–2262), days, hours, minutes and seconds (a leap
+// second 60 allowed).
+func inRange(year, day, hh, mm, ss int) bool {
+	return year >= 1700 && year <= 2200 && day >= 1 && day <= 31 && hh <= 23 && mm <= 59 && ss <= 60
 }
 
 // lastTry returns the last value of an NGINX list of tries: values are

@@ -84,8 +84,8 @@ type ReplayStats struct {
 	FirstBad string
 	// Late counts arrivals further out of order than the reorder window.
 	Late int64
-	// Span is the time from the first to the last replayed arrival, in the
-	// log's time (before Speed).
+	// Span is the time from the window's start to the last replayed
+	// arrival, in the log's time (before Speed).
 	Span time.Duration
 }
 
@@ -147,7 +147,7 @@ func (p *Replay) Next(a *Arrival) bool {
 			*a = it.Arrival
 			a.At = time.Duration(min(float64(t-p.opt.From)/p.opt.Speed, maxAt))
 			p.stats.Replayed++
-			p.stats.Span = t
+			p.stats.Span = t - p.opt.From
 			return true
 		}
 		if p.eof {
