@@ -226,8 +226,17 @@ func (im *nginxImport) build() error {
 			} else {
 				im.note(s, "hash without consistent (the key modulo the servers) has no catalogue strategy; left at round robin")
 			}
-		case "keepalive", "keepalive_requests", "keepalive_time", "keepalive_timeout":
-			im.note(s, "upstream connections are not modelled")
+		case "keepalive":
+			if len(ps) > 0 && allDigits(ps[0]) {
+				t.set("balancer.upstream.keepalive", ps[0], s.at())
+				if len(ps) > 1 {
+					im.note(s, "the idle connections are kept per gateway instance (per worker in NGINX); "+strings.Join(ps[1:], " ")+" is not modelled")
+				}
+			} else {
+				im.note(s, "not a number of connections")
+			}
+		case "keepalive_requests", "keepalive_time", "keepalive_timeout":
+			im.note(s, "an upstream connection's lifetime is not modelled (it stays while idle connections are kept)")
 		case "zone":
 			im.note(s, "state shared by the workers: edgelab models one worker, the same")
 		case "sticky":
@@ -554,4 +563,14 @@ func nginxDuration(v string) (string, error) {
 		}
 	}
 	return time.Duration(total).String(), nil
+}
+
+// allDigits reports whether s is a non-empty run of decimal digits.
+func allDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

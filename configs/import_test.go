@@ -80,19 +80,20 @@ func TestImportNGINXKeyByKey(t *testing.T) {
 		"max: 2  # " + main + ":12",
 		"per_try_timeout: 30s  # " + main + ":5",
 		"name: api  # " + up + ":1",
+		"keepalive: 32  # " + up + ":8",
 	} {
 		if !bytes.Contains(im.YAML, []byte(want)) {
 			t.Errorf("no %q in\n%s", want, im.YAML)
 		}
 	}
 	notes := fmt.Sprint(im.Notes)
-	for _, want := range []string{up + ":8: keepalive 32", up + ":7: server 10.0.0.9:8080 backup", up + ":3: zone api 64k", main + ":5: proxy_read_timeout 30s"} {
+	for _, want := range []string{up + ":7: server 10.0.0.9:8080 backup", up + ":3: zone api 64k", main + ":5: proxy_read_timeout 30s"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("no note %q in %s", want, notes)
 		}
 	}
 	// The notes are at the top of the scenario too.
-	if !bytes.Contains(im.YAML, []byte("#   "+up+":8: keepalive 32")) {
+	if !bytes.Contains(im.YAML, []byte("#   "+up+":7: server 10.0.0.9:8080 backup")) {
 		t.Errorf("notes missing from the scenario:\n%s", im.YAML)
 	}
 }

@@ -140,6 +140,10 @@ func check(sc *workloads.Scenario, opt Options, load bool) error {
 		return sc.FieldError("gateway.connections",
 			"connection limits run in the simulator only for now")
 	}
+	if u := sc.Balancer.Upstream; u != nil && u.Connect > 0 && opt.Gateway == "" {
+		return sc.FieldError("balancer.upstream.connect",
+			"is simulated only: live connections to the servers take what they take (write 0, or drop it, for live mode)")
+	}
 	if sc.Clients.Keepalive != nil {
 		return sc.FieldError("clients.keepalive",
 			"client connection reuse runs in the simulator only for now: live mode's attacker keeps its connections alive as vegeta does")
@@ -437,6 +441,10 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 	return w, nil
 }
 
+// maxIdleConns is the live gateway's idle connections per server
+// (gateway.MaxIdlePerUpstream).
+const maxIdleConns = gateway.MaxIdlePerUpstream
+
 // ExternalIgnores lists the scenario keys that are set and that an
 // external gateway (Options.Gateway) makes moot: edgelab's gateway tier,
 // balancer and client-side retries and hedging are not in the path, only
@@ -457,6 +465,7 @@ func ExternalIgnores(sc *workloads.Scenario) []string {
 	add("balancer.affinity", b.Affinity != "")
 	add("balancer.stale_load", b.StaleLoad != 0)
 	add("balancer.params", len(b.Params) > 0)
+	add("balancer.upstream", b.Upstream != nil)
 	add("gateway", sc.Gateway != nil)
 	return keys
 }
@@ -558,6 +567,8 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 		// The backends have not started their failure schedule: the
 		// run's time origin moves to now.
 		start = time.Now().Add(200 * time.Millisecond)
+	} else if u := sc.Balancer.Upstream; u != nil && u.Keepalive != nil {
+		opt.logf("live: balancer.upstream.keepalive is simulated only: edgelab's gateway keeps up to %d idle connections to each server", maxIdleConns)
 	}
 	if w.fleet != nil {
 		w.fleet.Play(start, end)

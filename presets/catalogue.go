@@ -3,6 +3,7 @@ package presets
 // Sources, one constant per vendor page, so each is written once.
 const (
 	nginxUpstream = "https://nginx.org/en/docs/http/ngx_http_upstream_module.html"
+	nginxChanges  = "https://nginx.org/en/CHANGES"
 	nginxProxy    = "https://nginx.org/en/docs/http/ngx_http_proxy_module.html"
 	nginxRRSource = "https://github.com/nginx/nginx/blob/master/src/http/ngx_http_upstream_round_robin.c"
 	nginxUpSource = "https://github.com/nginx/nginx/blob/master/src/http/ngx_http_upstream.c"
@@ -108,6 +109,10 @@ var nginx = &System{
 			Note: "NGINX times the gap between two reads; edgelab times the whole answer"},
 		{Key: kLimitStages + "algorithm", Value: "leaky-bucket", Vendor: "limit_req: a leaky bucket, burst=0, excess delayed", Source: nginxLimitReq,
 			Note: "for ratelimit stages the scenario writes (NGINX as the gateway tier)"},
+		{Key: "balancer.upstream.keepalive", Value: "0", Vendor: "no keepalive directive: a new connection to the server for every request", Source: nginxUpstream + "#keepalive", Until: "1.29.6",
+			Note: "each attempt opens a connection; it costs what balancer.upstream.connect says (0 unless written)"},
+		{Key: "balancer.upstream.keepalive", Value: "32", Vendor: "keepalive 32 local, the default since 1.29.7", Source: nginxChanges, Since: "1.29.7",
+			Note: "NGINX keeps 32 idle connections per worker; edgelab per gateway instance (or balancer); it matters when balancer.upstream.connect has a cost"},
 	},
 	Algorithms: []Algorithm{
 		{Name: "round_robin", Strategy: "weighted-round-robin", Source: nginxRRSource, Note: "smooth weighted round robin (ngx_http_upstream_get_peer)"},

@@ -157,11 +157,15 @@ type Run struct {
 	// Attempts counts attempts sent to servers, retries and hedges
 	// included; absent (0) when an external gateway made them (live
 	// --gateway), whose retries edgelab does not see.
-	Attempts      int64   `json:"attempts,omitempty"`
-	ThroughputRPS float64 `json:"throughput_rps"`
-	GoodputRPS    float64 `json:"goodput_rps"`
-	Availability  float64 `json:"availability"`
-	LatencyMS     Latency `json:"latency_ms"`
+	Attempts int64 `json:"attempts,omitempty"`
+	// UpstreamConnections counts the connections to servers that the
+	// attempts opened (balancer.upstream), the others reusing idle ones;
+	// absent without balancer.upstream.
+	UpstreamConnections int64   `json:"upstream_connections,omitempty"`
+	ThroughputRPS       float64 `json:"throughput_rps"`
+	GoodputRPS          float64 `json:"goodput_rps"`
+	Availability        float64 `json:"availability"`
+	LatencyMS           Latency `json:"latency_ms"`
 	// LatencyCDF is the distribution of ok requests' latency over all
 	// replications: a few hundred [ms, share] points sampled evenly in
 	// nines (see CDFPoint), for a full-resolution CDF.

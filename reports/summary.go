@@ -25,6 +25,9 @@ type Replication struct {
 	Gateway *Gateway
 	// Trace is what a trace replay read (nil without one).
 	Trace *Trace
+	// UpstreamConnections counts the connections to servers measured
+	// attempts opened (balancer.upstream).
+	UpstreamConnections int64
 }
 
 // Summarize combines the replications of one strategy into a Run. Counts
@@ -43,6 +46,7 @@ func Summarize(strategy string, reps []Replication, durationS float64) Run {
 	for _, r := range reps {
 		run.Outcomes.Add(r.Outcomes)
 		run.Attempts += r.Attempts
+		run.UpstreamConnections += r.UpstreamConnections
 		events += r.Events
 		wall += r.WallS
 		s := r.Latency.Summary()

@@ -6,6 +6,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/workloads"
 )
 
@@ -260,5 +261,48 @@ servers:
 				}
 			}
 		}
+	}
+}
+
+// Upstream connections: with keepalive 0 every attempt opens one and
+// waits connect first, so every response time grows by exactly connect
+// (the same requests, common random numbers, each shifted alike); with an
+// unbounded pool, connections are opened only while the requests in
+// flight climb to a new peak, and the response times barely move; with a
+// pool of 2 under ~8 in flight, most attempts open one.
+func TestUpstreamConnections(t *testing.T) {
+	run := func(upstream string) reports.Run {
+		yaml := `
+duration: 30s
+warmup: 2s
+clients: {arrival: {process: poisson, rate: 800}}
+servers:
+  - {name: api, count: 4, concurrency: 64, service: {dist: exponential, mean: 10ms}}
+` + upstream
+		sc, err := workloads.Parse([]byte(yaml), "up.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(context.Background(), sc, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Runs[0]
+	}
+	base := run("")
+	perAttempt := run("balancer: {upstream: {keepalive: 0, connect: 1ms}}")
+	pool := run("balancer: {upstream: {connect: 1ms}}")
+	small := run("balancer: {upstream: {keepalive: 2, connect: 1ms}}")
+	t.Logf("mean %.3f ms; keepalive 0: %.3f ms, %d connections; pool: %.3f ms, %d; keepalive 2: %.3f ms, %d",
+		base.LatencyMS.Mean, perAttempt.LatencyMS.Mean, perAttempt.UpstreamConnections, pool.LatencyMS.Mean, pool.UpstreamConnections,
+		small.LatencyMS.Mean, small.UpstreamConnections)
+	if d := perAttempt.LatencyMS.Mean - base.LatencyMS.Mean; math.Abs(d-1) > 0.01 || perAttempt.UpstreamConnections != perAttempt.Attempts {
+		t.Errorf("keepalive 0: mean +%.4f ms (want +1), %d connections for %d attempts", d, perAttempt.UpstreamConnections, perAttempt.Attempts)
+	}
+	if d := pool.LatencyMS.Mean - base.LatencyMS.Mean; d > 0.02 || pool.UpstreamConnections > 100 {
+		t.Errorf("pool: mean +%.4f ms, %d connections", d, pool.UpstreamConnections)
+	}
+	if small.UpstreamConnections < small.Attempts/2 || small.LatencyMS.Mean <= pool.LatencyMS.Mean {
+		t.Errorf("keepalive 2: %d connections for %d attempts, mean %.3f ms", small.UpstreamConnections, small.Attempts, small.LatencyMS.Mean)
 	}
 }

@@ -38,6 +38,7 @@ const (
 	evEnd                // arrivals stop; in-flight requests drain
 	evGwHold             // request b's leaky-bucket delay at the gateway ends
 	evConnIdle           // connection b (packed with its generation) has been idle keepalive.idle
+	evUpConnect          // attempt b's new upstream connection is open
 )
 
 func pack(idx int32, gen uint32) int64 { return int64(uint64(uint32(idx)) | uint64(gen)<<32) }
@@ -128,8 +129,10 @@ type model struct {
 	logEntry traces.Entry
 	lastPath int32 // the path drawRoute drew
 	// conn is the clients' connections to the gateway tier (nil unless
-	// the scenario models them).
+	// the scenario models them); up the balancers' to the servers (nil
+	// without balancer.upstream).
 	conn *conns
+	up   *upConns
 }
 
 // modelOptions tune how a model runs without changing what it computes.
@@ -222,6 +225,14 @@ func newModel(sc *workloads.Scenario, strategy string, rep int, opt modelOptions
 	if opt.log != nil {
 		m.log = opt.log
 		opt.general = true // a request record per request
+	}
+	if u := sc.Balancer.Upstream; u != nil {
+		n := 1
+		if sc.Gateway != nil {
+			n = sc.Gateway.Instances
+		}
+		m.up = newUpConns(u.Keepalive, u.Connect.D(), n)
+		opt.general = true // attempts know their request's balancer
 	}
 	m.direct = !opt.general && m.gw == nil && m.timeout <= 0 && m.retry.Max <= 0 && m.retry.PerTryTimeout <= 0 &&
 		m.hedge.Max <= 0 && m.budget == nil && len(m.pools) == 1
@@ -336,6 +347,9 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 	case evGwDone:
 		gi, w, wgen := gwUnpack(b)
 		m.gwDone(now, gi, w, wgen)
+	case evUpConnect:
+		ai, gen := unpack(b)
+		m.upConnected(now, ai, gen)
 	case evConnIdle:
 		h, gen := unpack(b)
 		m.connIdle(now, h, gen)

@@ -217,6 +217,10 @@ func (m *model) send(now time.Duration, ri int32, retry bool) {
 	if m.retry.PerTryTimeout > 0 {
 		m.perTry.push(m, now+m.retry.PerTryTimeout.D(), ai, a.gen)
 	}
+	if m.up != nil {
+		m.upSend(now, ep, ai)
+		return
+	}
 	m.arrive(now, ep, ai)
 }
 
@@ -243,6 +247,9 @@ func (m *model) attemptDone(now time.Duration, ai int32, o strategies.Outcome) {
 	if !abandoned {
 		if m.log != nil && m.reqs[ri].gen == reqGen {
 			m.logAnswer(now, ai, o)
+		}
+		if m.up != nil {
+			m.upAnswered(ai, o)
 		}
 		m.pools[a.pool].Done(now, int(a.local), now-a.sent, o)
 		m.unlink(ri, reqGen, ai)

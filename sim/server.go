@@ -23,6 +23,7 @@ type server struct {
 	// hangs, slow factors, added latency, error rates.
 	plan.Condition
 	errors   float64 // own probability that an answer is a 5xx
+	epoch    uint32  // bumped by a crash: the connections to it close
 	group    int
 	ps       bool
 	tracked  bool // FIFO: keep inSvc (the server has failures)
@@ -172,6 +173,7 @@ func (m *model) rateChanged(now time.Duration, ep int, old float64) {
 // crash fails every attempt at server ep (connections reset) and empties it.
 func (m *model) crash(now time.Duration, ep int) {
 	s := &m.srv[ep]
+	s.epoch++ // its connections are gone
 	var lost []int32
 	if s.ps {
 		lost = append(lost, s.jobs.att...)

@@ -285,6 +285,9 @@ func replicate(ctx context.Context, sc *workloads.Scenario, strategy string, rep
 	if m.arrivals != nil && m.arrivals.Replay() != nil {
 		r.Trace = plan.Trace(sc, m.arrivals.Replay())
 	}
+	if m.up != nil {
+		r.UpstreamConnections = m.up.connects
+	}
 	for i := range m.srv {
 		s := &m.srv[i]
 		r.Servers = append(r.Servers, reports.Server{ID: s.id, Requests: s.sent, Utilization: s.finalUtil, MeanQueue: s.finalQ})

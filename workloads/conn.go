@@ -144,3 +144,29 @@ func (l *ConnLimit) validate() error {
 	}
 	return nil
 }
+
+// Upstream is the balancer's connections to the servers
+// (balancer.upstream): each balancer (each gateway instance, or the one
+// balancer without a gateway) keeps idle connections to reuse, and an
+// attempt that finds none to its server opens one first.
+type Upstream struct {
+	// Keepalive bounds the idle connections a balancer keeps, to all its
+	// servers together; past it the least recently used closes (NGINX's
+	// upstream keepalive). 0: a connection per attempt. Not given: no
+	// bound (a pool, as Envoy and HAProxy keep).
+	Keepalive *int `yaml:"keepalive"`
+	// Connect is what opening a connection costs an attempt before it
+	// reaches its server: a TCP round trip, plus a TLS handshake when the
+	// balancer re-encrypts (default 0).
+	Connect Duration `yaml:"connect"`
+}
+
+func (u *Upstream) validate() error {
+	if u.Keepalive != nil && (*u.Keepalive < 0 || *u.Keepalive > 1_000_000) {
+		return bad("balancer.upstream.keepalive", "must be between 0 (a connection per attempt) and 1e6 idle connections (got %d)", *u.Keepalive)
+	}
+	if u.Connect < 0 || u.Connect.D() > time.Minute {
+		return bad("balancer.upstream.connect", "must be between 0 and 1m (got %s)", u.Connect)
+	}
+	return nil
+}

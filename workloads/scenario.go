@@ -207,6 +207,9 @@ type Balancer struct {
 	// abortonclose) do. Default false: the request is dropped, its
 	// attempts abandoned (servers finish what they hold).
 	IgnoreClientAbort bool `yaml:"ignore_client_abort"`
+	// Upstream is the balancer's connections to the servers (nil: free
+	// and always ready, as before connections were modelled).
+	Upstream *Upstream `yaml:"upstream"`
 	// Params holds strategies' parameters by strategy name:
 	// {ring-hash: {vnodes: 160}, peak-ewma: {decay: 5}}.
 	Params map[string]map[string]float64 `yaml:"params"`

@@ -225,6 +225,11 @@ func (s *Scenario) validate() error {
 			}
 		}
 	}
+	if u := s.Balancer.Upstream; u != nil {
+		if err := u.validate(); err != nil {
+			return err
+		}
+	}
 	if k := s.Clients.Keepalive; k != nil {
 		if s.Gateway == nil {
 			return bad("clients.keepalive", "connections end at the gateway tier: add a gateway (without one, requests are placed one by one)")

@@ -102,7 +102,7 @@ func TestImportCommand(t *testing.T) {
 	conf := filepath.Join("..", "..", "configs", "testdata", "nginx.conf")
 	out := filepath.Join(t.TempDir(), "api.yaml")
 	code, _, stderr := runCLI(t, "import", conf, "--upstream", "api", "--out", out)
-	if code != 0 || !strings.Contains(stderr, "not mapped: ") || !strings.Contains(stderr, "keepalive 32") {
+	if code != 0 || !strings.Contains(stderr, "not mapped: ") || !strings.Contains(stderr, "zone api 64k") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if code, stdout, stderr := runCLI(t, "run", out, "--set", "duration=2s", "--set", "warmup=0s", "--out", filepath.Join(t.TempDir(), "run")); code != 0 || !strings.Contains(stdout, "least-request") {

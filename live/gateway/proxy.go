@@ -87,6 +87,10 @@ type ProxyStats struct {
 	Refused []int64
 }
 
+// MaxIdlePerUpstream is how many idle connections the gateway keeps to
+// each upstream server for reuse.
+const MaxIdlePerUpstream = 1024
+
 // Defaults of the proxy's limits.
 const (
 	defaultMaxBody = 1 << 20
@@ -95,7 +99,7 @@ const (
 	// gateway (502 error_5xx).
 	maxResponse = 8 << 20
 	dialTimeout = 2 * time.Second
-	maxIdlePer  = 1024
+	maxIdlePer  = MaxIdlePerUpstream
 	// maxDialing bounds the dials in progress to one upstream (per
 	// gateway instance); requests beyond wait for a freed connection or
 	// a dial slot (client.get). Measured on loopback under a
