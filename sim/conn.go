@@ -120,14 +120,7 @@ func (m *model) connect(now time.Duration, ri int32) (int, int) {
 			c.free = append(c.free, h)
 			continue
 		}
-		cn.used++
-		cn.gen++
-		c.reqConn[ri] = h
-		if c.tls != nil {
-			c.reqTLS[ri] = c.tls.Record.D()
-		}
-		t.l4.Take(now, int(cn.gi))
-		return int(cn.gi), connOpen
+		return m.reuse(now, ri, h), connOpen
 	}
 	gi, ok := t.l4.Pick(now, strategies.Request{Key: uint64(r.key), Client: uint64(client)})
 	if !ok {
@@ -213,16 +206,24 @@ func (m *model) multiplexed(now time.Duration, ri int32, client int32) (int, boo
 			}
 			continue
 		}
-		cn.used++
 		cn.busy++
-		cn.gen++
-		c.reqConn[ri] = h
-		if c.tls != nil {
-			c.reqTLS[ri] = c.tls.Record.D()
-		}
-		t.l4.Take(now, int(cn.gi))
-		return int(cn.gi), true
+		return m.reuse(now, ri, h), true
 	}
+}
+
+// reuse puts request ri on open connection h: its records' cost, and the
+// L4 balancer's count of what its instance carries.
+func (m *model) reuse(now time.Duration, ri, h int32) int {
+	c := m.conn
+	cn := &c.c[h]
+	cn.used++
+	cn.gen++
+	c.reqConn[ri] = h
+	if c.tls != nil {
+		c.reqTLS[ri] = c.tls.Record.D()
+	}
+	m.gw.l4.Take(now, int(cn.gi))
+	return int(cn.gi)
 }
 
 // connOpened counts an established connection (and its handshake) when

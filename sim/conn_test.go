@@ -39,15 +39,8 @@ gateway:
 servers:
   - {name: api, count: 4, concurrency: 64, service: {dist: constant, mean: 1us}}
 `, tc.r, tc.p)
-			sc, err := workloads.Parse([]byte(yaml), "tls.yaml", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := Run(context.Background(), sc, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			run := res.Runs[0]
+			res := simulateYAML(t, []byte(yaml), "conn.yaml", "round-robin", nil)
+			run := res
 			h := (1-tc.p)*full + tc.p*resumed
 			want := 1 / (c + h/float64(tc.r))
 			t.Logf("throughput %.1f/s, 1/(c + h/r) = %.1f/s; TLS share %.4f; %d connections", run.ThroughputRPS, want, run.Gateway.TLSShare, run.Gateway.Connections)
@@ -94,15 +87,8 @@ gateway:
 servers:
   - {name: api, count: 1, service: {dist: constant, mean: 1ms}}
 `, tc.requests)
-		sc, err := workloads.Parse([]byte(yaml), "l4.yaml", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Run(context.Background(), sc, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := res.Runs[0].Gateway
+		res := simulateYAML(t, []byte(yaml), "conn.yaml", "round-robin", nil)
+		g := res.Gateway
 		got := [2]int64{g.Instances[0].Requests, g.Instances[1].Requests}
 		if got != tc.want {
 			t.Errorf("requests: %d a connection: gateway instances got %v, want %v", tc.requests, got, tc.want)
@@ -152,15 +138,8 @@ gateway:
 servers:
   - {name: api, count: 1, concurrency: 100000, service: {dist: exponential, mean: 10ms}}
 `, tc.a*100, tc.c, tc.k)
-			sc, err := workloads.Parse([]byte(yaml), "limit.yaml", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := Run(context.Background(), sc, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			run := res.Runs[0]
+			res := simulateYAML(t, []byte(yaml), "conn.yaml", "round-robin", nil)
+			run := res
 			got := float64(run.Outcomes.ConnectFailure) / float64(run.Requests)
 			want := erlangLoss(tc.c, tc.k, tc.a)
 			// Refusals cluster in time, so the binomial standard error
@@ -197,15 +176,8 @@ gateway:
 servers:
   - {name: api, count: 4, concurrency: 64, service: {dist: exponential, mean: 10ms}}
 `, mux)
-		sc, err := workloads.Parse([]byte(yaml), "mux.yaml", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Run(context.Background(), sc, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := res.Runs[0].Gateway
+		res := simulateYAML(t, []byte(yaml), "conn.yaml", "round-robin", nil)
+		g := res.Gateway
 		t.Logf("multiplex %v: %d connections, %d handshakes, instances %d/%d", mux, g.Connections, g.FullHandshakes, g.Instances[0].Requests, g.Instances[1].Requests)
 		// One connection, opened by the first request (no warm-up), on
 		// one gateway instance.
@@ -279,15 +251,8 @@ clients: {arrival: {process: poisson, rate: 800}}
 servers:
   - {name: api, count: 4, concurrency: 64, service: {dist: exponential, mean: 10ms}}
 ` + upstream
-		sc, err := workloads.Parse([]byte(yaml), "up.yaml", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Run(context.Background(), sc, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.Runs[0]
+		res := simulateYAML(t, []byte(yaml), "conn.yaml", "round-robin", nil)
+		return res
 	}
 	base := run("")
 	perAttempt := run("balancer: {upstream: {keepalive: 0, connect: 1ms}}")

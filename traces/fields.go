@@ -114,17 +114,9 @@ func clfTime(b []byte) (int64, error) {
 		return bad()
 	}
 	rest := b[20:]
-	var frac time.Duration
-	if len(rest) > 0 && rest[0] == '.' {
-		j := 1
-		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-			j++
-		}
-		f, err := decimal(rest[:j], 1e9)
-		if err != nil {
-			return bad()
-		}
-		frac, rest = f, rest[j:]
+	frac, rest, err := fraction(rest)
+	if err != nil {
+		return bad()
 	}
 	off := 0
 	if len(rest) > 0 {
@@ -162,17 +154,9 @@ func isoTime(b []byte) (int64, error) {
 		return bad()
 	}
 	rest := b[19:]
-	var frac time.Duration
-	if len(rest) > 0 && rest[0] == '.' {
-		j := 1
-		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-			j++
-		}
-		f, err := decimal(rest[:j], 1e9)
-		if err != nil {
-			return bad()
-		}
-		frac, rest = f, rest[j:]
+	frac, rest, err := fraction(rest)
+	if err != nil {
+		return bad()
 	}
 	off := 0
 	switch {
@@ -192,6 +176,20 @@ func isoTime(b []byte) (int64, error) {
 	}
 	t := time.Date(year, time.Month(mon), day, hh, mm, ss, 0, time.UTC)
 	return t.UnixNano() - int64(off)*1e9 + int64(frac), nil
+}
+
+// fraction reads an optional ".123" of a second at the start of b, and
+// returns it with what follows.
+func fraction(b []byte) (time.Duration, []byte, error) {
+	if len(b) == 0 || b[0] != '.' {
+		return 0, b, nil
+	}
+	j := 1
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		j++
+	}
+	f, err := decimal(b[:j], 1e9)
+	return f, b[j:], err
 }
 
 // inRange checks a date's fields: years 1700–2200 (a time in nanoseconds
