@@ -80,3 +80,23 @@ func TestFitBadInput(t *testing.T) {
 		}
 	}
 }
+
+// edgelab tls-cost prints gateway.tls keys a scenario loads; a bad key
+// is exit 2.
+func TestTLSCost(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "tls-cost", "--key", "p256", "-n", "3")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	yaml := "duration: 1s\nclients: {arrival: {process: poisson, rate: 10}}\nservers: [{name: a, count: 1, service: {mean: 1ms}}]\n" + stdout
+	sc, err := workloads.Parse([]byte(yaml), "tls.yaml", nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if tls := sc.Gateway.TLS; tls.Full <= 0 || tls.Resumed <= 0 {
+		t.Errorf("measured %+v", tls)
+	}
+	if code, _, stderr := runCLI(t, "tls-cost", "--key", "dsa"); code != 2 || !strings.Contains(stderr, `--key: "dsa"`) {
+		t.Errorf("bad key: exit %d: %s", code, stderr)
+	}
+}

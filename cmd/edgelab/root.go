@@ -36,7 +36,7 @@ latency percentiles, availability and per-server load for each strategy.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newRunCmd(stdout, stderr), newStrategiesCmd(stdout), newPresetsCmd(stdout), newExportCmd(stdout, stderr), newImportCmd(stdout, stderr), newFitCmd(stdout, stderr), newSweepCmd(stdout), newCapacityCmd(stdout),
+	root.AddCommand(newRunCmd(stdout, stderr), newStrategiesCmd(stdout), newPresetsCmd(stdout), newExportCmd(stdout, stderr), newImportCmd(stdout, stderr), newFitCmd(stdout, stderr), newTLSCostCmd(stdout), newSweepCmd(stdout), newCapacityCmd(stdout),
 		newReportCmd(stdout), newLiveCmd(stdout, stderr), newServeCmd(stdout, stderr))
 	root.AddCommand(newMergeCmd(stdout))
 	return root
