@@ -66,8 +66,9 @@ import (
 //     an external gateway's are not seen);
 //   - a crashed backend listens again RepairLead (50 ms) before its repair
 //     and resets what it accepts until then, so that it is up at its
-//     repair time as the simulator's instance is; a connection in that
-//     lead fails as a refused one does (but is not counted as refused);
+//     repair time as the simulator's instance is; a request in that lead
+//     fails as a refused one does, and is counted as the backend's (its
+//     request line read first, health checks left out);
 //   - GET /healthz of a hung backend answers when the hang ends (a
 //     prober's timeout decides), and one of a slow backend answers after
 //     the added latency; the simulator decides at the probe's start;

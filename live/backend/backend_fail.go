@@ -1,6 +1,8 @@
 package backend
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"errors"
 	"net"
@@ -206,6 +208,32 @@ func (b *Backend) crashLocked(now time.Duration) (net.Listener, []net.Conn) {
 }
 
 // resetConn closes c with a TCP reset, as a process dying would.
+// refuse resets a connection accepted while the backend is down (in its
+// repair's lead), after reading its request line, for up to refuseRead:
+// a request (not a health check) is counted as the backend's, refused,
+// as the simulator counts every attempt sent to a crashed server, and as
+// edgelab's gateway counts the connections a closed listener refused.
+func (b *Backend) refuse(c net.Conn) {
+	defer resetConn(c)
+	_ = c.SetReadDeadline(time.Now().Add(refuseRead))
+	line, err := bufio.NewReaderSize(c, 512).ReadSlice('\n')
+	if err != nil {
+		return // nothing, or not a request line, in time
+	}
+	f := bytes.Fields(line)
+	if len(f) < 2 || bytes.HasPrefix(f[1], []byte("/healthz")) {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.closed {
+		b.requests++
+	}
+}
+
+// refuseRead bounds the wait for a refused connection's request line.
+const refuseRead = 100 * time.Millisecond
+
 func resetConn(c net.Conn) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
@@ -324,8 +352,13 @@ func (l *trackListener) Accept() (net.Conn, error) {
 		b := l.b
 		b.mu.Lock()
 		if b.cond.Down > 0 || b.closed {
+			closed := b.closed
 			b.mu.Unlock()
-			resetConn(c)
+			if closed {
+				resetConn(c)
+			} else {
+				go b.refuse(c)
+			}
 			continue
 		}
 		tc := &trackedConn{Conn: c, b: b}

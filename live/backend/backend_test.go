@@ -647,11 +647,20 @@ func TestBackendListensBeforeRepair(t *testing.T) {
 	if err == nil {
 		conn.Close()
 	}
+	before := b.Stats().Requests
+	if r := call(c, b.URL()+"/healthz"); r.err == nil {
+		t.Errorf("health check answered %d before the repair", r.code)
+	}
 	if r := call(c, b.URL()); r.err == nil {
 		t.Errorf("answered %d before its repair", r.code)
 	}
 	if time.Since(start) > time.Second {
 		t.Skip("the machine was too slow to check before the repair")
+	}
+	// The refused request is the backend's, as in the simulator; the
+	// health check is not.
+	if got := b.Stats().Requests - before; got != 1 {
+		t.Errorf("%d requests counted for one refused request and one refused health check", got)
 	}
 	waitFor(t, "the repair", func() bool { return call(c, b.URL()).code == 200 })
 	if time.Since(start) < time.Second {
