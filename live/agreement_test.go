@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/edgelab/edgelab/live/internal/livetest"
+	"github.com/edgelab/edgelab/live/tlscost"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/sim"
 	"github.com/edgelab/edgelab/workloads"
@@ -97,5 +98,67 @@ func TestLiveCrashAgreesWithSim(t *testing.T) {
 	}
 	if s.Failed == 0 {
 		t.Errorf("the crash failed no simulated request: the test checks nothing")
+	}
+}
+
+// TestLiveTLSAgreesWithCalibratedSim is the TLS acceptance: the gateway
+// terminates real TLS (crypto/tls, a generated RSA-2048 certificate) and
+// the attacker speaks HTTPS. A first live run with one request a
+// connection calibrates the simulator (Calibrate: gateway.proxy_cost,
+// gateway.tls and clients.keepalive.connect from the measured CPU and
+// connection times); then live runs with 1 and with 10 requests a
+// connection are each compared with the calibrated simulation: throughput
+// within 5 %, p50 within 15 %, and the gateway's measured CPU per request
+// within 25 % of what the simulation charges: 1/(c + h/r) is the model
+// (TestTLSCapacity), and this checks its c, h and r against crypto/tls.
+func TestLiveTLSAgreesWithCalibratedSim(t *testing.T) {
+	if os.Getenv("EDGELAB_AGREEMENT") == "" || livetest.Race {
+		t.Skip("timing-sensitive live runs: set EDGELAB_AGREEMENT=1 and run it alone, not under -race")
+	}
+	tlsYAML := agreementYAML + `
+gateway:
+  instances: 1
+  tls: {key_type: rsa2048}
+`
+	load := func(sets ...string) *workloads.Scenario {
+		sc, err := workloads.Parse([]byte(tlsYAML), "tls-agreement.yaml", sets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	runLive := func(sc *workloads.Scenario) reports.Run {
+		res, err := Run(context.Background(), sc, Options{MeasureCPU: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Runs[0]
+	}
+	costs, err := tlscost.Measure(tlscost.RSA2048, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calRun := runLive(load("clients.keepalive.requests=1"))
+	cal, err := Calibrate(load("clients.keepalive.requests=1"), &calRun, costs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("calibrated: %v (tlscost: full %v, resumed %v)", cal.Sets(), costs.Full, costs.Resumed)
+	for _, r := range []string{"1", "10"} {
+		sets := []string{"clients.keepalive.requests=" + r}
+		l := runLive(load(sets...))
+		sr, err := sim.Run(context.Background(), load(append(sets, cal.Sets()...)...), sim.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := sr.Runs[0]
+		t.Logf("requests %s: live %d connections (%d full), CPU %.3f ms/req, TLS %.0f %%, p50 %.2f ms; sim %d (%d), %.3f ms/req, TLS %.0f %%, p50 %.2f ms",
+			r, l.Gateway.Connections, l.Gateway.FullHandshakes, l.Gateway.CPUPerRequestMS, 100*l.Gateway.TLSShare, l.LatencyMS.P50,
+			s.Gateway.Connections, s.Gateway.FullHandshakes, s.Gateway.CPUPerRequestMS, 100*s.Gateway.TLSShare, s.LatencyMS.P50)
+		relWithin(t, "requests "+r+": throughput", l.ThroughputRPS, s.ThroughputRPS, 0.05)
+		relWithin(t, "requests "+r+": p50", l.LatencyMS.P50, s.LatencyMS.P50, 0.15)
+		relWithin(t, "requests "+r+": gateway CPU per request", l.Gateway.CPUPerRequestMS, s.Gateway.CPUPerRequestMS, 0.25)
+		// Each client keeps its own connections in both worlds.
+		relWithin(t, "requests "+r+": connections", float64(l.Gateway.Connections), float64(s.Gateway.Connections), 0.10)
 	}
 }

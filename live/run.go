@@ -2,6 +2,9 @@ package live
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +22,7 @@ import (
 	"github.com/edgelab/edgelab/live/backend"
 	"github.com/edgelab/edgelab/live/gateway"
 	"github.com/edgelab/edgelab/live/l4"
+	"github.com/edgelab/edgelab/live/tlscost"
 	"github.com/edgelab/edgelab/plan"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/traces"
@@ -66,6 +70,12 @@ type Options struct {
 	AccessLogFormat string
 	// MaxWorkers caps vegeta's workers (0 = the attacker's default).
 	MaxWorkers uint64
+	// MeasureCPU measures edgelab's gateway tier's CPU time per request
+	// over the measured window with Go's CPU profiler (see cpuMeter), and
+	// TLS's share of it, into results.json's gateway block. It needs
+	// edgelab's own gateway (not Gateway) and no other CPU profile on in
+	// the process.
+	MeasureCPU bool
 	// Logf receives progress messages (nil = silent).
 	Logf func(format string, args ...any)
 }
@@ -132,10 +142,6 @@ func check(sc *workloads.Scenario, opt Options, load bool) error {
 		return sc.FieldError("gateway.failures",
 			"gateway instance failures run in the simulator only; live mode plays server failures")
 	}
-	if g := sc.Gateway; g != nil && g.TLS != nil {
-		return sc.FieldError("gateway.tls",
-			"TLS termination runs in the simulator only for now: edgelab's live gateway speaks plain HTTP")
-	}
 	if g := sc.Gateway; g != nil && g.Connections != nil {
 		return sc.FieldError("gateway.connections",
 			"connection limits run in the simulator only for now")
@@ -144,9 +150,8 @@ func check(sc *workloads.Scenario, opt Options, load bool) error {
 		return sc.FieldError("balancer.upstream.connect",
 			"is simulated only: live connections to the servers take what they take (write 0, or drop it, for live mode)")
 	}
-	if sc.Clients.Keepalive != nil {
-		return sc.FieldError("clients.keepalive",
-			"client connection reuse runs in the simulator only for now: live mode's attacker keeps its connections alive as vegeta does")
+	if opt.MeasureCPU && opt.Gateway != "" {
+		return errors.New("--cpu with --gateway: edgelab measures its own gateway's CPU; measure your gateway's with its own tools (pidstat, top)")
 	}
 	if opt.Gateway != "" && len(opt.Strategies) > 0 {
 		return errors.New("--strategy with --gateway: an external gateway balances as it is configured, not with edgelab's strategies; drop --strategy (or --gateway to run edgelab's own gateway)")
@@ -324,13 +329,18 @@ type ServeInfo struct {
 
 // world is one strategy's running system: backends, gateways, L4.
 type world struct {
-	fleet  *backend.Fleet
-	gws    []*gateway.Gateway
-	stages []*gateway.Stages
-	l4     *l4.L4
-	auth   *gateway.Auth
-	target string
-	closes []func() error
+	// clientTLS is the attacker's TLS configuration when the gateway
+	// terminates TLS (it trusts the generated certificate); connections
+	// says the run reports client connections (Scenario.Connections).
+	clientTLS   *tls.Config
+	connections bool
+	fleet       *backend.Fleet
+	gws         []*gateway.Gateway
+	stages      []*gateway.Stages
+	l4          *l4.L4
+	auth        *gateway.Auth
+	target      string
+	closes      []func() error
 }
 
 func (w *world) close() error {
@@ -398,6 +408,13 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 	if g != nil {
 		instances = g.Instances
 	}
+	w.connections = sc.Connections()
+	var srvTLS *tls.Config
+	if g != nil && g.TLS != nil {
+		if srvTLS, w.clientTLS, err = tlsConfigs(g.TLS); err != nil {
+			return w, err
+		}
+	}
 	ups := w.upstreams(sc, opt.Backends)
 	// One set of rate limiters for the whole tier, as in the simulator.
 	limits, err := gateway.NewRateLimits(g, start)
@@ -421,7 +438,7 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 			listen = opt.Listen
 		}
 		gw, err := gateway.StartGateway(gateway.Config{Scenario: sc, Strategy: strategy, Instance: i, Upstreams: ups,
-			Start: start, Middleware: st.Wrap, Logf: opt.Logf, Listen: listen})
+			Start: start, Middleware: st.Wrap, Logf: opt.Logf, Listen: listen, TLS: srvTLS, MaxConnections: maxConnections(sc)})
 		if err != nil {
 			return w, fmt.Errorf("start gateway %d: %w", i, err)
 		}
@@ -431,7 +448,8 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 	}
 	w.target = w.gws[0].URL()
 	if instances > 1 {
-		w.l4, err = l4.StartL4(l4.Config{Mode: g.L4, Backends: addrs, Health: g.Health, Start: start, Seed: sc.Seed, Listen: opt.Listen})
+		w.l4, err = l4.StartL4(l4.Config{Mode: g.L4, Backends: addrs, Health: g.Health, Start: start, Seed: sc.Seed, Listen: opt.Listen,
+			BackendTLS: srvTLS != nil})
 		if err != nil {
 			return w, fmt.Errorf("start L4 balancer: %w", err)
 		}
@@ -439,6 +457,54 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 		w.target = w.l4.URL()
 	}
 	return w, nil
+}
+
+// maxConnections is a gateway instance's bound on client connections
+// (gateway.Config.MaxConnections). When the scenario models connections
+// without gateway.connections, the simulated instances hold any number:
+// each of the clients keeps its idle connections, so the live instances
+// hold twice the clients (at least nginx's 512), rather than close idle
+// ones for room at 512 and make clients reconnect and handshake again.
+func maxConnections(sc *workloads.Scenario) int {
+	if !sc.Connections() {
+		return 0 // gateway.DefaultMaxConnections
+	}
+	return min(max(gateway.DefaultMaxConnections, 2*sc.Clients.Count), maxGatewayConns)
+}
+
+// maxGatewayConns caps maxConnections: the attacker's own bound on its
+// connections (from the open file limit) is lower still.
+const maxGatewayConns = 1 << 16
+
+// tlsConfigs makes the gateway's TLS configuration from gateway.tls: the
+// user's certificate and key, or a self-signed certificate of key_type
+// generated now; and the attacker's, which trusts the generated
+// certificate (the user's is not checked: edgelab measures, it does not
+// authenticate). Every instance shares the session ticket keys, as a
+// fleet configured with one ssl_session_ticket_key does, so that a
+// session resumes on any instance.
+func tlsConfigs(t *workloads.TLS) (srv, cli *tls.Config, err error) {
+	var cert tls.Certificate
+	cli = &tls.Config{ServerName: tlscost.ServerName}
+	if certFile, keyFile := t.Files(); certFile != "" {
+		if cert, err = tls.LoadX509KeyPair(certFile, keyFile); err != nil {
+			return nil, nil, fmt.Errorf("gateway.tls: %w", err)
+		}
+		cli = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // see above
+	} else {
+		var pool *x509.CertPool
+		if cert, pool, err = tlscost.Certificate(t.KeyType); err != nil {
+			return nil, nil, fmt.Errorf("gateway.tls: generate a certificate: %w", err)
+		}
+		cli.RootCAs = pool
+	}
+	srv = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return nil, nil, fmt.Errorf("gateway.tls: session ticket key: %w", err)
+	}
+	srv.SetSessionTicketKeys([][32]byte{key})
+	return srv, cli, nil
 }
 
 // maxIdleConns is the live gateway's idle connections per server
@@ -493,6 +559,8 @@ func waitForGateway(ctx context.Context, opt Options, path string) (answered int
 	}
 	url := strings.TrimSuffix(opt.Gateway, "/") + path
 	client := &http.Client{Timeout: time.Second,
+		// An https:// gateway's certificate is not edgelab's to check.
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // see above
 		// A redirect is an answer; following it could leave loopback.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	defer client.CloseIdleConnections()
@@ -567,7 +635,10 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 		// The backends have not started their failure schedule: the
 		// run's time origin moves to now.
 		start = time.Now().Add(200 * time.Millisecond)
-	} else if u := sc.Balancer.Upstream; u != nil && u.Keepalive != nil {
+	} else if k := sc.Clients.Keepalive; k != nil && k.Connect > 0 {
+		opt.logf("live: clients.keepalive.connect is simulated only: live connections take what they take (results.json's gateway.connect_ms)")
+	}
+	if u := sc.Balancer.Upstream; u != nil && u.Keepalive != nil && opt.Gateway == "" {
 		opt.logf("live: balancer.upstream.keepalive is simulated only: edgelab's gateway keeps up to %d idle connections to each server", maxIdleConns)
 	}
 	if w.fleet != nil {
@@ -579,6 +650,7 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 	iv := reports.SeriesInterval(end, maxBuckets)
 	buckets := int((end + iv - 1) / iv)
 	smp := newSampler(w, buckets)
+	smp.measureCPU = opt.MeasureCPU
 	sctx, stopSampling := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -587,7 +659,7 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 		smp.run(sctx, start, iv, warm, end)
 	}()
 
-	cfg := attack.Config{Scenario: sc, Target: w.target, Start: start, Vegeta: vlog, Name: strategy, MaxWorkers: opt.MaxWorkers}
+	cfg := attack.Config{Scenario: sc, Target: w.target, Start: start, Vegeta: vlog, Name: strategy, MaxWorkers: opt.MaxWorkers, TLS: w.clientTLS}
 	if w.auth != nil {
 		cfg.Tokens = w.auth.Token
 	}
@@ -620,7 +692,10 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 	rep := ar.Rep
 	rep.Servers = smp.servers(w, end-warm)
 	smp.fill(rep.Series)
-	rep.Gateway = gatewayStats(w, smp, rep.Latency)
+	rep.Gateway = gatewayStats(w, smp, rep.Latency, ar.Conns)
+	if smp.cpuErr != nil {
+		opt.logf("live: %v", smp.cpuErr)
+	}
 	run := reports.Summarize(strategy, []reports.Replication{rep}, sc.Duration.D().Seconds())
 	run.Sim = nil
 	live := ar.Live
@@ -637,11 +712,24 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 const maxBuckets = 600
 
 // gatewayStats summarizes the gateway tier (nil without one).
-func gatewayStats(w *world, smp *sampler, lat *reports.LatencyRecorder) *reports.Gateway {
+func gatewayStats(w *world, smp *sampler, lat *reports.LatencyRecorder, conns attack.ConnStats) *reports.Gateway {
 	if len(w.stages) == 0 || len(w.gws) == 0 {
 		return nil
 	}
 	out := &reports.Gateway{}
+	if w.connections {
+		out.Connections, out.FullHandshakes, out.ResumedHandshakes = conns.Opened, conns.Full, conns.Resumed
+		out.ConnectMS = reports.Round(conns.Setup.Seconds()*1000, 6)
+	}
+	if ms, share, hsMS, ok := smp.gatewayCPU(); ok {
+		out.CPUPerRequestMS = reports.Round(ms, 6)
+		if w.clientTLS != nil {
+			out.TLSShare = reports.Round(share, 6)
+			if n := conns.Full + conns.Resumed; n > 0 {
+				out.HandshakeCPUMS = reports.Round(hsMS/float64(n), 6)
+			}
+		}
+	}
 	var stages []reports.Stage
 	for i, st := range w.stages {
 		out.Instances = append(out.Instances, reports.Server{ID: fmt.Sprintf("gateway-%d", i), Requests: smp.gatewayRequests(i)})

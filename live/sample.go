@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"runtime/pprof"
 	"time"
 
 	"github.com/edgelab/edgelab/live/backend"
@@ -28,6 +29,14 @@ type sampler struct {
 	gwWarm []int64
 	last   []backend.Stats // at the previous bucket's end
 	w      *world
+	// measureCPU profiles the gateway's CPU over the measured window
+	// (Options.MeasureCPU); cpu holds what it measured and gwEnd the
+	// gateway instances' request counts when it stopped.
+	measureCPU bool
+	meter      *cpuMeter
+	cpu        *cpuTimes
+	cpuErr     error
+	gwEnd      []int64
 }
 
 func newSampler(w *world, buckets int) *sampler {
@@ -59,6 +68,12 @@ func (s *sampler) backends() []backend.Stats {
 
 // run samples until ctx ends: bucket k ends at start + (k+1)·iv.
 func (s *sampler) run(ctx context.Context, start time.Time, iv, warm, end time.Duration) {
+	defer func() {
+		if s.meter != nil { // interrupted
+			pprof.StopCPUProfile()
+			s.meter = nil
+		}
+	}()
 	s.last = s.backends()
 	tookWarm := warm == 0
 	if tookWarm {
@@ -84,6 +99,41 @@ func (s *sampler) run(ctx context.Context, start time.Time, iv, warm, end time.D
 	}
 	s.end = s.last
 	s.refEnd = s.lastRefused
+	if s.meter != nil {
+		s.gwEnd = s.gatewayCounts()
+		t, err := s.meter.stop()
+		s.meter = nil
+		s.cpu, s.cpuErr = &t, err
+	}
+}
+
+func (s *sampler) gatewayCounts() []int64 {
+	out := make([]int64, len(s.w.gws))
+	for i, gw := range s.w.gws {
+		out[i] = gw.Stats().Requests
+	}
+	return out
+}
+
+// gatewayCPU is the gateway tier's CPU time per request it received in
+// the measured window, in milliseconds, TLS's share of it and its
+// handshakes' CPU time (ms); ok is false when it was not measured.
+func (s *sampler) gatewayCPU() (perRequestMS, tlsShare, handshakeMS float64, ok bool) {
+	if s.cpu == nil || s.cpuErr != nil || s.gwEnd == nil {
+		return 0, 0, 0, false
+	}
+	var n int64
+	for i := range s.gwEnd {
+		n += s.gwEnd[i]
+		if i < len(s.gwWarm) {
+			n -= s.gwWarm[i]
+		}
+	}
+	if n <= 0 || s.cpu.Gateway <= 0 {
+		return 0, 0, 0, false
+	}
+	c := s.cpu
+	return float64(c.Gateway) / float64(n) / 1e6, float64(c.Handshake+c.Record) / float64(c.Gateway), float64(c.Handshake) / 1e6, true
 }
 
 // refused sums, per server, the attempts the gateway instances saw
@@ -106,9 +156,9 @@ func (s *sampler) refused() []int64 {
 func (s *sampler) takeWarm() {
 	s.warm = s.backends()
 	s.refWarm = s.refused()
-	s.gwWarm = make([]int64, len(s.w.gws))
-	for i, gw := range s.w.gws {
-		s.gwWarm[i] = gw.Stats().Requests
+	s.gwWarm = s.gatewayCounts()
+	if s.measureCPU && len(s.w.gws) > 0 {
+		s.meter, s.cpuErr = startCPU()
 	}
 }
 

@@ -21,7 +21,9 @@ type Comparison struct {
 
 // Compare lines up the runs of a live result with the simulation of the
 // same scenario, strategy by strategy: throughput, the failed fraction
-// (in points) and the latency percentiles (relative).
+// (in points) and the latency percentiles (relative), and when live
+// measured it (live --cpu) the gateway's CPU per request and TLS's share
+// of it (in points).
 func Compare(live, sim *Results) []Comparison {
 	var out []Comparison
 	for _, l := range live.Runs {
@@ -50,6 +52,13 @@ func Compare(live, sim *Results) []Comparison {
 		rel("p90 ms", s.LatencyMS.P90, l.LatencyMS.P90)
 		rel("p99 ms", s.LatencyMS.P99, l.LatencyMS.P99)
 		rel("p99.9 ms", s.LatencyMS.P999, l.LatencyMS.P999)
+		if sg, lg := s.Gateway, l.Gateway; sg != nil && lg != nil && lg.CPUPerRequestMS > 0 {
+			rel("gateway CPU ms/req", sg.CPUPerRequestMS, lg.CPUPerRequestMS)
+			if sg.TLSShare > 0 || lg.TLSShare > 0 {
+				out = append(out, Comparison{Strategy: l.Strategy, Metric: "TLS % gateway CPU", Sim: 100 * sg.TLSShare, Live: 100 * lg.TLSShare,
+					Diff: 100 * (lg.TLSShare - sg.TLSShare), Points: true})
+			}
+		}
 	}
 	return out
 }

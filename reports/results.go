@@ -212,6 +212,20 @@ type Gateway struct {
 	FullHandshakes    int64   `json:"full_handshakes,omitempty"`
 	ResumedHandshakes int64   `json:"resumed_handshakes,omitempty"`
 	TLSShare          float64 `json:"tls_share,omitempty"`
+	// CPUPerRequestMS is the gateway tier's CPU time per request it
+	// processed, in milliseconds: in the simulator what it charged
+	// (gateway.proxy_cost, stages and TLS); in live mode what the gateway
+	// instances' goroutines measurably spent (live --cpu), TLS included.
+	CPUPerRequestMS float64 `json:"cpu_ms_per_request,omitempty"`
+	// HandshakeCPUMS is the gateway's mean CPU time per TLS handshake, in
+	// milliseconds: charged in the simulator (gateway.tls.full and
+	// resumed), measured in live mode (live --cpu: the handshakes' CPU
+	// over those the clients made in the measured window).
+	HandshakeCPUMS float64 `json:"handshake_cpu_ms,omitempty"`
+	// ConnectMS is, in live mode, the median time a client's new TLS
+	// connection took to be ready: its TCP connect and its handshake, the
+	// server's CPU and the client's and their round trips.
+	ConnectMS float64 `json:"connect_ms,omitempty"`
 }
 
 // Stage is one gateway stage's statistics.

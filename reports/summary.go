@@ -206,6 +206,9 @@ func WriteText(w io.Writer, r *Results) error {
 		row("connections", func(run *Run) string { return fmt.Sprint(run.Gateway.Connections) })
 		row("TLS % gateway CPU", func(run *Run) string { return fmt.Sprintf("%.1f", 100*run.Gateway.TLSShare) })
 	}
+	if len(r.Runs) > 0 && r.Runs[0].Gateway != nil && r.Runs[0].Gateway.CPUPerRequestMS > 0 {
+		row("gateway CPU ms/req", func(run *Run) string { return fmt.Sprintf("%.3f", run.Gateway.CPUPerRequestMS) })
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -263,8 +266,14 @@ func summarizeGateway(reps []Replication) *Gateway {
 		out.FullHandshakes += g.FullHandshakes
 		out.ResumedHandshakes += g.ResumedHandshakes
 		out.TLSShare += g.TLSShare / n
+		out.CPUPerRequestMS += g.CPUPerRequestMS / n
+		out.ConnectMS += g.ConnectMS / n
+		out.HandshakeCPUMS += g.HandshakeCPUMS / n
 	}
+	out.HandshakeCPUMS = round6(out.HandshakeCPUMS)
+	out.ConnectMS = round6(out.ConnectMS)
 	out.TLSShare = round6(out.TLSShare)
+	out.CPUPerRequestMS = round6(out.CPUPerRequestMS)
 	for i := range out.Instances {
 		out.Instances[i].Utilization = round6(out.Instances[i].Utilization)
 		out.Instances[i].MeanQueue = round6(out.Instances[i].MeanQueue)

@@ -70,6 +70,7 @@ const (
 	connWaits          // in the instance's backlog
 	connRefused        // past max and backlog: refused
 	connNone           // the L4 balancer has no instance
+	connNew            // a new connection, open after clients.keepalive.connect
 )
 
 func newConns(sc *workloads.Scenario, clients int, seed uint64, rep int) *conns {
@@ -167,6 +168,9 @@ func (m *model) connect(now time.Duration, ri int32) (int, int) {
 		} else {
 			c.c[h].retired = true
 		}
+	}
+	if c.keep.Connect > 0 {
+		return gi, connNew
 	}
 	return gi, connOpen
 }

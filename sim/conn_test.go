@@ -271,3 +271,36 @@ servers:
 		t.Errorf("keepalive 2: %d connections for %d attempts, mean %.3f ms", small.UpstreamConnections, small.Attempts, small.LatencyMS.Mean)
 	}
 }
+
+// TestClientConnect: clients.keepalive.connect delays a request that opens
+// a connection, and only such a request. With one request a connection
+// every response time grows by exactly connect (the gateway's CPU and the
+// servers are untouched: the arrivals shift, the queues do not change).
+// With r requests a connection, and one client, 1 request in r pays it:
+// the mean grows by connect/r.
+func TestClientConnect(t *testing.T) {
+	run := func(keep string) reports.Run {
+		yaml := `
+duration: 30s
+warmup: 2s
+clients: {arrival: {process: poisson, rate: 400}, count: 1` + keep + `}
+gateway: {instances: 2, concurrency: 8, stages: [{type: transform, cost: 200us}]}
+servers:
+  - {name: api, count: 4, concurrency: 64, service: {dist: exponential, mean: 10ms}}
+`
+		return simulateYAML(t, []byte(yaml), "connect.yaml", "round-robin", nil)
+	}
+	base := run(", keepalive: {requests: 1}")
+	one := run(", keepalive: {requests: 1, connect: 3ms}")
+	if d := one.LatencyMS.Mean - base.LatencyMS.Mean; math.Abs(d-3) > 0.01 {
+		t.Errorf("requests 1: mean +%.4f ms, want +3", d)
+	}
+	// HTTP/1.1 with one client: a second connection opens whenever the
+	// first is busy, so count what the run opened.
+	ten := run(", keepalive: {requests: 10, connect: 3ms}")
+	tenBase := run(", keepalive: {requests: 10}")
+	want := 3 * float64(ten.Gateway.Connections) / float64(ten.Requests)
+	if d := ten.LatencyMS.Mean - tenBase.LatencyMS.Mean; math.Abs(d-want) > 0.1*want+0.01 {
+		t.Errorf("requests 10: mean +%.4f ms, want about %.4f (%d connections for %d requests)", d, want, ten.Gateway.Connections, ten.Requests)
+	}
+}

@@ -302,6 +302,11 @@ func (m *model) toGateway(now time.Duration, ri int32) {
 		return
 	case connWaits:
 		return // in the instance's backlog, until a connection closes
+	case connNew:
+		// The client's side of opening it: round trips and its own
+		// handshake work (the instance's is charged to its worker).
+		m.eng.Schedule(now+m.conn.keep.Connect.D(), m.h, evConnReady, pack(ri, r.gen))
+		return
 	}
 	m.admit(now, ri, gi)
 }
@@ -344,7 +349,7 @@ func (m *model) gwStart(now time.Duration, gi, w int, ri int32) {
 	if r.measured {
 		t.started++
 	}
-	var cost time.Duration
+	cost := t.cfg.ProxyCost.D()
 	r.decision = verdictForward
 	if t.hold != nil {
 		t.setHold(ri, 0)
@@ -607,10 +612,16 @@ func (m *model) gatewayStats() *reports.Gateway {
 	if t.okTime > 0 {
 		out.LatencyShare = t.gwTime / t.okTime
 	}
+	if t.started > 0 {
+		out.CPUPerRequestMS = t.cpu / float64(t.started) / 1e6
+	}
 	if c := m.conn; c != nil {
 		out.Connections, out.FullHandshakes, out.ResumedHandshakes = c.opened, c.full, c.resumed
 		if t.cpu > 0 {
 			out.TLSShare = c.tlsTime / t.cpu
+		}
+		if n := c.full + c.resumed; n > 0 && c.tls != nil {
+			out.HandshakeCPUMS = (float64(c.full)*c.tls.Full.Seconds() + float64(c.resumed)*c.tls.Resumed.Seconds()) * 1000 / float64(n)
 		}
 	}
 	return out

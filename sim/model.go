@@ -39,6 +39,7 @@ const (
 	evGwHold             // request b's leaky-bucket delay at the gateway ends
 	evConnIdle           // connection b (packed with its generation) has been idle keepalive.idle
 	evUpConnect          // attempt b's new upstream connection is open
+	evConnReady          // request b's new client connection is ready (clients.keepalive.connect)
 )
 
 func pack(idx int32, gen uint32) int64 { return int64(uint64(uint32(idx)) | uint64(gen)<<32) }
@@ -350,6 +351,10 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 	case evUpConnect:
 		ai, gen := unpack(b)
 		m.upConnected(now, ai, gen)
+	case evConnReady:
+		if ri, gen := unpack(b); m.reqs[ri].gen == gen {
+			m.admit(now, ri, int(m.reqs[ri].gwi))
+		}
 	case evConnIdle:
 		h, gen := unpack(b)
 		m.connIdle(now, h, gen)

@@ -1,6 +1,9 @@
 package workloads
 
-import "time"
+import (
+	"crypto/tls"
+	"time"
+)
 
 // Keepalive is how clients reuse their connections to the gateway tier
 // (clients.keepalive). A client's requests go one at a time on a
@@ -18,6 +21,13 @@ type Keepalive struct {
 	// once (HTTP/2): a client has one connection, which Requests counts
 	// streams of.
 	Multiplex bool `yaml:"multiplex"`
+	// Connect is what opening a connection costs a request before it
+	// reaches its gateway instance, on the client's side: the TCP and TLS
+	// round trips and the client's own handshake work (default 0; the
+	// instance's handshake CPU is gateway.tls's). edgelab live
+	// --calibrate measures it. Simulator only: live connections take what
+	// they take.
+	Connect Duration `yaml:"connect"`
 }
 
 // The defaults of clients.keepalive: NGINX's
@@ -43,7 +53,28 @@ type TLS struct {
 	// Record is the per-request cost of encrypting and decrypting its
 	// records (default DefaultTLSRecord).
 	Record Duration `yaml:"record"`
+	// Cert and Key are the PEM files of the certificate chain and its
+	// private key that live mode's gateway serves (relative to the
+	// scenario's file); without them live mode generates a self-signed
+	// certificate of KeyType when it starts. The simulator reads neither.
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+	// KeyType is the generated certificate's key: KeyRSA2048 (default) or
+	// KeyP256.
+	KeyType string `yaml:"key_type"`
+
+	certPath, keyPath string // Cert and Key resolved against the scenario's directory
 }
+
+// Key types of gateway.tls.key_type.
+const (
+	KeyRSA2048 = "rsa2048"
+	KeyP256    = "p256"
+)
+
+// Files returns the certificate and key files, resolved against the
+// scenario's directory ("", "" without them: generate one).
+func (t *TLS) Files() (cert, key string) { return t.certPath, t.keyPath }
 
 // The defaults of gateway.tls; docs/scenario.md gives their sources.
 const (
@@ -80,6 +111,9 @@ func (t *TLS) setDefaults(zeros map[string]bool) {
 	if t.Record == 0 && !zeros["gateway.tls.record"] {
 		t.Record = Duration(DefaultTLSRecord)
 	}
+	if t.KeyType == "" {
+		t.KeyType = KeyRSA2048
+	}
 }
 
 func (k *Keepalive) validate() error {
@@ -89,10 +123,13 @@ func (k *Keepalive) validate() error {
 	if k.Idle < 0 {
 		return bad("clients.keepalive.idle", "must not be negative")
 	}
+	if k.Connect < 0 || k.Connect.D() > time.Minute {
+		return bad("clients.keepalive.connect", "must be between 0 and 1m (got %s)", k.Connect)
+	}
 	return nil
 }
 
-func (t *TLS) validate() error {
+func (t *TLS) validate(s *Scenario) error {
 	for k, d := range map[string]Duration{"full": t.Full, "resumed": t.Resumed, "record": t.Record} {
 		if d < 0 || d.D() > time.Minute {
 			return bad("gateway.tls."+k, "must be a CPU time between 0 and 1m (got %s)", d)
@@ -100,6 +137,22 @@ func (t *TLS) validate() error {
 	}
 	if !finite(t.Resumption) || t.Resumption < 0 || t.Resumption > 1 {
 		return bad("gateway.tls.resumption", "is a share of handshakes, 0 … 1 (got %g)", t.Resumption)
+	}
+	if t.KeyType != KeyRSA2048 && t.KeyType != KeyP256 {
+		return bad("gateway.tls.key_type", "is %s or %s (got %q)", KeyRSA2048, KeyP256, t.KeyType)
+	}
+	if (t.Cert == "") != (t.Key == "") {
+		field := "gateway.tls.key"
+		if t.Cert == "" {
+			field = "gateway.tls.cert"
+		}
+		return bad(field, "cert and key go together: give both PEM files, or neither for a generated certificate")
+	}
+	if t.Cert != "" {
+		t.certPath, t.keyPath = s.resolve(t.Cert), s.resolve(t.Key)
+		if _, err := tls.LoadX509KeyPair(t.certPath, t.keyPath); err != nil {
+			return bad("gateway.tls.cert", "%v", err)
+		}
 	}
 	return nil
 }

@@ -63,6 +63,11 @@ type Gateway struct {
 	Concurrency int `yaml:"concurrency"`
 	// Queue is the waiting room per instance; omitted = unbounded.
 	Queue *int `yaml:"queue"`
+	// ProxyCost is the CPU time an instance spends on every request it
+	// processes apart from its stages and TLS: reading and parsing it,
+	// choosing a server, forwarding it and relaying the answer (default 0;
+	// edgelab live --calibrate measures it).
+	ProxyCost Duration `yaml:"proxy_cost"`
 	// Stages run in order on every request.
 	Stages []Stage `yaml:"stages"`
 	// Routes map path prefixes to server groups, first match wins.
@@ -240,6 +245,9 @@ func (g *Gateway) validate(s *Scenario) error {
 		if len(s.Clients.Paths) == 0 && s.Clients.Arrival.Process != ProcessTrace && g.Route("/", s.Servers) < 0 {
 			return bad(p+".routes", "requests without clients.paths have path /, which no route matches")
 		}
+	}
+	if g.ProxyCost < 0 || g.ProxyCost.D() > time.Hour {
+		return bad(p+".proxy_cost", "must be a CPU time between 0 and 1h (got %s)", g.ProxyCost)
 	}
 	if h := g.Health; h != nil {
 		if err := (&Health{Active: h}).validate(); err != nil {

@@ -809,3 +809,32 @@ func fieldAtLine(n *yaml.Node, line int, path string) string {
 	}
 	return ""
 }
+
+// Rewrite returns the scenario YAML data with the "key.path=value"
+// overrides sets written into it, as --set applies them, keeping the
+// rest of the document, its comments included (yaml.v3 re-indents it by
+// two spaces). edgelab live --calibrate writes its measured keys so.
+func Rewrite(data []byte, file string, sets []string) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, syntaxError(file, err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, &Error{File: file, Msg: "a scenario is a mapping of keys (name, duration, clients, servers, ...)"}
+	}
+	for _, s := range sets {
+		if err := applySet(doc.Content[0], s); err != nil {
+			return nil, err
+		}
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return buf.Bytes(), nil
+}

@@ -123,6 +123,15 @@ func (s *Scenario) TraceStats() traces.ReplayStats { return s.Clients.Arrival.tr
 // directory.
 func (s *Scenario) TracePath() string { return s.Clients.Arrival.tracePath }
 
+// resolve is a file named in the scenario, relative to the scenario's
+// own directory (as given when the scenario came from standard input).
+func (s *Scenario) resolve(file string) string {
+	if s.src != nil && !filepath.IsAbs(file) && !strings.HasPrefix(s.src.file, "-") {
+		return filepath.Join(filepath.Dir(s.src.file), file)
+	}
+	return file
+}
+
 // probeTrace reads the head of a trace: a log that cannot be read or is
 // in no known format fails here, with its file and line. The head's rate
 // (times speed) becomes clients.arrival.rate, for estimates and reports,
@@ -145,10 +154,7 @@ func (s *Scenario) probeTrace() error {
 	if len(s.Clients.Paths) > 0 {
 		return bad("clients.paths", "a trace's requests have their own paths; remove clients.paths")
 	}
-	a.tracePath = a.File
-	if s.src != nil && !filepath.IsAbs(a.File) && !strings.HasPrefix(s.src.file, "-") {
-		a.tracePath = filepath.Join(filepath.Dir(s.src.file), a.File)
-	}
+	a.tracePath = s.resolve(a.File)
 	p, err := s.OpenTrace()
 	if err != nil {
 		return bad("clients.arrival.file", "%v", err)

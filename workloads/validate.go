@@ -215,7 +215,7 @@ func (s *Scenario) validate() error {
 			return err
 		}
 		if t := s.Gateway.TLS; t != nil {
-			if err := t.validate(); err != nil {
+			if err := t.validate(s); err != nil {
 				return err
 			}
 		}

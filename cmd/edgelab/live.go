@@ -1,15 +1,19 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/edgelab/edgelab/live"
+	"github.com/edgelab/edgelab/live/tlscost"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/sim"
 	"github.com/edgelab/edgelab/workloads"
@@ -24,6 +28,8 @@ type liveFlags struct {
 	allowRemote bool
 	compare     bool
 	maxWorkers  uint64
+	cpu         bool
+	calibrate   string
 }
 
 func newLiveCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -66,6 +72,8 @@ edgelab's emulated backends. Only loopback addresses are used unless
 	fl.BoolVar(&f.allowRemote, "allow-remote", false, "allow --backend and --gateway addresses that are not on loopback")
 	fl.BoolVar(&f.compare, "compare", false, "also simulate the scenario and print sim and live side by side")
 	fl.Uint64Var(&f.maxWorkers, "max-workers", 0, "cap on vegeta's workers (default: the attacker's)")
+	fl.BoolVar(&f.cpu, "cpu", false, "measure edgelab's gateway's CPU time per request (and TLS's share) with Go's CPU profiler")
+	fl.StringVar(&f.calibrate, "calibrate", "", "measure the gateway's CPU (--cpu) and write the scenario to this file with the measured costs as keys (gateway.proxy_cost, gateway.tls, clients.keepalive.connect)")
 	return cmd
 }
 
@@ -87,12 +95,27 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 	if _, err := newAccessLogs("", f.accessLog); err != nil {
 		return err
 	}
+	if f.calibrate != "" {
+		if args[0] == "-" {
+			return usageError{fmt.Errorf("--calibrate rewrites the scenario's file: read it from a file, not standard input")}
+		}
+		if f.gateway != "" {
+			return usageError{fmt.Errorf("--calibrate with --gateway: edgelab calibrates its own gateway")}
+		}
+		if sc.Gateway == nil {
+			return usageError{fmt.Errorf("--calibrate: %s has no gateway to calibrate", args[0])}
+		}
+		f.cpu = true
+	}
+	if f.cpu && f.cpuprofile != "" {
+		return usageError{fmt.Errorf("--cpu and --cpuprofile: Go runs one CPU profile at a time; give one")}
+	}
 	wait := f.gatewayWait
 	if wait == 0 {
 		wait = -1 // the flag's 0 means no wait; the option's 0 is the default
 	}
 	opt := live.Options{Strategies: names, Backends: f.backends, Gateway: f.gateway, BackendPort: f.backendPort, GatewayWait: wait,
-		AllowRemote: f.allowRemote, MaxWorkers: f.maxWorkers, AccessLogFormat: f.accessLog,
+		AllowRemote: f.allowRemote, MaxWorkers: f.maxWorkers, AccessLogFormat: f.accessLog, MeasureCPU: f.cpu,
 		Logf: func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }}
 	if err := live.Check(sc, opt); err != nil {
 		if workloads.IsInputError(err) {
@@ -138,6 +161,11 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 		}
 	}
 	res.Input = inputOf("live", sc, names)
+	if f.calibrate != "" && !res.Partial && len(res.Runs) > 0 {
+		if err := writeCalibration(stderr, args[0], f, sc, &res.Runs[0]); err != nil {
+			return err
+		}
+	}
 	return publish(stdout, stderr, publication{dir: dir, name: "results.json", file: res, json: f.json,
 		interrupted: res.Partial, html: resultsHTML(res, nil), also: wrote, text: func(w io.Writer) error {
 			if err := reports.WriteText(w, res); err != nil {
@@ -169,4 +197,43 @@ func startCPUProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		pf.Close()
 	}, nil
+}
+
+// writeCalibration derives the calibration from the first strategy's run
+// and writes the scenario at path with it to f.calibrate.
+func writeCalibration(stderr io.Writer, path string, f liveFlags, sc *workloads.Scenario, run *reports.Run) error {
+	var costs tlscost.Costs
+	if t := sc.Gateway.TLS; t != nil {
+		cert, _, err := tlscost.Certificate(t.KeyType)
+		if certFile, keyFile := t.Files(); certFile != "" && err == nil {
+			cert, err = tls.LoadX509KeyPair(certFile, keyFile)
+		}
+		if err == nil {
+			costs, err = tlscost.MeasureCert(cert, t.KeyType, 100)
+		}
+		if err != nil {
+			return fmt.Errorf("calibrate: %w", err)
+		}
+	}
+	cal, err := live.Calibrate(sc, run, costs)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("calibrate: %w", err)
+	}
+	sets := append(append([]string(nil), f.sets...), cal.Sets()...)
+	out, err := workloads.Rewrite(data, path, sets)
+	if err != nil {
+		return err
+	}
+	header := fmt.Sprintf("# Calibrated by edgelab live --calibrate from a run of %s (%s) on this machine:\n#   %s\n",
+		filepath.Base(path), reports.Printable(run.Strategy), strings.Join(cal.Sets(), "\n#   "))
+	if err := reports.WriteFileAtomic(f.calibrate, append([]byte(header), out...)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "live: calibrated %s\n", strings.Join(cal.Sets(), " "))
+	fmt.Fprintf(stderr, "wrote %s\n", f.calibrate)
+	return nil
 }

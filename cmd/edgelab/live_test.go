@@ -47,6 +47,9 @@ func TestLiveBadInput(t *testing.T) {
 		{[]string{"live", good, "--gateway", "http://127.0.0.1:9", "--strategy", "p2c"}, "--strategy with --gateway"},
 		{[]string{"live", good, "--set", "clients.arrival.rate=-1"}, "clients.arrival.rate"},
 		{[]string{"live", good, "--backend", "http://u:p@127.0.0.1:9"}, "without credentials"},
+		{[]string{"live", good, "--calibrate", filepath.Join(dir, "cal.yaml")}, "has no gateway to calibrate"},
+		{[]string{"live", good, "--cpu", "--cpuprofile", filepath.Join(dir, "p")}, "one CPU profile at a time"},
+		{[]string{"live", good, "--cpu", "--gateway", "http://127.0.0.1:9"}, "--cpu with --gateway"},
 	} {
 		out := filepath.Join(dir, "out")
 		code, _, stderr := runCLI(t, append(tc.args, "--out", out)...)
@@ -241,5 +244,48 @@ func TestLiveGatewayCompare(t *testing.T) {
 	var csv strings.Builder
 	if err := reports.WriteInstanceSeriesCSV(&csv, &res); err != nil || !strings.Contains(csv.String(), "external,web-0,0,,") {
 		t.Errorf("instance CSV (%v):\n%s", err, csv.String())
+	}
+}
+
+// live --calibrate runs the scenario with the gateway terminating TLS,
+// measures its CPU, and writes the scenario with the measured costs as
+// keys: the file loads, keeps the user's text, and the simulator then
+// charges about what was measured.
+func TestLiveCalibrate(t *testing.T) {
+	dir := t.TempDir()
+	src := liveSmall + "gateway: {instances: 1, tls: {key_type: p256}}\n"
+	src = strings.Replace(src, "  timeout: 1s\n", "  timeout: 1s\n  keepalive: {requests: 2}\n", 1)
+	path := writeFile(t, dir, "tls.yaml", "# the user's comment\n"+src)
+	cal := filepath.Join(dir, "calibrated.yaml")
+	code, stdout, stderr := runCLI(t, "live", path, "--calibrate", cal, "--set", "duration=1500ms", "--out", filepath.Join(dir, "out"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(cal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Calibrated by edgelab live --calibrate", "# the user's comment", "proxy_cost:", "connect:", "duration: 1500ms"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("calibrated file lacks %q:\n%s", want, data)
+		}
+	}
+	sc, err := workloads.Load(cal, nil)
+	if err != nil {
+		t.Fatalf("the calibrated scenario does not load: %v\n%s", err, data)
+	}
+	if sc.Gateway.TLS.Full <= 0 || sc.Gateway.TLS.KeyType != "p256" {
+		t.Errorf("calibrated tls %+v", sc.Gateway.TLS)
+	}
+	var res reports.Results
+	raw, err := os.ReadFile(filepath.Join(dir, "out", "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatal(err)
+	}
+	if g := res.Runs[0].Gateway; g == nil || g.CPUPerRequestMS <= 0 || g.Connections == 0 {
+		t.Errorf("results.json gateway %+v", g)
 	}
 }

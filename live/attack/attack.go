@@ -2,6 +2,7 @@ package attack
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -125,6 +126,10 @@ type Config struct {
 	// status, the answering server and, from edgelab's backends, the
 	// upstream time and the demand (package wire). The caller flushes it.
 	AccessLog *traces.Writer
+	// TLS, when set, is the client's TLS configuration for an https://
+	// Target (the pool that trusts the gateway's certificate); nil does
+	// not check the certificate of an https:// Target.
+	TLS *tls.Config
 	// OnBucket, when set, is called at the end of every time-series
 	// bucket k (at Start + (k+1)·interval, the last one at warm-up +
 	// duration) with the series, to fill bucket k's gauges: Healthy,
@@ -150,6 +155,9 @@ type Result struct {
 	Partial bool
 	// Sent is the number of requests sent, warm-up included.
 	Sent int64
+	// Conns counts the connections opened and TLS handshakes in the
+	// measured window.
+	Conns ConnStats
 }
 
 // Attack sends the scenario's open-loop arrivals to cfg.Target with
@@ -208,21 +216,37 @@ func Attack(ctx context.Context, cfg Config) (res *Result, err error) {
 	connCap := maxConns(fileLimit())
 	workers = min(workers, maxWorkersCap, connCap)
 	c.maxConns = int(workers)
-	conns := &conns{live: map[*trackedConn]struct{}{}}
+	counter := &connCounter{start: start, from: c.warmup, until: c.end}
+	conns := &conns{live: map[*trackedConn]struct{}{}, counter: counter}
 	conns.dialer.KeepAlive = 30 * time.Second
-	tr := &http.Transport{
-		DialContext:         conns.dial,
-		MaxConnsPerHost:     int(workers), // Target is one host
-		MaxIdleConnsPerHost: int(workers),
-		IdleConnTimeout:     30 * time.Second,
-		DisableCompression:  true,
+	newTransport := func() *http.Transport {
+		tr := &http.Transport{
+			DialContext:         conns.dial,
+			MaxConnsPerHost:     int(workers), // Target is one host
+			MaxIdleConnsPerHost: int(workers),
+			IdleConnTimeout:     30 * time.Second,
+			DisableCompression:  true,
+		}
+		// Keep-alive, HTTP/2 and TLS as the scenario says; vegeta's own
+		// options for them would replace the dialer.
+		configureTransport(tr, &cfg, conns)
+		return tr
 	}
-	defer tr.CloseIdleConnections()
+	var rt interface {
+		http.RoundTripper
+		CloseIdleConnections()
+	} = newTransport()
+	if sc.Connections() {
+		rt = newClientConns(newTransport, sc.Clients.Count, int(connCap))
+	}
+	defer rt.CloseIdleConnections()
+	defer func() {
+		if res != nil {
+			res.Conns = counter.stats()
+		}
+	}()
 	atk := vegeta.NewAttacker(
-		vegeta.Client(&http.Client{Transport: tr}),
-		vegeta.KeepAlive(true),
-		vegeta.Connections(int(workers)),
-		vegeta.HTTP2(false),
+		vegeta.Client(&http.Client{Transport: rt}),
 		vegeta.Redirects(vegeta.NoFollow),
 		vegeta.Timeout(clientTimeout(sc, cfg.Timeout)),
 		vegeta.MaxBody(0),
@@ -595,10 +619,16 @@ func isTimeout(e string) bool {
 // conns dials the attack's connections and remembers them, so that a
 // cancelled attack can close those still busy.
 type conns struct {
-	dialer net.Dialer
-	mu     sync.Mutex
-	live   map[*trackedConn]struct{}
-	closed bool
+	dialer  net.Dialer
+	counter *connCounter
+	// countDials counts plain connections as they are dialled (TLS ones
+	// are counted when their handshake ends).
+	countDials bool
+	// sessions is the clients' TLS session cache (gateway.tls.resumption).
+	sessions *sessionCache
+	mu       sync.Mutex
+	live     map[*trackedConn]struct{}
+	closed   bool
 }
 
 // trackedConn is a connection that forgets itself when closed.
@@ -630,6 +660,9 @@ func (cs *conns) dial(ctx context.Context, network, addr string) (net.Conn, erro
 		return nil, fmt.Errorf("dial %s: attack aborted", addr)
 	}
 	cs.live[c] = struct{}{}
+	if cs.countDials {
+		cs.counter.dialed()
+	}
 	return c, nil
 }
 

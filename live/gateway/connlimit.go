@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"net"
 	"net/http"
 	"sync"
@@ -123,6 +124,9 @@ func (l *connLimiter) closeIdle() {
 // idle: net/http reports it active only once its request's headers are
 // read, and closing it would drop a request on its way.
 func (l *connLimiter) connState(nc net.Conn, st http.ConnState) {
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
 	c, ok := nc.(*limitedConn)
 	if !ok {
 		return

@@ -3,14 +3,17 @@ package gateway
 import (
 	"container/list"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgelab/edgelab/plan"
@@ -30,6 +33,10 @@ type Gateway struct {
 	adm     *admission // nil without a gateway section
 	timeout time.Duration
 	served  chan error
+	scheme  string // http or https
+	// keepRequests closes a connection after this many requests
+	// (clients.keepalive.requests, NGINX's keepalive_requests; 0: never).
+	keepRequests int64
 
 	base       context.Context
 	cancelBase context.CancelFunc
@@ -53,7 +60,18 @@ const (
 
 // StartGateway starts a gateway instance on cfg.Listen (default 127.0.0.1
 // on a free port) with the proxy cfg describes. Close stops it.
-func StartGateway(cfg Config) (*Gateway, error) {
+//
+// The instance's goroutines (connections, handlers, upstream attempts,
+// health checks) carry the profiler label CPULabel=CPUGateway, so that a
+// CPU profile tells the gateway's CPU time from the rest of the process.
+func StartGateway(cfg Config) (g *Gateway, err error) {
+	pprof.Do(context.Background(), pprof.Labels(CPULabel, CPUGateway), func(context.Context) {
+		g, err = startGateway(cfg)
+	})
+	return g, err
+}
+
+func startGateway(cfg Config) (*Gateway, error) {
 	p, err := newProxy(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("gateway %d: %w", cfg.Instance, err)
@@ -68,7 +86,26 @@ func StartGateway(cfg Config) (*Gateway, error) {
 		maxConns = DefaultMaxConnections
 	}
 	lim := newConnLimiter(ln, maxConns)
-	g := &Gateway{cfg: cfg, proxy: p, ln: lim, timeout: cfg.Scenario.Clients.Timeout.D(), served: make(chan error, 1)}
+	keep := cfg.Scenario.Clients.Keepalive
+	g := &Gateway{cfg: cfg, proxy: p, ln: lim, timeout: cfg.Scenario.Clients.Timeout.D(), served: make(chan error, 1), scheme: "http"}
+	if keep != nil {
+		g.keepRequests = int64(keep.Requests)
+	}
+	var front net.Listener = lim
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	if cfg.TLS != nil {
+		tc := cfg.TLS.Clone()
+		tc.NextProtos = []string{"http/1.1"}
+		if keep != nil && keep.Multiplex {
+			tc.NextProtos = []string{"h2", "http/1.1"}
+			protocols.SetHTTP2(true)
+		}
+		front = tls.NewListener(lim, tc)
+		g.scheme = "https"
+	} else if keep != nil && keep.Multiplex {
+		protocols.SetUnencryptedHTTP2(true) // h2c with prior knowledge
+	}
 	if gc := cfg.Scenario.Gateway; gc != nil {
 		queue := -1
 		if gc.Queue != nil {
@@ -85,19 +122,39 @@ func StartGateway(cfg Config) (*Gateway, error) {
 	if cfg.Logf != nil {
 		errLog = log.New(gwLogWriter{logf: cfg.Logf, instance: cfg.Instance}, "", 0)
 	}
+	idle := gwIdleTimeout
+	if keep != nil && keep.Idle > 0 {
+		idle = keep.Idle.D()
+	}
 	g.srv = &http.Server{
 		Handler:           http.HandlerFunc(g.serve),
 		ReadHeaderTimeout: gwReadHeaderTimeout,
 		ReadTimeout:       gwReadTimeout,
-		IdleTimeout:       gwIdleTimeout,
+		IdleTimeout:       idle,
 		MaxHeaderBytes:    gwMaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return g.base },
 		ErrorLog:          errLog,
 		ConnState:         lim.connState,
+		Protocols:         protocols,
 	}
-	go func() { g.served <- g.srv.Serve(lim) }()
+	if g.keepRequests > 0 {
+		g.srv.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+			return context.WithValue(ctx, connReqsKey{}, new(atomic.Int64))
+		}
+	}
+	go func() { g.served <- g.srv.Serve(front) }()
 	return g, nil
 }
+
+// The profiler label of the gateway instances' goroutines.
+const (
+	CPULabel   = "edgelab"
+	CPUGateway = "gateway"
+)
+
+// connReqsKey keys a connection's request count in its requests'
+// contexts (clients.keepalive.requests).
+type connReqsKey struct{}
 
 // gwLogWriter sends the HTTP server's error log to Config.Logf.
 type gwLogWriter struct {
@@ -113,8 +170,9 @@ func (w gwLogWriter) Write(b []byte) (int, error) {
 // Addr is the gateway's host:port.
 func (g *Gateway) Addr() string { return g.ln.Addr().String() }
 
-// URL is the gateway's base URL (http://host:port).
-func (g *Gateway) URL() string { return "http://" + g.Addr() }
+// URL is the gateway's base URL (http://host:port, https:// when it
+// terminates TLS).
+func (g *Gateway) URL() string { return g.scheme + "://" + g.Addr() }
 
 // Stats returns a snapshot of the instance's proxy counters and
 // balancer state.
@@ -158,6 +216,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	arrival := time.Now()
+	if g.keepRequests > 0 {
+		// The connection's last request: the answer says so and the
+		// server closes the connection after it (HTTP/2: a GOAWAY).
+		if n, ok := r.Context().Value(connReqsKey{}).(*atomic.Int64); ok && n.Add(1) >= g.keepRequests {
+			w.Header().Set("Connection", "close")
+		}
+	}
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()

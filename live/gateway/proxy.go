@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -63,6 +64,10 @@ type Config struct {
 	// open at once (0 = DefaultMaxConnections); further clients wait in
 	// the listen backlog.
 	MaxConnections int
+	// TLS, when set, makes the instance terminate TLS with this
+	// configuration (its certificate); URL is then https://. With
+	// clients.keepalive.multiplex it offers HTTP/2 by ALPN.
+	TLS *tls.Config
 }
 
 // ProxyStats is a snapshot of a proxy's (gateway instance's) state.

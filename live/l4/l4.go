@@ -2,6 +2,7 @@ package l4
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -38,6 +39,10 @@ type Config struct {
 	Logf func(string, ...any)
 	// Listen is the address to listen on ("" = 127.0.0.1 on a free port).
 	Listen string
+	// BackendTLS says the gateway instances terminate TLS: the balancer
+	// passes the clients' TLS through untouched, URL is https://, and the
+	// health checks GET /healthz over TLS (not checking the certificate).
+	BackendTLS bool
 }
 
 // Stats is a snapshot of the L4 balancer's state.
@@ -102,10 +107,11 @@ func StartL4(cfg Config) (*L4, error) {
 		ln:     ln,
 		start:  cfg.Start,
 		dialer: net.Dialer{Timeout: l4DialTimeout, KeepAlive: 30 * time.Second},
-		health: &http.Transport{Proxy: nil, DisableKeepAlives: true, DisableCompression: true},
-		pool:   pool,
-		conns:  map[net.Conn]struct{}{},
-		sent:   make([]int64, len(cfg.Backends)),
+		health: &http.Transport{Proxy: nil, DisableKeepAlives: true, DisableCompression: true,
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // a liveness probe, not authentication
+		pool:  pool,
+		conns: map[net.Conn]struct{}{},
+		sent:  make([]int64, len(cfg.Backends)),
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	if h := cfg.Health; h != nil && h.Interval > 0 {
@@ -123,8 +129,16 @@ func StartL4(cfg Config) (*L4, error) {
 // Addr is the balancer's host:port.
 func (l *L4) Addr() string { return l.ln.Addr().String() }
 
-// URL is the balancer's base URL (http://host:port).
-func (l *L4) URL() string { return "http://" + l.Addr() }
+// URL is the balancer's base URL (http://host:port, https:// when
+// its backends terminate TLS).
+func (l *L4) URL() string { return l.scheme() + "://" + l.Addr() }
+
+func (l *L4) scheme() string {
+	if l.cfg.BackendTLS {
+		return "https"
+	}
+	return "http"
+}
 
 // Stats returns a snapshot of the balancer's counters.
 func (l *L4) Stats() Stats {
@@ -344,7 +358,7 @@ func (l *L4) probe(i int, timeout time.Duration) bool {
 		_ = c.Close()
 		return true
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.scheme()+"://"+addr+"/healthz", nil)
 	if err != nil {
 		return false
 	}

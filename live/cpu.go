@@ -1,0 +1,115 @@
+package live
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/edgelab/edgelab/live/gateway"
+)
+
+// cpuMeter measures the CPU time of edgelab's gateway instances in this
+// process with Go's CPU profiler: every goroutine a gateway instance
+// starts carries the profiler label gateway.CPULabel=CPUGateway (its
+// connections and TLS handshakes, handlers, stages, upstream attempts and
+// health checks), so the profile's samples with that label are the
+// gateway's CPU time, apart from the backends, the L4 balancer and the
+// attacker running beside it. The profiler samples every 10 ms of CPU
+// time (100 Hz), so over n samples the share is good to about 1/√n. The
+// garbage collector's background workers carry no label: their CPU time
+// counts for no one (mark assists are charged to the goroutine that
+// allocates, so the gateway pays its own).
+//
+// A process runs one CPU profile at a time: start fails while another
+// (edgelab serve --cpuprofile, go test -cpuprofile, a concurrent run)
+// is on.
+type cpuMeter struct {
+	buf     bytes.Buffer
+	started time.Time
+}
+
+// startCPU starts the profiler.
+func startCPU() (*cpuMeter, error) {
+	m := &cpuMeter{started: time.Now()}
+	if err := pprof.StartCPUProfile(&m.buf); err != nil {
+		return nil, fmt.Errorf("measure the gateway's CPU: %w", err)
+	}
+	return m, nil
+}
+
+// cpuTimes is what a cpuMeter measured.
+type cpuTimes struct {
+	// Gateway is the CPU time of the gateway instances' goroutines, and
+	// Total that of the whole process's samples; Wall is the time
+	// profiled.
+	Gateway, Total, Wall time.Duration
+	// Handshake and Record are the parts of Gateway spent on TLS (see
+	// tlsWork): in handshakes, and on the records.
+	Handshake, Record time.Duration
+}
+
+// tlsWork tells what a sample's stack spends its time on: a handshake
+// (its network reads and writes included: a plain connection does not
+// make them), or the records (in crypto/tls but not in a read or write
+// system call, which a plain connection makes too), or neither.
+func tlsWork(s *profile.Sample) (handshake, record bool) {
+	inTLS, inIO := false, false
+	for _, loc := range s.Location {
+		for _, ln := range loc.Line {
+			if ln.Function == nil {
+				continue
+			}
+			name := ln.Function.Name
+			switch {
+			case strings.HasPrefix(name, "crypto/tls.(*Conn).handshakeContext"):
+				return true, false
+			case strings.HasPrefix(name, "crypto/tls."):
+				inTLS = true
+			case strings.HasPrefix(name, "internal/poll.(*FD)."):
+				inIO = true
+			}
+		}
+	}
+	return false, inTLS && !inIO
+}
+
+// stop stops the profiler and sums its samples.
+func (m *cpuMeter) stop() (cpuTimes, error) {
+	pprof.StopCPUProfile()
+	t := cpuTimes{Wall: time.Since(m.started)}
+	p, err := profile.Parse(&m.buf)
+	if err != nil {
+		return t, fmt.Errorf("read the CPU profile: %w", err)
+	}
+	idx := -1
+	for i, st := range p.SampleType {
+		if st.Type == "cpu" && st.Unit == "nanoseconds" {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return t, errors.New("read the CPU profile: no cpu/nanoseconds samples")
+	}
+	for _, s := range p.Sample {
+		d := time.Duration(s.Value[idx])
+		t.Total += d
+		for _, v := range s.Label[gateway.CPULabel] {
+			if v == gateway.CPUGateway {
+				t.Gateway += d
+				switch hs, rec := tlsWork(s); {
+				case hs:
+					t.Handshake += d
+				case rec:
+					t.Record += d
+				}
+				break
+			}
+		}
+	}
+	return t, nil
+}
