@@ -36,7 +36,9 @@ type Calibration struct {
 }
 
 // Calibrate derives a Calibration from run, a live run of sc measured
-// with Options.MeasureCPU. costs are tlscost's measurements with the
+// with Options.MeasureCPU. With TLS at the edge, the L4 balancer's CPU is
+// TLS's: its handshakes give full and resumed, the rest of it (records
+// and relaying the bytes) record. costs are tlscost's measurements with the
 // gateway's kind of certificate; they split the measured handshake CPU
 // between full and resumed handshakes (and stand in for it when the run
 // made none).
@@ -57,6 +59,16 @@ func Calibrate(sc *workloads.Scenario, run *reports.Run, costs tlscost.Costs) (C
 	}
 	perReq := g.CPUPerRequestMS
 	tlsPerReq := perReq * g.TLSShare
+	edge := sc.Gateway.TLS != nil && sc.Gateway.TLS.At == workloads.TLSAtEdge
+	if edge {
+		// The L4 balancer's CPU is TLS's, relaying the bytes included
+		// (the simulated edge does nothing else); the instances' is the
+		// proxy's.
+		if g.Edge == nil || g.Edge.CPUPerRequestMS <= 0 {
+			return Calibration{}, errors.New("calibrate: the run measured no CPU at the edge")
+		}
+		tlsPerReq = g.Edge.CPUPerRequestMS
+	}
 	// What the stages' cost keys charge per request.
 	stages := 0.0
 	for si, st := range g.Stages {
@@ -64,7 +76,11 @@ func Calibrate(sc *workloads.Scenario, run *reports.Run, costs tlscost.Costs) (C
 			stages += sc.Gateway.Stages[si].Cost.Seconds() * 1000 * float64(st.Requests) / float64(n)
 		}
 	}
-	c := Calibration{ProxyCost: ms(max(0, perReq-tlsPerReq-stages))}
+	gatewayTLS := tlsPerReq
+	if edge {
+		gatewayTLS = 0
+	}
+	c := Calibration{ProxyCost: ms(max(0, perReq-gatewayTLS-stages))}
 	if sc.Gateway.TLS == nil {
 		return c, nil
 	}

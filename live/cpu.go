@@ -44,14 +44,31 @@ func startCPU() (*cpuMeter, error) {
 
 // cpuTimes is what a cpuMeter measured.
 type cpuTimes struct {
-	// Gateway is the CPU time of the gateway instances' goroutines, and
-	// Total that of the whole process's samples; Wall is the time
-	// profiled.
-	Gateway, Total, Wall time.Duration
-	// Handshake and Record are the parts of Gateway spent on TLS (see
-	// tlsWork): in handshakes, and on the records.
-	Handshake, Record time.Duration
+	// Gateway is the gateway instances' goroutines, Edge the L4
+	// balancer's when it terminates TLS (labelled cpuEdge).
+	Gateway, Edge tierCPU
+	// Total is the whole process's samples; Wall the time profiled.
+	Total, Wall time.Duration
 }
+
+// tierCPU is one tier's CPU time, and the parts of it spent on TLS (see
+// tlsWork): in handshakes, and on the records.
+type tierCPU struct {
+	Total, Handshake, Record time.Duration
+}
+
+func (c *tierCPU) add(s *profile.Sample, d time.Duration) {
+	c.Total += d
+	switch hs, rec := tlsWork(s); {
+	case hs:
+		c.Handshake += d
+	case rec:
+		c.Record += d
+	}
+}
+
+// cpuEdge labels the L4 balancer's goroutines when it terminates TLS.
+const cpuEdge = "edge"
 
 // tlsWork tells what a sample's stack spends its time on: a handshake
 // (its network reads and writes included: a plain connection does not
@@ -99,15 +116,11 @@ func (m *cpuMeter) stop() (cpuTimes, error) {
 		d := time.Duration(s.Value[idx])
 		t.Total += d
 		for _, v := range s.Label[gateway.CPULabel] {
-			if v == gateway.CPUGateway {
-				t.Gateway += d
-				switch hs, rec := tlsWork(s); {
-				case hs:
-					t.Handshake += d
-				case rec:
-					t.Record += d
-				}
-				break
+			switch v {
+			case gateway.CPUGateway:
+				t.Gateway.add(s, d)
+			case cpuEdge:
+				t.Edge.add(s, d)
 			}
 		}
 	}

@@ -334,6 +334,7 @@ type world struct {
 	// says the run reports client connections (Scenario.Connections).
 	clientTLS   *tls.Config
 	connections bool
+	edgeTLS     bool // the L4 balancer terminates TLS (gateway.tls.at: edge)
 	fleet       *backend.Fleet
 	gws         []*gateway.Gateway
 	stages      []*gateway.Stages
@@ -410,9 +411,14 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 	}
 	w.connections = sc.Connections()
 	var srvTLS *tls.Config
+	var edgeTLS *tls.Config
 	if g != nil && g.TLS != nil {
 		if srvTLS, w.clientTLS, err = tlsConfigs(g.TLS); err != nil {
 			return w, err
+		}
+		if g.TLS.At == workloads.TLSAtEdge {
+			// The L4 balancer terminates TLS; the instances speak HTTP.
+			edgeTLS, srvTLS, w.edgeTLS = srvTLS, nil, true
 		}
 	}
 	ups := w.upstreams(sc, opt.Backends)
@@ -447,9 +453,9 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 		addrs = append(addrs, gw.Addr())
 	}
 	w.target = w.gws[0].URL()
-	if instances > 1 {
+	if instances > 1 || edgeTLS != nil {
 		w.l4, err = l4.StartL4(l4.Config{Mode: g.L4, Backends: addrs, Health: g.Health, Start: start, Seed: sc.Seed, Listen: opt.Listen,
-			BackendTLS: srvTLS != nil})
+			BackendTLS: srvTLS != nil, TLS: edgeTLS, ProfileLabels: []string{gateway.CPULabel, cpuEdge}})
 		if err != nil {
 			return w, fmt.Errorf("start L4 balancer: %w", err)
 		}
@@ -721,10 +727,20 @@ func gatewayStats(w *world, smp *sampler, lat *reports.LatencyRecorder, conns at
 		out.Connections, out.FullHandshakes, out.ResumedHandshakes = conns.Opened, conns.Full, conns.Resumed
 		out.ConnectMS = reports.Round(conns.Setup.Seconds()*1000, 6)
 	}
-	if ms, share, hsMS, ok := smp.gatewayCPU(); ok {
+	if ms, share, hsMS, ok := smp.tierCPU(false); ok {
 		out.CPUPerRequestMS = reports.Round(ms, 6)
-		if w.clientTLS != nil {
+		if w.clientTLS != nil && !w.edgeTLS {
 			out.TLSShare = reports.Round(share, 6)
+			if n := conns.Full + conns.Resumed; n > 0 {
+				out.HandshakeCPUMS = reports.Round(hsMS/float64(n), 6)
+			}
+		}
+	}
+	if w.edgeTLS {
+		out.Edge = &reports.Edge{}
+		if ms, share, hsMS, ok := smp.tierCPU(true); ok {
+			out.Edge.CPUPerRequestMS = reports.Round(ms, 6)
+			out.Edge.TLSShare = reports.Round(share, 6)
 			if n := conns.Full + conns.Resumed; n > 0 {
 				out.HandshakeCPUMS = reports.Round(hsMS/float64(n), 6)
 			}

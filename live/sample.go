@@ -115,10 +115,11 @@ func (s *sampler) gatewayCounts() []int64 {
 	return out
 }
 
-// gatewayCPU is the gateway tier's CPU time per request it received in
-// the measured window, in milliseconds, TLS's share of it and its
-// handshakes' CPU time (ms); ok is false when it was not measured.
-func (s *sampler) gatewayCPU() (perRequestMS, tlsShare, handshakeMS float64, ok bool) {
+// tierCPU is a tier's CPU time (the gateway's, or the edge's) per
+// request the gateway tier received in the measured window, in
+// milliseconds, TLS's share of it and its handshakes' CPU time (ms); ok is
+// false when it was not measured.
+func (s *sampler) tierCPU(edge bool) (perRequestMS, tlsShare, handshakeMS float64, ok bool) {
 	if s.cpu == nil || s.cpuErr != nil || s.gwEnd == nil {
 		return 0, 0, 0, false
 	}
@@ -129,11 +130,14 @@ func (s *sampler) gatewayCPU() (perRequestMS, tlsShare, handshakeMS float64, ok 
 			n -= s.gwWarm[i]
 		}
 	}
-	if n <= 0 || s.cpu.Gateway <= 0 {
+	c := s.cpu.Gateway
+	if edge {
+		c = s.cpu.Edge
+	}
+	if n <= 0 || c.Total <= 0 {
 		return 0, 0, 0, false
 	}
-	c := s.cpu
-	return float64(c.Gateway) / float64(n) / 1e6, float64(c.Handshake+c.Record) / float64(c.Gateway), float64(c.Handshake) / 1e6, true
+	return float64(c.Total) / float64(n) / 1e6, float64(c.Handshake+c.Record) / float64(c.Total), float64(c.Handshake) / 1e6, true
 }
 
 // refused sums, per server, the attempts the gateway instances saw

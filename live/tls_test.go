@@ -49,6 +49,8 @@ func TestLiveTLS(t *testing.T) {
 		{"keep-alive", nil, 0, 0, 0},
 		// Four requests a connection, half the handshakes resumed.
 		{"resumption", []string{"clients.keepalive.requests=4", "gateway.tls.resumption=0.5"}, 0.25, 0.08, 0.5},
+		// TLS at the edge: the L4 balancer terminates it.
+		{"edge", []string{"clients.keepalive.requests=4", "gateway.tls.at=edge", "gateway.tls.edge_workers=2"}, 0.25, 0.08, 0},
 		// HTTP/2 over TLS (ALPN h2), ten streams a connection.
 		{"multiplex", []string{"clients.keepalive.requests=10", "clients.keepalive.multiplex=true"}, 0.1, 0.06, 0},
 	} {
@@ -157,4 +159,33 @@ func TestCalibrate(t *testing.T) {
 
 func parseErr(yaml string, sets []string) (any, error) {
 	return workloads.Parse([]byte(yaml), "calibrated.yaml", sets)
+}
+
+// With TLS at the edge, --cpu measures the L4 balancer's CPU (its
+// handshakes) apart from the instances', which then spend none on TLS.
+func TestLiveEdgeTLSCPU(t *testing.T) {
+	if livetest.Race {
+		t.Skip("the race detector multiplies CPU times")
+	}
+	sc := parse(t, tlsYAML, "clients.keepalive.requests=1", "gateway.tls.at=edge", "gateway.tls.edge_workers=2")
+	res, err := Run(context.Background(), sc, Options{MeasureCPU: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := res.Runs[0].Gateway
+	if g == nil || g.Edge == nil || g.Edge.CPUPerRequestMS <= 0 || g.CPUPerRequestMS <= 0 {
+		t.Fatalf("CPU not measured: %+v", g)
+	}
+	t.Logf("edge %.3f ms/req (TLS %.0f %%), instances %.3f ms/req (TLS %.0f %%), handshake %.3f ms",
+		g.Edge.CPUPerRequestMS, 100*g.Edge.TLSShare, g.CPUPerRequestMS, 100*g.TLSShare, g.HandshakeCPUMS)
+	if g.Edge.TLSShare < 0.3 || g.TLSShare != 0 || g.HandshakeCPUMS <= 0 {
+		t.Errorf("edge TLS share %.2f, instances' %.2f, handshake %.3f ms", g.Edge.TLSShare, g.TLSShare, g.HandshakeCPUMS)
+	}
+	cal, err := Calibrate(sc, &res.Runs[0], tlscost.Costs{Full: 400 * time.Microsecond, Resumed: 300 * time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perReq := (cal.Full + cal.Record).Seconds() * 1000; math.Abs(perReq-g.Edge.CPUPerRequestMS)/g.Edge.CPUPerRequestMS > 0.05 {
+		t.Errorf("calibration charges the edge %.3f ms a request, measured %.3f (%v)", perReq, g.Edge.CPUPerRequestMS, cal.Sets())
+	}
 }

@@ -54,6 +54,9 @@ func Compare(live, sim *Results) []Comparison {
 		rel("p99.9 ms", s.LatencyMS.P999, l.LatencyMS.P999)
 		if sg, lg := s.Gateway, l.Gateway; sg != nil && lg != nil && lg.CPUPerRequestMS > 0 {
 			rel("gateway CPU ms/req", sg.CPUPerRequestMS, lg.CPUPerRequestMS)
+			if sg.Edge != nil && lg.Edge != nil && lg.Edge.CPUPerRequestMS > 0 {
+				rel("edge CPU ms/req", sg.Edge.CPUPerRequestMS, lg.Edge.CPUPerRequestMS)
+			}
 			if sg.TLSShare > 0 || lg.TLSShare > 0 {
 				out = append(out, Comparison{Strategy: l.Strategy, Metric: "TLS % gateway CPU", Sim: 100 * sg.TLSShare, Live: 100 * lg.TLSShare,
 					Diff: 100 * (lg.TLSShare - sg.TLSShare), Points: true})

@@ -830,6 +830,34 @@ func gatewayTable(runs []Run) *table {
 			k++
 		}
 	}
+	// CPU per request, and TLS at the edge.
+	cpu, edge := false, false
+	for _, run := range runs {
+		cpu = cpu || run.Gateway != nil && run.Gateway.CPUPerRequestMS > 0
+		edge = edge || run.Gateway != nil && run.Gateway.Edge != nil
+	}
+	if cpu || edge {
+		t.Header = append(t.Header, "gateway CPU ms/request")
+		if edge {
+			t.Header = append(t.Header, "edge TLS CPU ms/request", "edge utilization")
+		}
+		k := 0
+		for _, run := range runs {
+			g := run.Gateway
+			if g == nil {
+				continue
+			}
+			t.Rows[k] = append(t.Rows[k], num(strconv.FormatFloat(g.CPUPerRequestMS, 'f', 3, 64)))
+			if edge {
+				e := g.Edge
+				if e == nil {
+					e = &Edge{}
+				}
+				t.Rows[k] = append(t.Rows[k], num(strconv.FormatFloat(e.CPUPerRequestMS, 'f', 3, 64)), num(strconv.FormatFloat(e.Utilization, 'f', 3, 64)))
+			}
+			k++
+		}
+	}
 	return t
 }
 

@@ -217,6 +217,9 @@ type Gateway struct {
 	// (gateway.proxy_cost, stages and TLS); in live mode what the gateway
 	// instances' goroutines measurably spent (live --cpu), TLS included.
 	CPUPerRequestMS float64 `json:"cpu_ms_per_request,omitempty"`
+	// Edge is the L4 balancer's TLS termination (gateway.tls.at: edge);
+	// nil when the instances terminate TLS.
+	Edge *Edge `json:"edge,omitempty"`
 	// HandshakeCPUMS is the gateway's mean CPU time per TLS handshake, in
 	// milliseconds: charged in the simulator (gateway.tls.full and
 	// resumed), measured in live mode (live --cpu: the handshakes' CPU
@@ -226,6 +229,23 @@ type Gateway struct {
 	// connection took to be ready: its TCP connect and its handshake, the
 	// server's CPU and the client's and their round trips.
 	ConnectMS float64 `json:"connect_ms,omitempty"`
+}
+
+// Edge is TLS terminated by the L4 balancer in front of the gateway
+// instances (gateway.tls.at: edge).
+type Edge struct {
+	// Workers is gateway.tls.edge_workers; Utilization their busy share
+	// (time-averaged) and MeanQueue the requests waiting for one.
+	Workers     int     `json:"workers,omitempty"`
+	Utilization float64 `json:"utilization"`
+	MeanQueue   float64 `json:"mean_queue"`
+	// QueueMS is the mean wait for a worker and CPUPerRequestMS the CPU
+	// time per request, in milliseconds: in the simulator the TLS it
+	// charged; in live mode (--cpu) what the L4 balancer's goroutines
+	// spent, TLS and relaying the bytes, of which TLSShare is TLS.
+	QueueMS         float64 `json:"queue_ms"`
+	CPUPerRequestMS float64 `json:"cpu_ms_per_request"`
+	TLSShare        float64 `json:"tls_share,omitempty"`
 }
 
 // Stage is one gateway stage's statistics.

@@ -206,6 +206,14 @@ func WriteText(w io.Writer, r *Results) error {
 		row("connections", func(run *Run) string { return fmt.Sprint(run.Gateway.Connections) })
 		row("TLS % gateway CPU", func(run *Run) string { return fmt.Sprintf("%.1f", 100*run.Gateway.TLSShare) })
 	}
+	if len(r.Runs) > 0 && r.Runs[0].Gateway != nil && r.Runs[0].Gateway.Edge != nil {
+		row("edge TLS util", func(run *Run) string {
+			if run.Gateway.Edge == nil {
+				return "-"
+			}
+			return fmt.Sprintf("%.3f", run.Gateway.Edge.Utilization)
+		})
+	}
 	if len(r.Runs) > 0 && r.Runs[0].Gateway != nil && r.Runs[0].Gateway.CPUPerRequestMS > 0 {
 		row("gateway CPU ms/req", func(run *Run) string { return fmt.Sprintf("%.3f", run.Gateway.CPUPerRequestMS) })
 	}
@@ -269,6 +277,19 @@ func summarizeGateway(reps []Replication) *Gateway {
 		out.CPUPerRequestMS += g.CPUPerRequestMS / n
 		out.ConnectMS += g.ConnectMS / n
 		out.HandshakeCPUMS += g.HandshakeCPUMS / n
+		if e := g.Edge; e != nil {
+			if out.Edge == nil {
+				out.Edge = &Edge{Workers: e.Workers}
+			}
+			out.Edge.Utilization += e.Utilization / n
+			out.Edge.MeanQueue += e.MeanQueue / n
+			out.Edge.QueueMS += e.QueueMS / n
+			out.Edge.CPUPerRequestMS += e.CPUPerRequestMS / n
+			out.Edge.TLSShare += e.TLSShare / n
+		}
+	}
+	if e := out.Edge; e != nil {
+		e.Utilization, e.MeanQueue, e.QueueMS, e.CPUPerRequestMS, e.TLSShare = round6(e.Utilization), round6(e.MeanQueue), round6(e.QueueMS), round6(e.CPUPerRequestMS), round6(e.TLSShare)
 	}
 	out.HandshakeCPUMS = round6(out.HandshakeCPUMS)
 	out.ConnectMS = round6(out.ConnectMS)

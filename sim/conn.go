@@ -289,7 +289,7 @@ func (m *model) closeConn(now time.Duration, h int32) {
 		} else if c.keep.Multiplex {
 			c.c[h].retired = true // the client has another: this one ends with its stream
 		}
-		m.admit(now, ri, gi)
+		m.reach(now, ri, gi)
 	}
 }
 

@@ -207,6 +207,9 @@ func (m *model) buildPools(strategy string, rep int, servers []plan.Server) (nee
 		}
 		m.conn = newConns(sc, clients, seed, rep)
 		needRequest = true
+		if t := g.TLS; t != nil && t.At == workloads.TLSAtEdge {
+			m.edge = newEdge(t.EdgeWorkers)
+		}
 	}
 	// Paths and routes.
 	if t.routed {
@@ -308,7 +311,7 @@ func (m *model) toGateway(now time.Duration, ri int32) {
 		m.eng.Schedule(now+m.conn.keep.Connect.D(), m.h, evConnReady, pack(ri, r.gen))
 		return
 	}
-	m.admit(now, ri, gi)
+	m.reach(now, ri, gi)
 }
 
 // admit gives request ri, connected to gateway instance gi, a worker or a
@@ -387,7 +390,7 @@ func (m *model) gwStart(now time.Duration, gi, w int, ri int32) {
 			break
 		}
 	}
-	if c := m.conn; c != nil {
+	if c := m.conn; c != nil && m.edge == nil {
 		// TLS: the connection's handshake on its first request, and every
 		// request's records, on the same CPU as the stages.
 		tls := c.reqTLS[ri]
@@ -619,6 +622,9 @@ func (m *model) gatewayStats() *reports.Gateway {
 		out.Connections, out.FullHandshakes, out.ResumedHandshakes = c.opened, c.full, c.resumed
 		if t.cpu > 0 {
 			out.TLSShare = c.tlsTime / t.cpu
+		}
+		if m.edge != nil {
+			out.Edge = m.edge.stats()
 		}
 		if n := c.full + c.resumed; n > 0 && c.tls != nil {
 			out.HandshakeCPUMS = (float64(c.full)*c.tls.Full.Seconds() + float64(c.resumed)*c.tls.Resumed.Seconds()) * 1000 / float64(n)

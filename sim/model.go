@@ -40,6 +40,7 @@ const (
 	evConnIdle           // connection b (packed with its generation) has been idle keepalive.idle
 	evUpConnect          // attempt b's new upstream connection is open
 	evConnReady          // request b's new client connection is ready (clients.keepalive.connect)
+	evEdgeDone           // request b's TLS at the edge is done
 )
 
 func pack(idx int32, gen uint32) int64 { return int64(uint64(uint32(idx)) | uint64(gen)<<32) }
@@ -59,6 +60,7 @@ type model struct {
 	poolSrv  [][]int      // pool → local endpoint → server
 	srvPools [][]poolRef  // server → the pools that hold it
 	gw       *gatewayTier // nil without a gateway
+	edge     *edgeTier    // nil unless TLS is terminated at the edge
 	scalers  []*scaler
 	timeouts timerQueue // client timeouts
 	perTry   timerQueue // per-try timeouts
@@ -353,8 +355,11 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 		m.upConnected(now, ai, gen)
 	case evConnReady:
 		if ri, gen := unpack(b); m.reqs[ri].gen == gen {
-			m.admit(now, ri, int(m.reqs[ri].gwi))
+			m.reach(now, ri, int(m.reqs[ri].gwi))
 		}
+	case evEdgeDone:
+		ri, gen := unpack(b)
+		m.edgeDone(now, ri, gen)
 	case evConnIdle:
 		h, gen := unpack(b)
 		m.connIdle(now, h, gen)
@@ -391,6 +396,9 @@ func (m *model) Handle(now time.Duration, kind int32, b int64) {
 				g.queueAvg.Restart(now)
 			}
 		}
+		if m.edge != nil {
+			m.edge.restart(now)
+		}
 	case evEnd:
 		m.open = false
 		m.snapshotServers(now)
@@ -409,5 +417,8 @@ func (m *model) snapshotServers(now time.Duration) {
 			g.finalUtil = g.busyAvg.Mean(now) / float64(g.conc)
 			g.finalQ = g.queueAvg.Mean(now)
 		}
+	}
+	if m.edge != nil {
+		m.edge.snapshot(now)
 	}
 }

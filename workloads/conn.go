@@ -53,6 +53,14 @@ type TLS struct {
 	// Record is the per-request cost of encrypting and decrypting its
 	// records (default DefaultTLSRecord).
 	Record Duration `yaml:"record"`
+	// At is where TLS is terminated: TLSAtGateway (default), by each
+	// gateway instance on its workers' CPU, or TLSAtEdge, by the L4
+	// balancer in front of them on its own EdgeWorkers, the instances then
+	// receiving plain HTTP.
+	At string `yaml:"at"`
+	// EdgeWorkers is the edge's CPU workers (cores) for TLS, in all;
+	// required with At: edge.
+	EdgeWorkers int `yaml:"edge_workers"`
 	// Cert and Key are the PEM files of the certificate chain and its
 	// private key that live mode's gateway serves (relative to the
 	// scenario's file); without them live mode generates a self-signed
@@ -65,6 +73,12 @@ type TLS struct {
 
 	certPath, keyPath string // Cert and Key resolved against the scenario's directory
 }
+
+// Where gateway.tls.at terminates TLS.
+const (
+	TLSAtGateway = "gateway"
+	TLSAtEdge    = "edge"
+)
 
 // Key types of gateway.tls.key_type.
 const (
@@ -114,6 +128,9 @@ func (t *TLS) setDefaults(zeros map[string]bool) {
 	if t.KeyType == "" {
 		t.KeyType = KeyRSA2048
 	}
+	if t.At == "" {
+		t.At = TLSAtGateway
+	}
 }
 
 func (k *Keepalive) validate() error {
@@ -137,6 +154,14 @@ func (t *TLS) validate(s *Scenario) error {
 	}
 	if !finite(t.Resumption) || t.Resumption < 0 || t.Resumption > 1 {
 		return bad("gateway.tls.resumption", "is a share of handshakes, 0 … 1 (got %g)", t.Resumption)
+	}
+	switch {
+	case t.At != TLSAtGateway && t.At != TLSAtEdge:
+		return bad("gateway.tls.at", "is %s or %s (got %q)", TLSAtGateway, TLSAtEdge, t.At)
+	case t.At == TLSAtEdge && (t.EdgeWorkers < 1 || t.EdgeWorkers > 1_000_000):
+		return bad("gateway.tls.edge_workers", "at: edge needs the edge's CPU workers for TLS, 1 … 1e6 (got %d)", t.EdgeWorkers)
+	case t.At == TLSAtGateway && t.EdgeWorkers != 0:
+		return bad("gateway.tls.edge_workers", "is the edge's; TLS is terminated at the gateway (write at: edge, or drop it)")
 	}
 	if t.KeyType != KeyRSA2048 && t.KeyType != KeyP256 {
 		return bad("gateway.tls.key_type", "is %s or %s (got %q)", KeyRSA2048, KeyP256, t.KeyType)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -39,6 +40,13 @@ type Config struct {
 	Logf func(string, ...any)
 	// Listen is the address to listen on ("" = 127.0.0.1 on a free port).
 	Listen string
+	// TLS, when set, makes the balancer terminate TLS (gateway.tls.at:
+	// edge): it handshakes with each client and relays the plain bytes
+	// to the instance it picked; URL is then https://.
+	TLS *tls.Config
+	// ProfileLabels, key and value pairs, label the balancer's goroutines
+	// for the CPU profiler (see runtime/pprof.Labels).
+	ProfileLabels []string
 	// BackendTLS says the gateway instances terminate TLS: the balancer
 	// passes the clients' TLS through untouched, URL is https://, and the
 	// health checks GET /healthz over TLS (not checking the certificate).
@@ -87,7 +95,17 @@ const l4DialTimeout = 2 * time.Second
 
 // StartL4 starts an L4 balancer on 127.0.0.1 (a free port). Close stops
 // it.
-func StartL4(cfg Config) (*L4, error) {
+func StartL4(cfg Config) (l *L4, err error) {
+	if len(cfg.ProfileLabels) > 0 {
+		pprof.Do(context.Background(), pprof.Labels(cfg.ProfileLabels...), func(context.Context) {
+			l, err = startBalancer(cfg)
+		})
+		return l, err
+	}
+	return startBalancer(cfg)
+}
+
+func startBalancer(cfg Config) (*L4, error) {
 	if len(cfg.Backends) == 0 {
 		return nil, errors.New("live: L4: no backends")
 	}
@@ -134,6 +152,14 @@ func (l *L4) Addr() string { return l.ln.Addr().String() }
 func (l *L4) URL() string { return l.scheme() + "://" + l.Addr() }
 
 func (l *L4) scheme() string {
+	if l.cfg.BackendTLS || l.cfg.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// backendScheme is how the instances are spoken to.
+func (l *L4) backendScheme() string {
 	if l.cfg.BackendTLS {
 		return "https"
 	}
@@ -265,6 +291,10 @@ func (l *L4) done(i int, from time.Duration, o strategies.Outcome) {
 func (l *L4) serve(c net.Conn) {
 	defer l.wg.Done()
 	defer l.untrack(c)
+	if l.cfg.TLS != nil {
+		// The handshake happens on the first read, in the copy below.
+		c = tls.Server(c, l.cfg.TLS)
+	}
 	i, ok := l.pick(c)
 	if !ok {
 		return // no healthy instance
@@ -358,7 +388,7 @@ func (l *L4) probe(i int, timeout time.Duration) bool {
 		_ = c.Close()
 		return true
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.scheme()+"://"+addr+"/healthz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.backendScheme()+"://"+addr+"/healthz", nil)
 	if err != nil {
 		return false
 	}
