@@ -146,6 +146,10 @@ func check(sc *workloads.Scenario, opt Options, load bool) error {
 		return sc.FieldError("gateway.connections",
 			"connection limits run in the simulator only for now")
 	}
+	if u := sc.Balancer.Upstream; u != nil && u.TLS != nil && opt.Gateway == "" {
+		return sc.FieldError("balancer.upstream.tls",
+			"re-encryption to the servers runs in the simulator only for now: edgelab's emulated backends speak plain HTTP")
+	}
 	if u := sc.Balancer.Upstream; u != nil && u.Connect > 0 && opt.Gateway == "" {
 		return sc.FieldError("balancer.upstream.connect",
 			"is simulated only: live connections to the servers take what they take (write 0, or drop it, for live mode)")

@@ -390,6 +390,13 @@ func (m *model) gwStart(now time.Duration, gi, w int, ri int32) {
 			break
 		}
 	}
+	if u := m.up; u != nil && u.tls && r.decision == verdictForward {
+		// Re-encryption: the forwarded request's records to its server.
+		cost += u.record
+		if r.measured {
+			u.tlsTime += float64(u.record)
+		}
+	}
 	if c := m.conn; c != nil && m.edge == nil {
 		// TLS: the connection's handshake on its first request, and every
 		// request's records, on the same CPU as the stages.
@@ -422,6 +429,10 @@ func (m *model) gwDone(now time.Duration, gi, w int, wgen uint32) {
 	}
 	m.gwNext(now, gi, w)
 	ri := wk.ri
+	if ri < 0 {
+		m.upHandshaken(now, -ri-1, wk.gen)
+		return
+	}
 	r := &m.reqs[ri]
 	if r.gen != wk.gen {
 		return // the request timed out while it was processed
@@ -441,6 +452,42 @@ func (m *model) gwDone(now time.Duration, gi, w int, wgen uint32) {
 			return
 		}
 		m.gwForward(now, ri)
+	}
+}
+
+// gwJob runs attempt ai's re-encrypting handshake (balancer.upstream.tls)
+// on one of gateway instance gi's workers: at once on an idle one, or
+// after the requests and handshakes queued before it. A handshake is the
+// instance's own work: it is never refused for a full queue. In the
+// queue and on the worker it is marked by a negative index, -(ai+1).
+func (m *model) gwJob(now time.Duration, gi int, ai int32) {
+	g := &m.gw.inst[gi]
+	if n := len(g.free); n > 0 {
+		w := g.free[n-1]
+		g.free = g.free[:n-1]
+		g.busy++
+		g.busyAvg.Set(now, float64(g.busy))
+		m.gwStartJob(now, gi, int(w), ai)
+		return
+	}
+	g.fifo.push(pack(-ai-1, m.atts[ai].gen))
+	g.queueAvg.Set(now, float64(g.fifo.len()))
+}
+
+// gwStartJob gives worker w attempt ai's handshake.
+func (m *model) gwStartJob(now time.Duration, gi, w int, ai int32) {
+	g := &m.gw.inst[gi]
+	a := &m.atts[ai]
+	cost := m.up.handshake
+	if m.reqs[a.req].measured {
+		m.gw.cpu += float64(cost)
+		m.up.tlsTime += float64(cost)
+	}
+	wk := &g.workers[w]
+	wk.ri, wk.gen = -ai-1, a.gen
+	wk.active, wk.left, wk.upd = true, float64(cost), now
+	if rate := g.rate(); rate > 0 {
+		m.eng.Schedule(now+dur(wk.left/rate), m.h, evGwDone, gwEvent(gi, w, wk.wgen))
 	}
 }
 
@@ -479,6 +526,14 @@ func (m *model) gwNext(now time.Duration, gi, w int) {
 	g := &m.gw.inst[gi]
 	for g.fifo.len() > 0 {
 		ri, gen := unpack(g.fifo.pop())
+		if ri < 0 {
+			if ai := -ri - 1; m.atts[ai].gen == gen {
+				g.queueAvg.Set(now, float64(g.fifo.len()))
+				m.gwStartJob(now, gi, w, ai)
+				return
+			}
+			continue
+		}
 		if m.reqs[ri].gen == gen {
 			g.queueAvg.Set(now, float64(g.fifo.len()))
 			m.gwStart(now, gi, w, ri)
@@ -524,6 +579,18 @@ func (m *model) gwCrash(now time.Duration, gi int) {
 	g.epoch++
 	if m.conn != nil {
 		m.connCrash(now, gi)
+	}
+	// Upstream handshakes queued or under way are dropped: their attempts,
+	// abandoned below with their requests, end when they come up.
+	for g.fifo.len() > 0 {
+		if ri, gen := unpack(g.fifo.pop()); ri < 0 {
+			m.eng.Schedule(now, m.h, evUpConnect, pack(-ri-1, gen))
+		}
+	}
+	for w := range g.workers {
+		if wk := &g.workers[w]; wk.active && wk.ri < 0 {
+			m.eng.Schedule(now, m.h, evUpConnect, pack(-wk.ri-1, wk.gen))
+		}
 	}
 	if g.cache != nil {
 		// An in-memory cache does not survive its process.
@@ -618,11 +685,18 @@ func (m *model) gatewayStats() *reports.Gateway {
 	if t.started > 0 {
 		out.CPUPerRequestMS = t.cpu / float64(t.started) / 1e6
 	}
+	tlsTime := 0.0
+	if u := m.up; u != nil {
+		tlsTime = u.tlsTime // re-encryption to the servers
+	}
+	if c := m.conn; c != nil {
+		tlsTime += c.tlsTime
+	}
+	if t.cpu > 0 {
+		out.TLSShare = tlsTime / t.cpu
+	}
 	if c := m.conn; c != nil {
 		out.Connections, out.FullHandshakes, out.ResumedHandshakes = c.opened, c.full, c.resumed
-		if t.cpu > 0 {
-			out.TLSShare = c.tlsTime / t.cpu
-		}
 		if m.edge != nil {
 			out.Edge = m.edge.stats()
 		}

@@ -234,7 +234,7 @@ func newModel(sc *workloads.Scenario, strategy string, rep int, opt modelOptions
 		if sc.Gateway != nil {
 			n = sc.Gateway.Instances
 		}
-		m.up = newUpConns(u.Keepalive, u.Connect.D(), n)
+		m.up = newUpConns(u, n)
 		opt.general = true // attempts know their request's balancer
 	}
 	m.direct = !opt.general && m.gw == nil && m.timeout <= 0 && m.retry.Max <= 0 && m.retry.PerTryTimeout <= 0 &&

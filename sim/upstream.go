@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/edgelab/edgelab/strategies"
+	"github.com/edgelab/edgelab/workloads"
 )
 
 // upConns are the balancers' idle connections to the servers
@@ -16,9 +17,16 @@ import (
 type upConns struct {
 	keep    int // idle connections kept per balancer; -1: no bound
 	connect time.Duration
-	idle    [][]upConn // per balancer
-	// connects counts the connections measured attempts opened.
+	// handshake is a re-encrypting gateway instance's client-side
+	// handshake CPU (balancer.upstream.tls; 0 without), record its
+	// records' per forwarded request.
+	handshake, record time.Duration
+	tls               bool
+	idle              [][]upConn // per balancer
+	// connects counts the connections measured attempts opened, and
+	// tlsTime the re-encryption CPU charged for measured requests (ns).
 	connects int64
+	tlsTime  float64
 }
 
 type upConn struct {
@@ -26,10 +34,13 @@ type upConn struct {
 	epoch uint32
 }
 
-func newUpConns(keep *int, connect time.Duration, balancers int) *upConns {
-	u := &upConns{keep: -1, connect: connect, idle: make([][]upConn, balancers)}
-	if keep != nil {
-		u.keep = *keep
+func newUpConns(cfg *workloads.Upstream, balancers int) *upConns {
+	u := &upConns{keep: -1, connect: cfg.Connect.D(), idle: make([][]upConn, balancers)}
+	if cfg.Keepalive != nil {
+		u.keep = *cfg.Keepalive
+	}
+	if t := cfg.TLS; t != nil {
+		u.tls, u.handshake, u.record = true, t.Handshake.D(), t.Record.D()
 	}
 	return u
 }
@@ -71,18 +82,36 @@ func (m *model) upBalancer(ri int32) int {
 }
 
 // upSend hands attempt ai to server ep over an upstream connection: at
-// once on an idle one, after connect on a new one.
+// once on an idle one, after connect on a new one, and with re-encryption
+// after its gateway instance's worker has run the handshake.
 func (m *model) upSend(now time.Duration, ep int, ai int32) {
 	u := m.up
 	a := &m.atts[ai]
-	if u.take(m.upBalancer(a.req), ep, m.srv[ep].epoch) || u.connect <= 0 {
+	if u.take(m.upBalancer(a.req), ep, m.srv[ep].epoch) || (u.connect <= 0 && !u.tls) {
 		m.arrive(now, ep, ai)
 		return
 	}
 	if m.reqs[a.req].measured {
 		u.connects++
 	}
+	if u.tls {
+		m.gwJob(now, m.upBalancer(a.req), ai)
+		return
+	}
 	m.eng.Schedule(now+u.connect, m.h, evUpConnect, pack(ai, a.gen))
+}
+
+// upHandshaken is attempt ai's re-encrypting handshake done on its
+// instance's worker: the connection opens after connect.
+func (m *model) upHandshaken(now time.Duration, ai int32, gen uint32) {
+	if m.atts[ai].gen != gen {
+		return
+	}
+	if m.up.connect <= 0 {
+		m.upConnected(now, ai, gen)
+		return
+	}
+	m.eng.Schedule(now+m.up.connect, m.h, evUpConnect, pack(ai, gen))
 }
 
 // upConnected is attempt ai's connection opened: on to the server, unless

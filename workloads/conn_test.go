@@ -46,6 +46,10 @@ servers: [{name: a, count: 1, service: {mean: 1ms}}]
 		{"clients.keepalive.requests=-2", "must be between 1 (no reuse)"},
 		{"clients.keepalive.connect=2m", "clients.keepalive.connect: must be between 0 and 1m"},
 		{"gateway.proxy_cost=-1us", "gateway.proxy_cost: must be a CPU time"},
+		{"balancer.upstream={tls: {handshake: -1ms}}", "balancer.upstream.tls.handshake: must be a CPU time"},
+		{"gateway.tls={at: edge}", "gateway.tls.edge_workers: at: edge needs the edge's CPU workers"},
+		{"gateway.tls={at: l4, edge_workers: 2}", `gateway.tls.at: is gateway or edge (got "l4")`},
+		{"gateway.tls={edge_workers: 2}", "gateway.tls.edge_workers: is the edge's"},
 		{"gateway.tls.key_type=rsa4096", `gateway.tls.key_type: is rsa2048 or p256 (got "rsa4096")`},
 		{"gateway.tls.cert=c.pem", "gateway.tls.key: cert and key go together"},
 		{"gateway.tls.key=k.pem", "gateway.tls.cert: cert and key go together"},
@@ -54,6 +58,15 @@ servers: [{name: a, count: 1, service: {mean: 1ms}}]
 		if _, err := Parse([]byte(base), "s.yaml", []string{c.set}); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want %q", c.set, err, c.want)
 		}
+	}
+	// Re-encryption's cited defaults, and it needs a gateway to charge.
+	if sc, err := Parse([]byte(base), "s.yaml", []string{"balancer.upstream={tls: {}}"}); err != nil ||
+		sc.Balancer.Upstream.TLS.Handshake.D() != DefaultUpstreamHandshake || sc.Balancer.Upstream.TLS.Record.D() != DefaultTLSRecord {
+		t.Errorf("upstream tls defaults: %v", err)
+	}
+	plain := "duration: 1s\nclients: {arrival: {process: poisson, rate: 1}}\nbalancer: {upstream: {tls: {}}}\nservers: [{name: a, count: 1, service: {mean: 1ms}}]\n"
+	if _, err := Parse([]byte(plain), "s.yaml", nil); err == nil || !strings.Contains(err.Error(), "balancer.upstream.tls: re-encryption is charged to the gateway") {
+		t.Errorf("upstream tls without a gateway: %v", err)
 	}
 	noGateway := "duration: 1s\nclients: {arrival: {process: poisson, rate: 1}, keepalive: {requests: 10}}\nservers: [{name: a, count: 1, service: {mean: 1ms}}]\n"
 	if _, err := Parse([]byte(noGateway), "s.yaml", nil); err == nil || !strings.Contains(err.Error(), "clients.keepalive: connections end at the gateway tier") {

@@ -85,6 +85,14 @@ func (s *Scenario) setDefaults() {
 	if s.Clients.Keepalive != nil {
 		s.Clients.Keepalive.setDefaults()
 	}
+	if u := s.Balancer.Upstream; u != nil && u.TLS != nil {
+		if u.TLS.Handshake == 0 && !s.zeros["balancer.upstream.tls.handshake"] {
+			u.TLS.Handshake = Duration(DefaultUpstreamHandshake)
+		}
+		if u.TLS.Record == 0 && !s.zeros["balancer.upstream.tls.record"] {
+			u.TLS.Record = Duration(DefaultTLSRecord)
+		}
+	}
 	s.Clients.Retries.setDefaults(s.zeros["clients.retries.backoff"], s.zeros["clients.retries.min_concurrency"])
 	s.Clients.Hedge.setDefaults(s.zeros["clients.hedge.max"])
 	s.Balancer.Health.setDefaults(s.zeros["balancer.health.outlier.max_ejection_percent"], s.zeros["balancer.health.passive.max_fails"])
@@ -226,7 +234,7 @@ func (s *Scenario) validate() error {
 		}
 	}
 	if u := s.Balancer.Upstream; u != nil {
-		if err := u.validate(); err != nil {
+		if err := u.validate(s); err != nil {
 			return err
 		}
 	}

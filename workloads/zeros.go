@@ -28,6 +28,8 @@ var zeroKeys = map[string]string{
 	"gateway.tls.full":                             "", // free handshakes: to see what they cost
 	"gateway.tls.resumed":                          "",
 	"gateway.tls.record":                           "",
+	"balancer.upstream.tls.handshake":              "",
+	"balancer.upstream.tls.record":                 "",
 	"clients.keepalive.requests":                   "1000",
 	"clients.keepalive.idle":                       "75s",
 	"servers[].autoscale.provision_delay":          "",

@@ -48,6 +48,7 @@ handshakes of each kind.`,
 			}
 			fmt.Fprintf(stdout, "# %s, %s certificate, server side, median of %d handshakes of each kind (%s)\n", c.Version, key, c.N, clock)
 			fmt.Fprintf(stdout, "gateway:\n  tls: {full: %s, resumed: %s, record: %s}\n", c.Full.Round(time.Microsecond), c.Resumed.Round(time.Microsecond), c.Record.Round(time.Microsecond))
+			fmt.Fprintf(stdout, "# re-encrypting to the servers, a client's full handshake:\nbalancer:\n  upstream: {tls: {handshake: %s, record: %s}}\n", c.Client.Round(time.Microsecond), c.Record.Round(time.Microsecond))
 			return nil
 		},
 	}

@@ -47,6 +47,10 @@ type Costs struct {
 	// records of a 100-byte request and a 100-byte answer, less what the
 	// same exchange costs without TLS.
 	Full, Resumed, Record time.Duration
+	// Client is a full handshake's CPU time on the client's side: what a
+	// balancer that re-encrypts to its servers pays for a new connection
+	// (balancer.upstream.tls.handshake).
+	Client time.Duration
 	// Version is the TLS version negotiated and N the handshakes measured
 	// of each kind.
 	Version string
@@ -72,7 +76,7 @@ func MeasureCert(cert tls.Certificate, key string, n int) (Costs, error) {
 	}
 	srvCfg := &tls.Config{Certificates: []tls.Certificate{cert}}
 	c := Costs{Key: key, N: n, ThreadCPU: threadCPUAvailable}
-	var full, resumed, record []time.Duration
+	var full, resumed, record, client []time.Duration
 	for i := 0; i < n; i++ {
 		// A full handshake, which leaves a session ticket in the cache…
 		cache := tls.NewLRUClientSessionCache(1)
@@ -84,7 +88,7 @@ func MeasureCert(cert tls.Certificate, key string, n int) (Costs, error) {
 		if r.resumed {
 			return c, errors.New("tlscost: a first handshake resumed a session")
 		}
-		full, record = append(full, r.handshake), append(record, r.record)
+		full, record, client = append(full, r.handshake), append(record, r.record), append(client, r.client)
 		c.Version = tls.VersionName(r.version)
 		// …and one that resumes it.
 		r, err = exchange(srvCfg, cliCfg)
@@ -100,7 +104,7 @@ func MeasureCert(cert tls.Certificate, key string, n int) (Costs, error) {
 	if err != nil {
 		return c, err
 	}
-	c.Full, c.Resumed = median(full), median(resumed)
+	c.Full, c.Resumed, c.Client = median(full), median(resumed), median(client)
 	// The records' own cost: the same exchange without TLS costs the
 	// pipe and the scheduler, not the crypto.
 	c.Record = max(0, median(record)-plain)
@@ -145,6 +149,7 @@ func plainExchange(n int) (time.Duration, error) {
 
 type result struct {
 	handshake, record time.Duration
+	client            time.Duration // the client's handshake
 	resumed           bool
 	version           uint16
 }
@@ -181,7 +186,12 @@ func exchange(srvCfg, cliCfg *tls.Config) (result, error) {
 		done <- result{handshake: t1 - t0, record: t2 - t1, resumed: st.DidResume, version: st.Version}
 	}()
 	cli := tls.Client(a, cliCfg)
-	if err := cli.Handshake(); err != nil {
+	runtime.LockOSThread()
+	c0 := cpuNow()
+	err := cli.Handshake()
+	clientCPU := cpuNow() - c0
+	runtime.UnlockOSThread()
+	if err != nil {
 		return result{}, fmt.Errorf("tlscost: client handshake: %w", err)
 	}
 	msg := make([]byte, 100)
@@ -193,6 +203,7 @@ func exchange(srvCfg, cliCfg *tls.Config) (result, error) {
 	}
 	select {
 	case r := <-done:
+		r.client = clientCPU
 		return r, nil
 	case err := <-errc:
 		return result{}, err
