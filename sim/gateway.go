@@ -105,6 +105,19 @@ func gwUnpack(b int64) (gi, w int, wgen uint32) {
 	return int(b >> 48), int(b>>24) & 0xffffff, uint32(b) & 0xffffff
 }
 
+// takeWorker takes an idle worker, if any, and counts it busy.
+func (g *gwInstance) takeWorker(now time.Duration) (int, bool) {
+	n := len(g.free)
+	if n == 0 {
+		return 0, false
+	}
+	w := g.free[n-1]
+	g.free = g.free[:n-1]
+	g.busy++
+	g.busyAvg.Set(now, float64(g.busy))
+	return int(w), true
+}
+
 func (g *gwInstance) rate() float64 {
 	return g.Condition.Rate(1)
 }
@@ -323,12 +336,8 @@ func (m *model) admit(now time.Duration, ri int32, gi int) {
 		m.finish(now, ri, plan.ConnectFailure) // the L4 balancer's connection is refused
 		return
 	}
-	if n := len(g.free); n > 0 {
-		w := g.free[n-1]
-		g.free = g.free[:n-1]
-		g.busy++
-		g.busyAvg.Set(now, float64(g.busy))
-		m.gwStart(now, gi, int(w), ri)
+	if w, ok := g.takeWorker(now); ok {
+		m.gwStart(now, gi, w, ri)
 		return
 	}
 	if g.queueCap >= 0 && g.fifo.len() >= g.queueCap {
@@ -462,12 +471,8 @@ func (m *model) gwDone(now time.Duration, gi, w int, wgen uint32) {
 // queue and on the worker it is marked by a negative index, -(ai+1).
 func (m *model) gwJob(now time.Duration, gi int, ai int32) {
 	g := &m.gw.inst[gi]
-	if n := len(g.free); n > 0 {
-		w := g.free[n-1]
-		g.free = g.free[:n-1]
-		g.busy++
-		g.busyAvg.Set(now, float64(g.busy))
-		m.gwStartJob(now, gi, int(w), ai)
+	if w, ok := g.takeWorker(now); ok {
+		m.gwStartJob(now, gi, w, ai)
 		return
 	}
 	g.fifo.push(pack(-ai-1, m.atts[ai].gen))

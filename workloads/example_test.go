@@ -26,3 +26,26 @@ servers:
 	// 6 1 <nil>
 	// --set: clients.arrival.rate: must be a rate in requests/second above 0 (got -5)
 }
+
+// Write measured costs into a scenario, keeping its comments, as
+// `edgelab live --calibrate` does.
+func ExampleRewrite() {
+	yaml := `# checkout behind TLS
+name: checkout
+clients: {arrival: {process: poisson, rate: 900}}
+gateway:
+  tls: {key_type: p256} # a generated certificate
+servers: [{name: web, count: 4, service: {mean: 20ms}}]
+`
+	out, err := workloads.Rewrite([]byte(yaml), "checkout.yaml", []string{"gateway.tls.full=412us", "gateway.proxy_cost=90us"})
+	fmt.Print(string(out), err)
+	// Output:
+	// # checkout behind TLS
+	// name: checkout
+	// clients: {arrival: {process: poisson, rate: 900}}
+	// gateway:
+	//   tls: {key_type: p256, full: 412us} # a generated certificate
+	//   proxy_cost: 90us
+	// servers: [{name: web, count: 4, service: {mean: 20ms}}]
+	// <nil>
+}

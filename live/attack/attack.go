@@ -239,6 +239,7 @@ func Attack(ctx context.Context, cfg Config) (res *Result, err error) {
 	if sc.Connections() {
 		rt = newClientConns(newTransport, sc.Clients.Count, int(connCap))
 	}
+	rt = scheduled{next: rt}
 	defer rt.CloseIdleConnections()
 	defer func() {
 		if res != nil {
@@ -661,7 +662,7 @@ func (cs *conns) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	}
 	cs.live[c] = struct{}{}
 	if cs.countDials {
-		cs.counter.dialed()
+		cs.counter.dialed(ctx)
 	}
 	return c, nil
 }

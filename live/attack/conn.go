@@ -44,10 +44,10 @@ type connCounter struct {
 // maxSetups bounds the setup times kept for the median.
 const maxSetups = 1 << 16
 
-// ready counts a TLS connection whose handshake (resumed or not) ended
-// after d.
-func (c *connCounter) ready(d time.Duration, resumed bool) {
-	if !c.measured() {
+// ready counts a TLS connection opened for the request of ctx, whose
+// handshake (resumed or not) ended after d.
+func (c *connCounter) ready(ctx context.Context, d time.Duration, resumed bool) {
+	if !c.measured(ctx) {
 		return
 	}
 	c.opened.Add(1)
@@ -63,16 +63,48 @@ func (c *connCounter) ready(d time.Duration, resumed bool) {
 	c.mu.Unlock()
 }
 
-func (c *connCounter) measured() bool {
-	at := time.Since(c.start)
+// measured tells a connection dialled for the request of ctx is
+// counted: the request was scheduled in the measured window, as the
+// simulator counts the connections measured requests open (late sends
+// near the window's edges would otherwise count on the wrong side). A
+// dial with no schedule in ctx counts by its own time.
+func (c *connCounter) measured(ctx context.Context) bool {
+	at, ok := ctx.Value(scheduledKey{}).(time.Duration)
+	if !ok {
+		at = time.Since(c.start)
+	}
 	return at >= c.from && at < c.until
 }
 
-func (c *connCounter) dialed() {
-	if c.measured() {
+func (c *connCounter) dialed(ctx context.Context) {
+	if c.measured(ctx) {
 		c.opened.Add(1)
 	}
 }
+
+// scheduledKey keys a request's scheduled time (since the attack's
+// start) in its context, which the transport's dials inherit.
+type scheduledKey struct{}
+
+// scheduled is the attacker's RoundTripper: it puts each request's
+// scheduled time, from its URL's fragment, in its context.
+type scheduled struct {
+	next interface {
+		http.RoundTripper
+		CloseIdleConnections()
+	}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (s scheduled) RoundTrip(req *http.Request) (*http.Response, error) {
+	if _, at, ok := parseFragment("#" + req.URL.Fragment); ok {
+		req = req.WithContext(context.WithValue(req.Context(), scheduledKey{}, at))
+	}
+	return s.next.RoundTrip(req)
+}
+
+// CloseIdleConnections closes the idle connections.
+func (s scheduled) CloseIdleConnections() { s.next.CloseIdleConnections() }
 
 func (c *connCounter) stats() ConnStats {
 	st := ConnStats{Opened: c.opened.Load(), Full: c.full.Load(), Resumed: c.resumed.Load()}
@@ -158,7 +190,7 @@ func configureTransport(tr *http.Transport, cfg *Config, conns *conns) {
 			_ = raw.Close()
 			return nil, err
 		}
-		counter.ready(time.Since(t0), tlsConn.ConnectionState().DidResume)
+		counter.ready(ctx, time.Since(t0), tlsConn.ConnectionState().DidResume)
 		return tlsConn, nil
 	}
 }
