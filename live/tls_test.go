@@ -124,10 +124,16 @@ func TestLiveTLSCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// By construction the calibration charges what was measured.
-	perReq := cal.ProxyCost + cal.Full + cal.Record // one full handshake a request
-	if d := math.Abs(perReq.Seconds()*1000-g.CPUPerRequestMS) / g.CPUPerRequestMS; d > 0.05 {
-		t.Errorf("calibration charges %v a request, measured %.3f ms (%v)", perReq, g.CPUPerRequestMS, cal.Sets())
+	// By construction the calibration charges what was measured: the
+	// proxy, the handshakes the clients made (about one a request: the
+	// window's edges shift under load) and the records.
+	var n int64
+	for _, in := range g.Instances {
+		n += in.Requests
+	}
+	perReq := cal.ProxyCost.Seconds()*1000 + cal.Full.Seconds()*1000*float64(g.FullHandshakes)/float64(n) + cal.Record.Seconds()*1000
+	if d := math.Abs(perReq-g.CPUPerRequestMS) / g.CPUPerRequestMS; d > 0.02 {
+		t.Errorf("calibration charges %.3f ms a request, measured %.3f ms (%v)", perReq, g.CPUPerRequestMS, cal.Sets())
 	}
 }
 
@@ -189,7 +195,11 @@ func TestLiveEdgeTLSCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if perReq := (cal.Full + cal.Record).Seconds() * 1000; math.Abs(perReq-g.Edge.CPUPerRequestMS)/g.Edge.CPUPerRequestMS > 0.05 {
+	var n int64
+	for _, in := range g.Instances {
+		n += in.Requests
+	}
+	if perReq := cal.Full.Seconds()*1000*float64(g.FullHandshakes)/float64(n) + cal.Record.Seconds()*1000; math.Abs(perReq-g.Edge.CPUPerRequestMS)/g.Edge.CPUPerRequestMS > 0.02 {
 		t.Errorf("calibration charges the edge %.3f ms a request, measured %.3f (%v)", perReq, g.Edge.CPUPerRequestMS, cal.Sets())
 	}
 }
