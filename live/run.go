@@ -146,10 +146,6 @@ func check(sc *workloads.Scenario, opt Options, load bool) error {
 		return sc.FieldError("gateway.connections",
 			"connection limits run in the simulator only for now")
 	}
-	if u := sc.Balancer.Upstream; u != nil && u.TLS != nil && opt.Gateway == "" {
-		return sc.FieldError("balancer.upstream.tls",
-			"re-encryption to the servers runs in the simulator only for now: edgelab's emulated backends speak plain HTTP")
-	}
 	if u := sc.Balancer.Upstream; u != nil && u.Connect > 0 && opt.Gateway == "" {
 		return sc.FieldError("balancer.upstream.connect",
 			"is simulated only: live connections to the servers take what they take (write 0, or drop it, for live mode)")
@@ -339,6 +335,7 @@ type world struct {
 	clientTLS   *tls.Config
 	connections bool
 	edgeTLS     bool // the L4 balancer terminates TLS (gateway.tls.at: edge)
+	upstreamTLS bool // the gateway re-encrypts to the backends
 	fleet       *backend.Fleet
 	gws         []*gateway.Gateway
 	stages      []*gateway.Stages
@@ -386,8 +383,21 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 			_ = w.close()
 		}
 	}()
+	var upstreamTLS *tls.Config
+	fo := backend.FleetOptions{BasePort: opt.BackendPort, Logf: opt.Logf}
+	if u := sc.Balancer.Upstream; u != nil && u.TLS != nil && len(opt.Backends) == 0 {
+		// The balancer re-encrypts: the emulated backends serve HTTPS with
+		// a certificate made now, which the gateway trusts.
+		cert, pool, err := tlscost.Certificate(tlscost.RSA2048)
+		if err != nil {
+			return w, fmt.Errorf("balancer.upstream.tls: generate a certificate: %w", err)
+		}
+		fo.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		upstreamTLS = &tls.Config{RootCAs: pool}
+		w.upstreamTLS = true
+	}
 	if len(opt.Backends) == 0 {
-		w.fleet, err = backend.StartFleet(sc, backend.FleetOptions{BasePort: opt.BackendPort, Logf: opt.Logf})
+		w.fleet, err = backend.StartFleet(sc, fo)
 		if err != nil {
 			return w, fmt.Errorf("start backends: %w", err)
 		}
@@ -448,7 +458,8 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 			listen = opt.Listen
 		}
 		gw, err := gateway.StartGateway(gateway.Config{Scenario: sc, Strategy: strategy, Instance: i, Upstreams: ups,
-			Start: start, Middleware: st.Wrap, Logf: opt.Logf, Listen: listen, TLS: srvTLS, MaxConnections: maxConnections(sc)})
+			Start: start, Middleware: st.Wrap, Logf: opt.Logf, Listen: listen, TLS: srvTLS, MaxConnections: maxConnections(sc),
+			UpstreamTLS: upstreamTLS})
 		if err != nil {
 			return w, fmt.Errorf("start gateway %d: %w", i, err)
 		}
@@ -733,8 +744,10 @@ func gatewayStats(w *world, smp *sampler, lat *reports.LatencyRecorder, conns at
 	}
 	if ms, share, hsMS, ok := smp.tierCPU(false); ok {
 		out.CPUPerRequestMS = reports.Round(ms, 6)
-		if w.clientTLS != nil && !w.edgeTLS {
+		if (w.clientTLS != nil && !w.edgeTLS) || w.upstreamTLS {
 			out.TLSShare = reports.Round(share, 6)
+		}
+		if w.clientTLS != nil && !w.edgeTLS {
 			if n := conns.Full + conns.Resumed; n > 0 {
 				out.HandshakeCPUMS = reports.Round(hsMS/float64(n), 6)
 			}

@@ -208,7 +208,6 @@ servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 	// What the simulator alone models is refused with its field.
 	for _, c := range []struct{ yaml, field string }{
 		{"gateway: {connections: {max: 10}}\n", "gateway.connections"},
-		{"balancer: {upstream: {tls: {}}}\ngateway: {instances: 1}\n", "balancer.upstream.tls"},
 	} {
 		sc := parse(t, "name: sim-only\nduration: 1s\nclients: {arrival: {process: poisson, rate: 10}}\n"+c.yaml+
 			"servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]\n")

@@ -65,6 +65,33 @@ func BenchmarkGatewayPipeline(b *testing.B) {
 	b.ReportMetric(float64(r.Events)/float64(b.N), "events/req")
 }
 
+// BenchmarkTLSGateway measures examples/tls-gateway.yaml (2,000 clients'
+// kept-alive connections to four TLS-terminating instances), and with
+// TLS at the edge (examples/tls-edge.yaml): the connection path (a
+// client's idle list, the L4 balancer placing connections, handshakes,
+// the edge's queue). One op is one simulated request.
+func BenchmarkTLSGateway(b *testing.B) {
+	for _, file := range []string{"tls-gateway", "tls-edge"} {
+		b.Run(file, func(b *testing.B) {
+			sc, err := workloads.Load("../examples/"+file+".yaml", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sc.Duration = workloads.Duration(float64(b.N) / sc.Clients.Arrival.Rate * 1e9)
+			if sc.Duration <= 0 {
+				sc.Duration = 1
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			r, _, err := Replicate(context.Background(), sc, "p2c", 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(r.Events)/float64(b.N), "events/req")
+		})
+	}
+}
+
 // Direct mode (no request records when a request can have only one
 // attempt) is a shortcut: with it off, every scenario it applies to must
 // give the same replication, event for event.

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
@@ -91,6 +92,9 @@ type FleetOptions struct {
 	// Logf receives messages about the failures played and server errors
 	// (nil = silent).
 	Logf func(format string, args ...any)
+	// TLS, when set, makes every backend serve HTTPS with it (the
+	// balancer re-encrypts: balancer.upstream.tls); URL is then https://.
+	TLS *tls.Config
 }
 
 // Fleet is the emulated backends of one scenario: one HTTP server per
@@ -102,6 +106,7 @@ type Fleet struct {
 	sc       *workloads.Scenario
 	rep      int
 	logf     func(format string, args ...any)
+	tls      *tls.Config   // nil: plain HTTP
 	quit     chan struct{} // closed by Close: stops the failure schedule
 	skew     clock.Skew    // the timers' learned overshoot
 
@@ -142,7 +147,7 @@ func StartFleet(sc *workloads.Scenario, opt FleetOptions) (*Fleet, error) {
 	if opt.BasePort != 0 && (opt.BasePort < 1 || opt.BasePort+n-1 > 65535) {
 		return nil, fmt.Errorf("start fleet: base port %d leaves no room for %d backends", opt.BasePort, n)
 	}
-	f := &Fleet{epoch: time.Now(), sc: sc, rep: opt.Rep, logf: opt.Logf, quit: make(chan struct{})}
+	f := &Fleet{epoch: time.Now(), sc: sc, rep: opt.Rep, logf: opt.Logf, tls: opt.TLS, quit: make(chan struct{})}
 	if f.logf == nil {
 		f.logf = func(string, ...any) {}
 	}
@@ -333,8 +338,14 @@ func (b *Backend) start(addr string) error {
 // ID returns the instance id, "<group>-<i>" as in the simulator.
 func (b *Backend) ID() string { return b.id }
 
-// URL returns the backend's base URL, http://127.0.0.1:port.
-func (b *Backend) URL() string { return "http://" + b.addr }
+// URL returns the backend's base URL, http://127.0.0.1:port (https://
+// with FleetOptions.TLS).
+func (b *Backend) URL() string {
+	if b.fleet.tls != nil {
+		return "https://" + b.addr
+	}
+	return "http://" + b.addr
+}
 
 // Addr returns the backend's listening address, 127.0.0.1:port.
 func (b *Backend) Addr() string { return b.addr }

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -216,7 +218,11 @@ func (b *Backend) crashLocked(now time.Duration) (net.Listener, []net.Conn) {
 func (b *Backend) refuse(c net.Conn) {
 	defer resetConn(c)
 	_ = c.SetReadDeadline(time.Now().Add(refuseRead))
-	line, err := bufio.NewReaderSize(c, 512).ReadSlice('\n')
+	var r io.Reader = c
+	if b.fleet.tls != nil {
+		r = tls.Server(c, b.fleet.tls) // the request line is inside TLS
+	}
+	line, err := bufio.NewReaderSize(r, 512).ReadSlice('\n')
 	if err != nil {
 		return // nothing, or not a request line, in time
 	}
@@ -328,7 +334,11 @@ func (b *Backend) serveLocked(ln net.Listener) {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		err := b.srv.Serve(&trackListener{Listener: ln, b: b})
+		var l net.Listener = &trackListener{Listener: ln, b: b}
+		if b.fleet.tls != nil {
+			l = tls.NewListener(l, b.fleet.tls)
+		}
+		err := b.srv.Serve(l)
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			b.fleet.logf("live: %s: serve: %v", b.id, err)
 		}

@@ -64,6 +64,9 @@ type Config struct {
 	// open at once (0 = DefaultMaxConnections); further clients wait in
 	// the listen backlog.
 	MaxConnections int
+	// UpstreamTLS is the client configuration for https:// upstreams (the
+	// pool that trusts their certificates); nil uses the system's roots.
+	UpstreamTLS *tls.Config
 	// TLS, when set, makes the instance terminate TLS with this
 	// configuration (its certificate); URL is then https://. With
 	// clients.keepalive.multiplex it offers HTTP/2 by ALPN.
@@ -251,6 +254,7 @@ func newProxy(cfg Config) (*proxy, error) {
 		return nil, err
 	}
 	p.client = newPxClient(len(p.ups), maxIdlePer, maxDialing, idleTimeout, dialTimeout, maxRespHdr)
+	p.client.tlsConfig = cfg.UpstreamTLS
 	p.stop, p.stopFunc = context.WithCancel(context.Background())
 	p.preconnect()
 	p.startHealth()
