@@ -43,6 +43,9 @@ type Calibration struct {
 // between full and resumed handshakes (and stand in for it when the run
 // made none).
 func Calibrate(sc *workloads.Scenario, run *reports.Run, costs tlscost.Costs) (Calibration, error) {
+	if u := sc.Balancer.Upstream; u != nil && u.TLS != nil {
+		return Calibration{}, errors.New("calibrate: with balancer.upstream.tls the gateway's records to the servers mix with the clients' (remove it to calibrate the gateway's own costs)")
+	}
 	g := run.Gateway
 	if g == nil || g.CPUPerRequestMS <= 0 {
 		return Calibration{}, errors.New("calibrate: the run measured no gateway CPU (edgelab's own gateway, with --cpu, is needed)")

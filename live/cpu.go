@@ -52,30 +52,42 @@ type cpuTimes struct {
 }
 
 // tierCPU is one tier's CPU time, and the parts of it spent on TLS (see
-// tlsWork): in handshakes, and on the records.
+// tlsWork): in the clients' handshakes, in its own handshakes with the
+// servers it re-encrypts to (Upstream), and on the records.
 type tierCPU struct {
-	Total, Handshake, Record time.Duration
+	Total, Handshake, Upstream, Record time.Duration
 }
 
 func (c *tierCPU) add(s *profile.Sample, d time.Duration) {
 	c.Total += d
-	switch hs, rec := tlsWork(s); {
-	case hs:
+	switch tlsWork(s) {
+	case workHandshake:
 		c.Handshake += d
-	case rec:
+	case workUpstream:
+		c.Upstream += d
+	case workRecord:
 		c.Record += d
 	}
 }
+
+// What a sample's stack spends its time on (tlsWork).
+const (
+	workOther     = iota
+	workHandshake // a client's handshake with the tier
+	workUpstream  // the tier's own handshake as a client (re-encryption)
+	workRecord    // records
+)
 
 // cpuEdge labels the L4 balancer's goroutines when it terminates TLS.
 const cpuEdge = "edge"
 
 // tlsWork tells what a sample's stack spends its time on: a handshake
 // (its network reads and writes included: a plain connection does not
-// make them), or the records (in crypto/tls but not in a read or write
-// system call, which a plain connection makes too), or neither.
-func tlsWork(s *profile.Sample) (handshake, record bool) {
-	inTLS, inIO := false, false
+// make them), the server's side or the client's, or the records (in
+// crypto/tls but not in a read or write system call, which a plain
+// connection makes too), or none of these.
+func tlsWork(s *profile.Sample) int {
+	inTLS, inIO, handshake, client := false, false, false, false
 	for _, loc := range s.Location {
 		for _, ln := range loc.Line {
 			if ln.Function == nil {
@@ -84,7 +96,9 @@ func tlsWork(s *profile.Sample) (handshake, record bool) {
 			name := ln.Function.Name
 			switch {
 			case strings.HasPrefix(name, "crypto/tls.(*Conn).handshakeContext"):
-				return true, false
+				handshake = true
+			case strings.HasPrefix(name, "crypto/tls.(*Conn).clientHandshake"):
+				client = true
 			case strings.HasPrefix(name, "crypto/tls."):
 				inTLS = true
 			case strings.HasPrefix(name, "internal/poll.(*FD)."):
@@ -92,7 +106,15 @@ func tlsWork(s *profile.Sample) (handshake, record bool) {
 			}
 		}
 	}
-	return false, inTLS && !inIO
+	switch {
+	case handshake && client:
+		return workUpstream
+	case handshake:
+		return workHandshake
+	case inTLS && !inIO:
+		return workRecord
+	}
+	return workOther
 }
 
 // stop stops the profiler and sums its samples.

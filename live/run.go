@@ -431,8 +431,13 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 			return w, err
 		}
 		if g.TLS.At == workloads.TLSAtEdge {
-			// The L4 balancer terminates TLS; the instances speak HTTP.
+			// The L4 balancer terminates TLS, offering HTTP/2 by ALPN
+			// with multiplex; the instances speak HTTP (h2c then).
 			edgeTLS, srvTLS, w.edgeTLS = srvTLS, nil, true
+			edgeTLS.NextProtos = []string{"http/1.1"}
+			if k := sc.Clients.Keepalive; k != nil && k.Multiplex {
+				edgeTLS.NextProtos = []string{"h2", "http/1.1"}
+			}
 		}
 	}
 	ups := w.upstreams(sc, opt.Backends)
@@ -699,8 +704,14 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 		cfg.AccessLog = log.w
 	}
 	ar, err := attack.Attack(ctx, cfg)
-	stopSampling()
+	if err != nil || ar.Partial {
+		stopSampling()
+	}
+	// Otherwise the sampler ends by itself at the run's end (Attack
+	// returns no earlier), with the counters and the CPU profile of the
+	// whole measured window.
 	wg.Wait()
+	stopSampling()
 	if err == nil && log != nil {
 		var path string
 		if path, err = log.commit(); err == nil {

@@ -137,7 +137,7 @@ func (s *sampler) tierCPU(edge bool) (perRequestMS, tlsShare, handshakeMS float6
 	if n <= 0 || c.Total <= 0 {
 		return 0, 0, 0, false
 	}
-	return float64(c.Total) / float64(n) / 1e6, float64(c.Handshake+c.Record) / float64(c.Total), float64(c.Handshake) / 1e6, true
+	return float64(c.Total) / float64(n) / 1e6, float64(c.Handshake+c.Upstream+c.Record) / float64(c.Total), float64(c.Handshake) / 1e6, true
 }
 
 // refused sums, per server, the attempts the gateway instances saw

@@ -52,6 +52,8 @@ func TestLiveTLS(t *testing.T) {
 		{"resumption", []string{"clients.keepalive.requests=4", "gateway.tls.resumption=0.5"}, 0.25, 0.08, 0.5},
 		// TLS at the edge: the L4 balancer terminates it.
 		{"edge", []string{"clients.keepalive.requests=4", "gateway.tls.at=edge", "gateway.tls.edge_workers=2"}, 0.25, 0.08, 0},
+		// HTTP/2 by ALPN at the edge, h2c on to the instances.
+		{"edge multiplex", []string{"clients.keepalive.requests=10", "clients.keepalive.multiplex=true", "gateway.tls.at=edge", "gateway.tls.edge_workers=2"}, 0.1, 0.06, 0},
 		// Re-encrypted to the servers: the backends serve HTTPS.
 		{"re-encrypt", []string{"clients.keepalive.requests=4", "balancer.upstream={tls: {}}"}, 0.25, 0.08, 0},
 		// HTTP/2 over TLS (ALPN h2), ten streams a connection.

@@ -39,6 +39,9 @@ type conns struct {
 	// gateway worker pays (handshake and record).
 	reqConn []int32
 	reqTLS  []time.Duration
+	// wait is what the request connect last answered connNew for waits
+	// before its connection is open.
+	wait time.Duration
 
 	// Measured: connections opened, handshakes, and the TLS CPU time
 	// charged (ns).
@@ -60,8 +63,9 @@ type conn struct {
 	// retired: a multiplexed connection its client no longer uses, closed
 	// with its last stream.
 	counted, dead, retired bool
-	resumed                bool  // its handshake resumed a session
-	client                 int32 // its client (multiplex)
+	resumed                bool          // its handshake resumed a session
+	client                 int32         // its client (multiplex)
+	ready                  time.Duration // when it is open (clients.keepalive.connect)
 }
 
 // The states of a request's connection (connect).
@@ -104,7 +108,11 @@ func (m *model) connect(now time.Duration, ri int32) (int, int) {
 	c.reqConn[ri], c.reqTLS[ri] = -1, 0
 	client := r.client
 	if c.keep.Multiplex {
-		if gi, ok := m.multiplexed(now, ri, client); ok {
+		if gi, h, ok := m.multiplexed(now, ri, client); ok {
+			if cn := &c.c[h]; cn.ready > now {
+				c.wait = cn.ready - now // its connection is still opening
+				return gi, connNew
+			}
 			return gi, connOpen
 		}
 	}
@@ -170,6 +178,8 @@ func (m *model) connect(now time.Duration, ri int32) (int, int) {
 		}
 	}
 	if c.keep.Connect > 0 {
+		c.c[h].ready = now + c.keep.Connect.D()
+		c.wait = c.keep.Connect.D()
 		return gi, connNew
 	}
 	return gi, connOpen
@@ -180,14 +190,14 @@ func (m *model) connect(now time.Duration, ri int32) (int, int) {
 // connection that is closed, idle too long or gone with its instance is
 // replaced; one that has carried keepalive.requests streams is retired,
 // and closes when its last stream ends.
-func (m *model) multiplexed(now time.Duration, ri int32, client int32) (int, bool) {
+func (m *model) multiplexed(now time.Duration, ri int32, client int32) (int, int32, bool) {
 	c, t := m.conn, m.gw
 	// Closing a connection may accept a backlogged one of this client,
 	// which then becomes current: look again until none is.
 	for {
 		h := c.idle[client]
 		if h < 0 {
-			return 0, false
+			return 0, -1, false
 		}
 		cn := &c.c[h]
 		g := &t.inst[cn.gi]
@@ -211,7 +221,7 @@ func (m *model) multiplexed(now time.Duration, ri int32, client int32) (int, boo
 			continue
 		}
 		cn.busy++
-		return m.reuse(now, ri, h), true
+		return m.reuse(now, ri, h), h, true
 	}
 }
 
@@ -288,6 +298,12 @@ func (m *model) closeConn(now time.Duration, h int32) {
 			c.idle[cl] = h // accepted: the client's current connection
 		} else if c.keep.Multiplex {
 			c.c[h].retired = true // the client has another: this one ends with its stream
+		}
+		if d := c.keep.Connect.D(); d > 0 {
+			// Accepted: the client's side of opening it still to come.
+			c.c[h].ready = now + d
+			m.eng.Schedule(now+d, m.h, evConnReady, pack(ri, gen))
+			continue
 		}
 		m.reach(now, ri, gi)
 	}

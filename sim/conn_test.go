@@ -445,3 +445,45 @@ servers:
 		t.Errorf("conservation: ok %d + failed %d + rejected %d of %d", res.OK, res.Failed, res.Rejected, res.Requests)
 	}
 }
+
+// clients.keepalive.connect with HTTP/2 and with a connection limit:
+//
+//   - a stream that joins a connection still opening waits for it: with
+//     two streams a connection and 100 requests a second per client, the
+//     second stream comes X ~ exp(10 ms) after the first and waits
+//     max(0, 50 ms − X), on average 50 − 10(1 − e⁻⁵) = 40.07 ms, so the mean
+//     grows by (50 + 40.07)/2 = 45.03 ms;
+//   - a connection accepted from the backlog still costs its client
+//     connect: with one request a connection every request takes at
+//     least connect;
+//   - the gateway's own figures (queue_ms, latency_share) start when the
+//     request reaches the instance, not when it was created.
+func TestClientConnectMultiplexAndBacklog(t *testing.T) {
+	run := func(clients, keep, extra string) reports.Run {
+		return simulateYAML(t, []byte(`
+duration: 200s
+warmup: 2s
+clients: {arrival: {process: poisson, rate: 200}, count: `+clients+`, keepalive: `+keep+`}
+gateway: {instances: 1, concurrency: 4`+extra+`}
+servers:
+  - {name: api, count: 2, concurrency: 64, service: {dist: constant, mean: 1ms}}
+`), "connect.yaml", "round-robin", nil)
+	}
+	base := run("2", "{requests: 2, multiplex: true}", "")
+	mux := run("2", "{requests: 2, multiplex: true, connect: 50ms}", "")
+	want := (50 + 50 - 10*(1-math.Exp(-5))) / 2
+	t.Logf("multiplex: mean +%.3f ms (want %.3f); queue %.4f ms, latency share %.4f", mux.LatencyMS.Mean-base.LatencyMS.Mean, want, mux.Gateway.QueueMS, mux.Gateway.LatencyShare)
+	if d := mux.LatencyMS.Mean - base.LatencyMS.Mean; math.Abs(d/want-1) > 0.03 {
+		t.Errorf("multiplex: mean +%.3f ms, want %.3f", d, want)
+	}
+	if mux.Gateway.QueueMS > 0.01 || mux.Gateway.LatencyShare > 0.01 {
+		t.Errorf("the gateway's queue %.4f ms and share %.4f count the client's connect", mux.Gateway.QueueMS, mux.Gateway.LatencyShare)
+	}
+	// 12 connections held 51 ms each: ρ = 200 × 0.051 / 12 = 0.85, so
+	// many wait in the backlog.
+	limited := run("50", "{requests: 1, connect: 50ms}", ", connections: {max: 12}")
+	t.Logf("backlog: mean %.3f ms, p50 %.3f ms, p99 %.3f ms, connect failures %d", limited.LatencyMS.Mean, limited.LatencyMS.P50, limited.LatencyMS.P99, limited.Outcomes.ConnectFailure)
+	if limited.LatencyMS.Mean < 51 || limited.LatencyMS.P50 < 51 || limited.LatencyMS.P99 < 60 {
+		t.Errorf("backlog: mean %.3f ms, p50 %.3f ms, p99 %.3f ms: want every request ≥ connect (50 ms) + 1 ms, and backlog waits", limited.LatencyMS.Mean, limited.LatencyMS.P50, limited.LatencyMS.P99)
+	}
+}

@@ -52,6 +52,7 @@ type gatewayTier struct {
 	gwTime    float64         // gateway time of measured ok requests, ns
 	times     []time.Duration // per request slot: gateway cost, then time spent at the gateway
 	hold      []time.Duration // per request slot: when a leaky bucket lets it go on (nil without one)
+	arrived   []time.Duration // per request slot: when it reached its instance (after connecting, and TLS at the edge)
 	okTime    float64         // response time of measured ok requests, ns
 	cpu       float64         // CPU time charged to measured requests, ns
 	okCount   int64           // measured ok upstream requests
@@ -321,7 +322,7 @@ func (m *model) toGateway(now time.Duration, ri int32) {
 	case connNew:
 		// The client's side of opening it: round trips and its own
 		// handshake work (the instance's is charged to its worker).
-		m.eng.Schedule(now+m.conn.keep.Connect.D(), m.h, evConnReady, pack(ri, r.gen))
+		m.eng.Schedule(now+m.conn.wait, m.h, evConnReady, pack(ri, r.gen))
 		return
 	}
 	m.reach(now, ri, gi)
@@ -332,6 +333,11 @@ func (m *model) toGateway(now time.Duration, ri int32) {
 func (m *model) admit(now time.Duration, ri int32, gi int) {
 	r := &m.reqs[ri]
 	g := &m.gw.inst[gi]
+	t := m.gw
+	for int(ri) >= len(t.arrived) {
+		t.arrived = append(t.arrived, 0)
+	}
+	t.arrived[ri] = now
 	if g.Down > 0 {
 		m.finish(now, ri, plan.ConnectFailure) // the L4 balancer's connection is refused
 		return
@@ -355,8 +361,8 @@ func (m *model) gwStart(now time.Duration, gi, w int, ri int32) {
 	r := &m.reqs[ri]
 	t := m.gw
 	g := &t.inst[gi]
-	if r.measured && now > r.created {
-		t.queueWait += now - r.created
+	if r.measured && now > t.arrived[ri] {
+		t.queueWait += now - t.arrived[ri]
 	}
 	if r.measured {
 		t.started++
@@ -446,7 +452,7 @@ func (m *model) gwDone(now time.Duration, gi, w int, wgen uint32) {
 	if r.gen != wk.gen {
 		return // the request timed out while it was processed
 	}
-	t.setTime(ri, now-r.created) // queue wait and processing
+	t.setTime(ri, now-t.arrived[ri]) // queue wait and processing
 	switch r.decision {
 	case verdictAuth:
 		m.finish(now, ri, plan.AuthRejected)
@@ -484,7 +490,7 @@ func (m *model) gwStartJob(now time.Duration, gi, w int, ai int32) {
 	g := &m.gw.inst[gi]
 	a := &m.atts[ai]
 	cost := m.up.handshake
-	if m.reqs[a.req].measured {
+	if r := &m.reqs[a.req]; r.gen == a.reqGen && r.measured {
 		m.gw.cpu += float64(cost)
 		m.up.tlsTime += float64(cost)
 	}
@@ -501,7 +507,7 @@ func (m *model) gwForward(now time.Duration, ri int32) {
 	t := m.gw
 	r := &m.reqs[ri]
 	if t.hold != nil && t.hold[ri] > 0 {
-		t.setTime(ri, now-r.created) // the hold counts as time at the gateway
+		t.setTime(ri, now-t.arrived[ri]) // the hold counts as time at the gateway
 	}
 	grp := 0
 	if t.routed {
@@ -532,7 +538,14 @@ func (m *model) gwNext(now time.Duration, gi, w int) {
 	for g.fifo.len() > 0 {
 		ri, gen := unpack(g.fifo.pop())
 		if ri < 0 {
-			if ai := -ri - 1; m.atts[ai].gen == gen {
+			ai := -ri - 1
+			switch a := &m.atts[ai]; {
+			case a.gen != gen:
+			case a.abandoned:
+				// Its request was given up while it waited: no handshake;
+				// the attempt ends as a stale connection does.
+				m.eng.Schedule(now, m.h, evUpConnect, pack(ai, gen))
+			default:
 				g.queueAvg.Set(now, float64(g.fifo.len()))
 				m.gwStartJob(now, gi, w, ai)
 				return

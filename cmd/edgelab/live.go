@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,6 +106,9 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 		if sc.Gateway == nil {
 			return usageError{fmt.Errorf("--calibrate: %s has no gateway to calibrate", args[0])}
 		}
+		if u := sc.Balancer.Upstream; u != nil && u.TLS != nil {
+			return usageError{fmt.Errorf("--calibrate with balancer.upstream.tls: the gateway's records to the servers mix with the clients'; calibrate without re-encryption")}
+		}
 		f.cpu = true
 	}
 	if f.cpu && f.cpuprofile != "" {
@@ -161,12 +165,7 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 		}
 	}
 	res.Input = inputOf("live", sc, names)
-	if f.calibrate != "" && !res.Partial && len(res.Runs) > 0 {
-		if err := writeCalibration(stderr, args[0], f, sc, &res.Runs[0]); err != nil {
-			return err
-		}
-	}
-	return publish(stdout, stderr, publication{dir: dir, name: "results.json", file: res, json: f.json,
+	err = publish(stdout, stderr, publication{dir: dir, name: "results.json", file: res, json: f.json,
 		interrupted: res.Partial, html: resultsHTML(res, nil), also: wrote, text: func(w io.Writer) error {
 			if err := reports.WriteText(w, res); err != nil {
 				return err
@@ -177,6 +176,11 @@ func runLive(c *cobra.Command, args []string, f liveFlags, stdout, stderr io.Wri
 			}
 			return nil
 		}})
+	if err != nil || f.calibrate == "" || res.Partial || len(res.Runs) == 0 {
+		return err
+	}
+	// The results are written whatever the calibration makes of them.
+	return writeCalibration(stderr, args[0], f, sc, &res.Runs[0])
 }
 
 // startCPUProfile starts a Go CPU profile into path ("" = none) and
@@ -223,7 +227,7 @@ func writeCalibration(stderr io.Writer, path string, f liveFlags, sc *workloads.
 	if err != nil {
 		return fmt.Errorf("calibrate: %w", err)
 	}
-	sets := append(append([]string(nil), f.sets...), cal.Sets()...)
+	sets := append(append(append([]string(nil), f.sets...), movedFiles(path, f.calibrate, sc)...), cal.Sets()...)
 	out, err := workloads.Rewrite(data, path, sets)
 	if err != nil {
 		return err
@@ -236,4 +240,33 @@ func writeCalibration(stderr io.Writer, path string, f liveFlags, sc *workloads.
 	fmt.Fprintf(stderr, "live: calibrated %s\n", strings.Join(cal.Sets(), " "))
 	fmt.Fprintf(stderr, "wrote %s\n", f.calibrate)
 	return nil
+}
+
+// movedFiles are the overrides that keep the files a scenario names
+// (its certificate and key, its trace) found when the scenario at path is
+// written to out in another directory: their absolute paths.
+func movedFiles(path, out string, sc *workloads.Scenario) []string {
+	src, err1 := filepath.Abs(filepath.Dir(path))
+	dst, err2 := filepath.Abs(filepath.Dir(out))
+	if err1 != nil || err2 != nil || src == dst {
+		return nil
+	}
+	var sets []string
+	abs := func(key, given, resolved string) {
+		if given == "" || filepath.IsAbs(given) {
+			return
+		}
+		if a, err := filepath.Abs(resolved); err == nil {
+			sets = append(sets, key+"="+strconv.Quote(a))
+		}
+	}
+	if t := sc.Gateway.TLS; t != nil {
+		cert, key := t.Files()
+		abs("gateway.tls.cert", t.Cert, cert)
+		abs("gateway.tls.key", t.Key, key)
+	}
+	if sc.Clients.Arrival.Process == workloads.ProcessTrace {
+		abs("clients.arrival.file", sc.Clients.Arrival.File, sc.TracePath())
+	}
+	return sets
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http/httptest"
@@ -13,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgelab/edgelab/live/tlscost"
 	"github.com/edgelab/edgelab/reports"
 	"github.com/edgelab/edgelab/workloads"
 )
@@ -287,5 +290,46 @@ func TestLiveCalibrate(t *testing.T) {
 	}
 	if g := res.Runs[0].Gateway; g == nil || g.CPUPerRequestMS <= 0 || g.Connections == 0 {
 		t.Errorf("results.json gateway %+v", g)
+	}
+}
+
+// A calibrated scenario written to another directory keeps finding the
+// files the original names relative to itself (its certificate and key).
+func TestCalibrationKeepsFiles(t *testing.T) {
+	src, dst := t.TempDir(), t.TempDir()
+	cert, _, err := tlscost.Certificate(tlscost.P256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, src, "gw.crt", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})))
+	writeFile(t, src, "gw.key", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key})))
+	path := writeFile(t, src, "tls.yaml", liveSmall+"gateway: {tls: {cert: gw.crt, key: gw.key}}\n")
+	sc, err := workloads.Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dst, "calibrated.yaml")
+	sets := movedFiles(path, out, sc)
+	if len(sets) != 2 {
+		t.Fatalf("sets %v", sets)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewritten, err := workloads.Rewrite(data, path, sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = writeFile(t, dst, "calibrated.yaml", string(rewritten))
+	if _, err := workloads.Load(out, nil); err != nil {
+		t.Errorf("the calibrated scenario does not find its certificate: %v\n%s", err, rewritten)
+	}
+	if sets := movedFiles(path, filepath.Join(src, "calibrated.yaml"), sc); sets != nil {
+		t.Errorf("same directory: %v", sets)
 	}
 }

@@ -217,7 +217,9 @@ func Attack(ctx context.Context, cfg Config) (res *Result, err error) {
 	workers = min(workers, maxWorkersCap, connCap)
 	c.maxConns = int(workers)
 	counter := &connCounter{start: start, from: c.warmup, until: c.end}
-	conns := &conns{live: map[*trackedConn]struct{}{}, counter: counter}
+	// Plain connections count as they are dialled, TLS ones when their
+	// handshake ends.
+	conns := &conns{live: map[*trackedConn]struct{}{}, counter: counter, countDials: !strings.HasPrefix(cfg.Target, "https://")}
 	conns.dialer.KeepAlive = 30 * time.Second
 	newTransport := func() *http.Transport {
 		tr := &http.Transport{

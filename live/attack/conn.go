@@ -154,7 +154,6 @@ func configureTransport(tr *http.Transport, cfg *Config, conns *conns) {
 		tr.IdleConnTimeout = keep.Idle.D() + 5*time.Second
 	}
 	if !strings.HasPrefix(cfg.Target, "https://") {
-		conns.countDials = true
 		return
 	}
 	tc := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // an external gateway's certificate is not ours to check
@@ -233,19 +232,21 @@ func (c *sessionCache) Put(k string, cs *tls.ClientSessionState) { c.inner.Put(k
 // targeter sets), or opens one, so that connections, handshakes and the
 // L4 balancer's placement follow clients, not the attacker's one pool.
 // Clients beyond slots share (client mod slots), bounded by the
-// connections the open file limit allows.
+// connections the open file limit allows; so are their idle connections,
+// maxConns/slots a client (at least one).
 type clientConns struct {
 	make  func() *http.Transport
 	mu    sync.Mutex
 	trs   []*http.Transport // by client mod len, made when first used
 	slots uint64
+	idle  int // idle connections kept per client
 }
 
 var _ http.RoundTripper = (*clientConns)(nil)
 
 func newClientConns(newTransport func() *http.Transport, clients, maxConns int) *clientConns {
 	n := max(1, min(clients, maxConns))
-	return &clientConns{make: newTransport, trs: make([]*http.Transport, n), slots: uint64(n)}
+	return &clientConns{make: newTransport, trs: make([]*http.Transport, n), slots: uint64(n), idle: max(1, maxConns/n)}
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -256,6 +257,7 @@ func (c *clientConns) RoundTrip(req *http.Request) (*http.Response, error) {
 	tr := c.trs[i]
 	if tr == nil {
 		tr = c.make()
+		tr.MaxIdleConnsPerHost = c.idle
 		c.trs[i] = tr
 	}
 	c.mu.Unlock()
