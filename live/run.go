@@ -142,10 +142,6 @@ func check(sc *workloads.Scenario, opt Options, load bool) error {
 		return sc.FieldError("gateway.failures",
 			"gateway instance failures run in the simulator only; live mode plays server failures")
 	}
-	if g := sc.Gateway; g != nil && g.Connections != nil {
-		return sc.FieldError("gateway.connections",
-			"connection limits run in the simulator only for now")
-	}
 	if u := sc.Balancer.Upstream; u != nil && u.Connect > 0 && opt.Gateway == "" {
 		return sc.FieldError("balancer.upstream.connect",
 			"is simulated only: live connections to the servers take what they take (write 0, or drop it, for live mode)")
@@ -446,6 +442,7 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 	if err != nil {
 		return w, fmt.Errorf("rate limits: %w", err)
 	}
+	maxConns, connMode := maxConnections(sc)
 	var addrs []string
 	for i := 0; i < instances; i++ {
 		so := gateway.StageOptions{Instance: i, Seed: sc.Seed, Start: start, Warmup: sc.Warmup.D(), Auth: w.auth, Limits: limits}
@@ -463,7 +460,7 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 			listen = opt.Listen
 		}
 		gw, err := gateway.StartGateway(gateway.Config{Scenario: sc, Strategy: strategy, Instance: i, Upstreams: ups,
-			Start: start, Middleware: st.Wrap, Logf: opt.Logf, Listen: listen, TLS: srvTLS, MaxConnections: maxConnections(sc),
+			Start: start, Middleware: st.Wrap, Logf: opt.Logf, Listen: listen, TLS: srvTLS, MaxConnections: maxConns, ConnMode: connMode,
 			UpstreamTLS: upstreamTLS})
 		if err != nil {
 			return w, fmt.Errorf("start gateway %d: %w", i, err)
@@ -486,16 +483,34 @@ func build(sc *workloads.Scenario, strategy string, opt Options, start time.Time
 }
 
 // maxConnections is a gateway instance's bound on client connections
-// (gateway.Config.MaxConnections). When the scenario models connections
-// without gateway.connections, the simulated instances hold any number:
-// each of the clients keeps its idle connections, so the live instances
-// hold twice the clients (at least nginx's 512), rather than close idle
-// ones for room at 512 and make clients reconnect and handshake again.
-func maxConnections(sc *workloads.Scenario) int {
-	if !sc.Connections() {
-		return 0 // gateway.DefaultMaxConnections
+// (gateway.Config.MaxConnections) and what it does at the bound. When the
+// scenario models connections without gateway.connections, the simulated
+// instances hold any number: each client keeps its idle connections. So
+// the live instances hold up to maxGatewayConns and never close an idle
+// one for room (which made clients reconnect, handshake again, and under
+// load meet a connection closed as they reused it).
+func maxConnections(sc *workloads.Scenario) (int, gateway.ConnMode) {
+	if g := sc.Gateway; g != nil && g.Connections != nil {
+		if l := g.Connections; l.Drain {
+			return l.Max, gateway.ConnDrain
+		}
+		return g.Connections.Max, gateway.ConnHold
 	}
-	return min(max(gateway.DefaultMaxConnections, 2*sc.Clients.Count), maxGatewayConns)
+	if !sc.Connections() {
+		return 0, gateway.ConnWait // gateway.DefaultMaxConnections
+	}
+	return maxGatewayConns, gateway.ConnHold
+}
+
+// somaxconn is the kernel's bound on a listen backlog (0: unknown), which
+// Go's listeners ask for.
+func somaxconn() int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
 }
 
 // maxGatewayConns caps maxConnections: the attacker's own bound on its
@@ -663,6 +678,11 @@ func runOne(ctx context.Context, sc *workloads.Scenario, strategy string, opt Op
 		start = time.Now().Add(200 * time.Millisecond)
 	} else if k := sc.Clients.Keepalive; k != nil && k.Connect > 0 {
 		opt.logf("live: clients.keepalive.connect is simulated only: live connections take what they take (results.json's gateway.connect_ms)")
+	}
+	if g := sc.Gateway; g != nil && g.Connections != nil && !g.Connections.Drain && opt.Gateway == "" {
+		if n := somaxconn(); n > 0 && n != *g.Connections.Backlog {
+			opt.logf("live: the gateway's listen backlog is the kernel's (net.core.somaxconn = %d), not gateway.connections.backlog (%d); past it Linux drops the SYN and the client retries, where the simulator refuses", n, *g.Connections.Backlog)
+		}
 	}
 	if u := sc.Balancer.Upstream; u != nil && u.Keepalive != nil && opt.Gateway == "" {
 		opt.logf("live: balancer.upstream.keepalive is simulated only: edgelab's gateway keeps up to %d idle connections to each server", maxIdleConns)

@@ -205,16 +205,6 @@ servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]
 			t.Errorf("%+v: accepted", opt)
 		}
 	}
-	// What the simulator alone models is refused with its field.
-	for _, c := range []struct{ yaml, field string }{
-		{"gateway: {connections: {max: 10}}\n", "gateway.connections"},
-	} {
-		sc := parse(t, "name: sim-only\nduration: 1s\nclients: {arrival: {process: poisson, rate: 10}}\n"+c.yaml+
-			"servers: [{name: web, count: 1, service: {dist: constant, mean: 1ms}}]\n")
-		if err := Check(sc, Options{}); !workloads.IsInputError(err) || !strings.Contains(err.Error(), c.field) {
-			t.Errorf("%s: %v", c.field, err)
-		}
-	}
 	// Nothing was sent: Run refuses before starting anything.
 	if _, err := Run(context.Background(), open, Options{Backends: []string{"http://192.0.2.1:80"}}); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("Run with a remote backend: %v", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/edgelab/edgelab/live/internal/livetest"
 	"github.com/edgelab/edgelab/live/tlscost"
 	"github.com/edgelab/edgelab/reports"
+	"github.com/edgelab/edgelab/sim"
 	"github.com/edgelab/edgelab/workloads"
 )
 
@@ -205,5 +206,47 @@ func TestLiveEdgeTLSCPU(t *testing.T) {
 	}
 	if perReq := cal.Full.Seconds()*1000*float64(g.FullHandshakes)/float64(n) + cal.Record.Seconds()*1000; math.Abs(perReq-g.Edge.CPUPerRequestMS)/g.Edge.CPUPerRequestMS > 0.02 {
 		t.Errorf("calibration charges the edge %.3f ms a request, measured %.3f (%v)", perReq, g.Edge.CPUPerRequestMS, cal.Sets())
+	}
+}
+
+// gateway.connections live, both ways, against the simulation: with
+// drain (NGINX) the 50 clients' idle connections make room for each other,
+// so two requests in three open a connection and none is refused; held
+// (HAProxy) the first 8 connections keep their places and the other
+// clients wait in the backlog until they give up, so only the first
+// clients are served.
+func TestLiveConnectionLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sets []string
+	}{
+		{"drain", []string{"gateway.connections={max: 8, drain: true}"}},
+		{"hold", []string{"gateway.connections={max: 8}", "clients.timeout=300ms"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sets := append([]string{"clients.keepalive={requests: 100, idle: 30s}", "gateway.tls=null"}, tc.sets...)
+			sc := parse(t, tlsYAML, sets...)
+			res, err := Run(context.Background(), sc, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sr, err := sim.Run(context.Background(), sc, sim.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, s := res.Runs[0], sr.Runs[0]
+			conserved(t, l)
+			t.Logf("live: %d requests, %d connections, %d ok, %+v; sim: %d, %d, %d ok, %+v", l.Requests, l.Gateway.Connections, l.OK, l.Outcomes,
+				s.Requests, s.Gateway.Connections, s.OK, s.Outcomes)
+			if tc.name == "drain" {
+				if l.Failed != 0 || s.Failed != 0 {
+					t.Errorf("drain refused requests: live %d, sim %d", l.Failed, s.Failed)
+				}
+				relWithin(t, "drain: connections", float64(l.Gateway.Connections), float64(s.Gateway.Connections), 0.10)
+				return
+			}
+			// Held: only the clients of the first 8 connections are served.
+			relWithin(t, "held: ok requests", float64(l.OK), float64(s.OK), 0.25)
+		})
 	}
 }

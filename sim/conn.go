@@ -28,8 +28,10 @@ import (
 type conns struct {
 	keep workloads.Keepalive
 	tls  *workloads.TLS // nil: no TLS
-	// max and backlog are gateway.connections' (max 0: no limit).
+	// max and backlog are gateway.connections' (max 0: no limit); drain
+	// is its NGINX way (see drainIdle).
 	max, backlog int
+	drain        bool
 	key          uint64 // counter-based draws: is a handshake resumed
 	c            []conn
 	free         []int32
@@ -64,6 +66,7 @@ type conn struct {
 	// with its last stream.
 	counted, dead, retired bool
 	resumed                bool          // its handshake resumed a session
+	idling                 bool          // in an idle spell, counted in its instance's idle (with a limit)
 	client                 int32         // its client (multiplex)
 	ready                  time.Duration // when it is open (clients.keepalive.connect)
 }
@@ -80,7 +83,7 @@ const (
 func newConns(sc *workloads.Scenario, clients int, seed uint64, rep int) *conns {
 	c := &conns{keep: *sc.Clients.Keepalive, tls: sc.Gateway.TLS, key: engine.Key(seed, rep, "tls")}
 	if l := sc.Gateway.Connections; l != nil {
-		c.max, c.backlog = l.Max, *l.Backlog
+		c.max, c.backlog, c.drain = l.Max, *l.Backlog, l.Drain
 	}
 	c.idle = make([]int32, clients)
 	for i := range c.idle {
@@ -158,6 +161,13 @@ func (m *model) connect(now time.Duration, ri int32) (int, int) {
 		c.reqTLS[ri] = hs + c.tls.Record.D()
 	}
 	c.c[h].resumed = resumed
+	if c.drain && g.Down == 0 {
+		m.drainIdle(now, gi)
+		if g.open >= c.max {
+			c.free = append(c.free, h)
+			return gi, connRefused // NGINX closes it: "worker_connections are not enough"
+		}
+	}
 	if c.max > 0 && g.Down == 0 && g.open >= c.max {
 		if g.backlog.len() >= c.backlog {
 			c.free = append(c.free, h)
@@ -230,6 +240,7 @@ func (m *model) multiplexed(now time.Duration, ri int32, client int32) (int, int
 func (m *model) reuse(now time.Duration, ri, h int32) int {
 	c := m.conn
 	cn := &c.c[h]
+	m.idleEnd(cn)
 	cn.used++
 	cn.gen++
 	c.reqConn[ri] = h
@@ -275,6 +286,7 @@ func (m *model) countConn(h int32) {
 func (m *model) closeConn(now time.Duration, h int32) {
 	c := m.conn
 	cn := &c.c[h]
+	m.idleEnd(cn)
 	cn.gen++
 	if !cn.counted {
 		return
@@ -339,7 +351,67 @@ func (m *model) release(now time.Duration, ri int32, o plan.Outcome) {
 	cn.next = c.idle[client]
 	c.idle[client] = h
 	if c.max > 0 {
+		m.idleStart(h)
 		m.eng.Schedule(now+c.keep.Idle.D(), m.h, evConnIdle, pack(h, cn.gen))
+	}
+}
+
+// idleStart begins connection h's idle spell (with a connection limit):
+// its instance counts it idle, and with drain lists it, most recent last.
+func (m *model) idleStart(h int32) {
+	c := m.conn
+	cn := &c.c[h]
+	g := &m.gw.inst[cn.gi]
+	if !cn.counted || cn.epoch != g.epoch {
+		return
+	}
+	cn.idling = true
+	g.idle++
+	if c.drain {
+		g.idleLRU.push(pack(h, cn.gen))
+		// Entries of spells since ended are dropped from the front when
+		// they pile up (an entry's spell ends within keepalive.idle).
+		for g.idleLRU.len() > 2*c.max+64 {
+			if e, gen := unpack(g.idleLRU.front()); c.c[e].gen == gen && c.c[e].idling {
+				break
+			}
+			g.idleLRU.pop()
+		}
+	}
+}
+
+// idleEnd ends connection cn's idle spell, if it is in one: reused or
+// closed.
+func (m *model) idleEnd(cn *conn) {
+	if !cn.idling {
+		return
+	}
+	cn.idling = false
+	if g := &m.gw.inst[cn.gi]; cn.epoch == g.epoch {
+		g.idle--
+	}
+}
+
+// drainIdle is NGINX's ngx_drain_connections at instance gi, called for a
+// new connection: when no more than a sixteenth of max is free and some
+// connections are idle, it closes the least recently used idle ones, an
+// eighth of them (at least one, at most 32).
+func (m *model) drainIdle(now time.Duration, gi int) {
+	c := m.conn
+	g := &m.gw.inst[gi]
+	if c.max-g.open > c.max/16 || g.idle == 0 {
+		return
+	}
+	n := max(min(32, g.idle/8), 1)
+	for n > 0 && g.idleLRU.len() > 0 {
+		h, gen := unpack(g.idleLRU.pop())
+		cn := &c.c[h]
+		if cn.gen != gen || !cn.idling || cn.dead {
+			continue // reused or closed since
+		}
+		m.closeConn(now, h)
+		cn.dead = true // its client's list frees it
+		n--
 	}
 }
 
@@ -358,7 +430,10 @@ func (m *model) connIdle(now time.Duration, h int32, gen uint32) {
 // the requests in its backlog.
 func (m *model) connCrash(now time.Duration, gi int) {
 	g := &m.gw.inst[gi]
-	g.open = 0
+	g.open, g.idle = 0, 0
+	for g.idleLRU.len() > 0 {
+		g.idleLRU.pop()
+	}
 	for g.backlog.len() > 0 {
 		ri, gen := unpack(g.backlog.pop())
 		if m.reqs[ri].gen == gen && m.reqs[ri].alive {
@@ -408,6 +483,7 @@ func (m *model) releaseStream(now time.Duration, h int32, o plan.Outcome) {
 	cn.last = now
 	cn.gen++
 	if c.max > 0 {
+		m.idleStart(h)
 		m.eng.Schedule(now+c.keep.Idle.D(), m.h, evConnIdle, pack(h, cn.gen))
 	}
 }
@@ -439,6 +515,7 @@ func (c *conns) verify(m *model) error {
 		}
 	}
 	open := make([]int, len(m.gw.inst))
+	idle := make([]int, len(m.gw.inst))
 	for h := range c.c {
 		cn := &c.c[h]
 		if cn.busy < 0 {
@@ -446,12 +523,21 @@ func (c *conns) verify(m *model) error {
 		}
 		if cn.counted && !free[int32(h)] && cn.epoch == m.gw.inst[cn.gi].epoch {
 			open[cn.gi]++
+			if cn.idling {
+				idle[cn.gi]++
+			}
+		}
+		if cn.idling && !cn.counted {
+			return fmt.Errorf("connection %d idles uncounted", h)
 		}
 	}
 	for gi := range m.gw.inst {
 		g := &m.gw.inst[gi]
 		if c.max > 0 && (g.open != open[gi] || g.open > c.max) {
 			return fmt.Errorf("gateway instance %d counts %d open connections, holds %d, max %d", gi, g.open, open[gi], c.max)
+		}
+		if c.max > 0 && g.idle != idle[gi] {
+			return fmt.Errorf("gateway instance %d counts %d idle connections, holds %d", gi, g.idle, idle[gi])
 		}
 	}
 	return nil

@@ -200,7 +200,10 @@ servers:
 // replaces its current one).
 func TestConnectionsInvariants(t *testing.T) {
 	for _, mux := range []bool{false, true} {
-		for _, tc := range []struct{ requests, max, backlog int }{{1, 1, 2}, {2, 2, 0}, {3, 4, 8}, {1000, 3, 1}} {
+		for _, tc := range []struct {
+			requests, max, backlog int
+			drain                  bool
+		}{{1, 1, 2, false}, {2, 2, 0, false}, {3, 4, 8, false}, {1000, 3, 1, false}, {3, 4, 0, true}, {1000, 16, 0, true}} {
 			yaml := fmt.Sprintf(`
 duration: 20s
 warmup: 1s
@@ -214,11 +217,11 @@ gateway:
   concurrency: 2
   stages: [{type: transform, cost: 500us}]
   tls: {resumption: 0.5}
-  connections: {max: %d, backlog: %d}
+  connections: {max: %d, backlog: %d, drain: %v}
   failures: [{kind: crash, at: 5s, for: 2s, instances: [0]}, {kind: crash, at: 12s, for: 300ms, instances: [1]}]
 servers:
   - {name: api, count: 2, concurrency: 4, service: {dist: exponential, mean: 10ms}}
-`, tc.requests, mux, tc.max, tc.backlog)
+`, tc.requests, mux, tc.max, tc.backlog, tc.drain)
 			sc, err := workloads.Parse([]byte(yaml), "stress.yaml", nil)
 			if err != nil {
 				t.Fatal(err)
@@ -485,5 +488,62 @@ servers:
 	t.Logf("backlog: mean %.3f ms, p50 %.3f ms, p99 %.3f ms, connect failures %d", limited.LatencyMS.Mean, limited.LatencyMS.P50, limited.LatencyMS.P99, limited.Outcomes.ConnectFailure)
 	if limited.LatencyMS.Mean < 51 || limited.LatencyMS.P50 < 51 || limited.LatencyMS.P99 < 60 {
 		t.Errorf("backlog: mean %.3f ms, p50 %.3f ms, p99 %.3f ms: want every request ≥ connect (50 ms) + 1 ms, and backlog waits", limited.LatencyMS.Mean, limited.LatencyMS.P50, limited.LatencyMS.P99)
+	}
+}
+
+// gateway.connections.drain, NGINX's worker_connections: idle keep-alive
+// connections make room for new ones, and a new connection that finds
+// every connection busy is closed at once (no backlog).
+//
+//   - Without keep-alive (one request a connection) no connection is ever
+//     idle, so the instance is a loss system M/M/c/c: the refused share is
+//     Erlang B, as with backlog 0 (TestConnectionLimitBlocking).
+//   - With keep-alive, the idle connections are drained for new ones: far
+//     fewer are refused than when they hold their places until their idle
+//     timer (HAProxy's maxconn with backlog 0), and the invariants (open and
+//     idle counts) hold throughout.
+func TestConnectionDrain(t *testing.T) {
+	run := func(keep, conns string, verify bool) reports.Run {
+		yaml := `
+duration: 60s
+warmup: 5s
+clients: {arrival: {process: poisson, rate: 400}, count: 400, keepalive: ` + keep + `}
+gateway: {instances: 1, concurrency: 64, connections: ` + conns + `}
+servers:
+  - {name: api, count: 8, concurrency: 64, service: {dist: exponential, mean: 10ms}}
+`
+		sc, err := workloads.Parse([]byte(yaml), "drain.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, _, _, err := replicate(context.Background(), sc, "round-robin", 0, modelOptions{verify: verify})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reports.Summarize("round-robin", []reports.Replication{rep}, sc.Duration.D().Seconds())
+	}
+	// c = 5 busy connections at a = λ/μ = 4 Erlang.
+	erlangB := func(a float64, c int) float64 {
+		b := 1.0
+		for k := 1; k <= c; k++ {
+			b = a * b / (float64(k) + a*b)
+		}
+		return b
+	}
+	noReuse := run("{requests: 1}", "{max: 5, drain: true}", true)
+	refused := float64(noReuse.Outcomes.ConnectFailure) / float64(noReuse.Requests)
+	want := erlangB(4, 5)
+	se := math.Sqrt(want * (1 - want) / float64(noReuse.Requests))
+	t.Logf("no reuse: refused %.4f, Erlang B %.4f (±%.4f)", refused, want, se)
+	if math.Abs(refused-want) > 4*se+0.005 {
+		t.Errorf("no reuse: refused %.4f, Erlang B(4, 5) %.4f", refused, want)
+	}
+	drain := run("{requests: 100, idle: 30s}", "{max: 16, drain: true}", true)
+	hold := run("{requests: 100, idle: 30s}", "{max: 16, backlog: 0}", true)
+	fd := float64(drain.Outcomes.ConnectFailure) / float64(drain.Requests)
+	fh := float64(hold.Outcomes.ConnectFailure) / float64(hold.Requests)
+	t.Logf("keep-alive: drain refuses %.4f (%d connections), idle holding their places %.4f (%d)", fd, drain.Gateway.Connections, fh, hold.Gateway.Connections)
+	if fd > 0.01 || fh < 0.5 {
+		t.Errorf("keep-alive: drain refused %.4f, holding %.4f", fd, fh)
 	}
 }

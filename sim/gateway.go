@@ -75,6 +75,8 @@ type gwInstance struct {
 	cache     *strategies.Cache
 	epoch     uint32      // bumped by a crash: the connections open before are gone
 	open      int         // connections open (gateway.connections)
+	idle      int         // of which idle (keep-alive, between requests)
+	idleLRU   ring[int64] // drain: idle spells' connections, packed with their generation, oldest first
 	backlog   ring[int64] // requests whose connection waits to be accepted, packed with their generation
 	cacheSize int
 	cacheTTL  time.Duration

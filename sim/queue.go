@@ -11,6 +11,9 @@ type ring[T any] struct {
 
 func (r *ring[T]) len() int { return r.n }
 
+// front is the oldest element; the ring must not be empty.
+func (r *ring[T]) front() T { return r.buf[r.head] }
+
 func (r *ring[T]) push(v T) {
 	if r.n == len(r.buf) {
 		nb := make([]T, max(8, 2*len(r.buf)))

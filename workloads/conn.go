@@ -190,9 +190,10 @@ func (s *Scenario) Connections() bool {
 }
 
 // ConnLimit bounds each gateway instance's open client connections
-// (gateway.connections), as NGINX's worker_connections or HAProxy's
-// maxconn do: a connection past Max waits in the listen backlog until one
-// closes, and one past a full backlog is refused.
+// (gateway.connections), as HAProxy's frontend maxconn does: a connection
+// past Max waits in the listen backlog until one closes, and one past a
+// full backlog is refused; or, with Drain, as NGINX's worker_connections
+// does.
 type ConnLimit struct {
 	// Max is the connections an instance holds open at once, idle ones
 	// included.
@@ -200,6 +201,13 @@ type ConnLimit struct {
 	// Backlog is how many connections wait to be accepted (default 511,
 	// NGINX's listen backlog on Linux; 0: refuse at once, a loss system).
 	Backlog *int `yaml:"backlog"`
+	// Drain is NGINX's way instead (worker_connections): from 15/16 of
+	// Max an instance closes its least recently used idle keep-alive
+	// connections (up to 32 at a time, an eighth of the idle ones), and
+	// a new connection that finds Max open is closed at once: no backlog
+	// (src/core/ngx_connection.c, ngx_drain_connections and
+	// ngx_get_connection).
+	Drain bool `yaml:"drain"`
 }
 
 // DefaultBacklog is NGINX's listen backlog on Linux

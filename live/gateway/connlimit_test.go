@@ -20,6 +20,11 @@ import (
 // bound, before the proxy reads the body).
 func capGateway(t *testing.T, n int) (*Gateway, *atomic.Int64) {
 	t.Helper()
+	return capGatewayMode(t, n, ConnWait)
+}
+
+func capGatewayMode(t *testing.T, n int, mode ConnMode) (*Gateway, *atomic.Int64) {
+	t.Helper()
 	b := livetest.NewBackend(t, "web-0", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_, _ = io.WriteString(w, "ok")
@@ -32,7 +37,7 @@ func capGateway(t *testing.T, n int) (*Gateway, *atomic.Int64) {
 			next.ServeHTTP(w, r)
 		})
 	}
-	g, _ := start(t, Config{Scenario: sc, Upstreams: ups(b), MaxConnections: n, Middleware: mw, Logf: t.Logf})
+	g, _ := start(t, Config{Scenario: sc, Upstreams: ups(b), MaxConnections: n, ConnMode: mode, Middleware: mw, Logf: t.Logf})
 	return g, entered
 }
 
@@ -155,5 +160,104 @@ func TestGatewayConnectionCapClosesIdle(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("client %d: %s", i, resp.Status)
 		}
+	}
+}
+
+// keepAlive opens a connection and sends one request on it, leaving it
+// idle (kept alive).
+func keepAlive(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	br := bufio.NewReader(c)
+	if _, err := io.WriteString(c, "GET /x HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return c, br
+}
+
+// getOn sends a request on c and reads its answer within d.
+func getOn(c net.Conn, br *bufio.Reader, d time.Duration) (*http.Response, error) {
+	_ = c.SetDeadline(time.Now().Add(d))
+	if _, err := io.WriteString(c, "GET /x HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
+		return nil, err
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	return resp, err
+}
+
+// HAProxy's maxconn (ConnHold): idle keep-alive connections keep their
+// places, and a new connection waits in the backlog until one closes.
+func TestGatewayConnHold(t *testing.T) {
+	g, _ := capGatewayMode(t, 2, ConnHold)
+	idle0, _ := keepAlive(t, g.Addr())
+	keepAlive(t, g.Addr())
+	extra, err := net.Dial("tcp", g.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	br := bufio.NewReader(extra)
+	if resp, err := getOn(extra, br, 300*time.Millisecond); err == nil {
+		t.Fatalf("a third connection was served while two idle ones held the places: %s", resp.Status)
+	}
+	_ = idle0.Close()
+	// The request sent is answered once the connection is accepted.
+	_ = extra.SetDeadline(time.Now().Add(5 * time.Second))
+	if resp, err := http.ReadResponse(br, nil); err != nil {
+		t.Fatalf("the third connection after one closed: %v", err)
+	} else if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the third connection: %s", resp.Status)
+	}
+}
+
+// NGINX's worker_connections (ConnDrain): a new connection takes the
+// place of the least recently used idle one, and is closed at once when
+// every connection is busy.
+func TestGatewayConnDrain(t *testing.T) {
+	g, entered := capGatewayMode(t, 2, ConnDrain)
+	old, oldBR := keepAlive(t, g.Addr())
+	time.Sleep(20 * time.Millisecond)
+	recent, recentBR := keepAlive(t, g.Addr())
+	extra, extraBR := keepAlive(t, g.Addr()) // drains the oldest idle
+	if _, err := getOn(old, oldBR, 2*time.Second); err == nil {
+		t.Fatal("the least recently used idle connection still serves")
+	}
+	for name, c := range map[string]struct {
+		c  net.Conn
+		br *bufio.Reader
+	}{"the more recent idle connection": {recent, recentBR}, "the new one": {extra, extraBR}} {
+		if resp, err := getOn(c.c, c.br, 2*time.Second); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	// Two requests in progress hold both places: a third connection is
+	// closed, not kept waiting.
+	before := entered.Load()
+	holdUpload(t, g.Addr())
+	holdUpload(t, g.Addr())
+	livetest.Eventually(t, "two uploads in progress", func() bool { return entered.Load() >= before+2 })
+	busy, err := net.Dial("tcp", g.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if _, err := getOn(busy, bufio.NewReader(busy), 2*time.Second); err == nil {
+		t.Fatal("a connection past the bound was served")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("a connection past the bound was kept waiting, not closed")
 	}
 }

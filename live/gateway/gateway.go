@@ -85,7 +85,7 @@ func startGateway(cfg Config) (*Gateway, error) {
 	if maxConns <= 0 {
 		maxConns = DefaultMaxConnections
 	}
-	lim := newConnLimiter(ln, maxConns)
+	lim := newConnLimiter(ln, maxConns, cfg.ConnMode)
 	keep := cfg.Scenario.Clients.Keepalive
 	g := &Gateway{cfg: cfg, proxy: p, ln: lim, timeout: cfg.Scenario.Clients.Timeout.D(), served: make(chan error, 1), scheme: "http"}
 	if keep != nil {

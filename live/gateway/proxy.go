@@ -64,6 +64,10 @@ type Config struct {
 	// open at once (0 = DefaultMaxConnections); further clients wait in
 	// the listen backlog.
 	MaxConnections int
+	// ConnMode is what the instance does at MaxConnections: ConnWait (the
+	// default), ConnHold (HAProxy's maxconn) or ConnDrain (NGINX's
+	// worker_connections).
+	ConnMode ConnMode
 	// UpstreamTLS is the client configuration for https:// upstreams (the
 	// pool that trusts their certificates); nil uses the system's roots.
 	UpstreamTLS *tls.Config
