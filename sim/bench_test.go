@@ -47,11 +47,19 @@ func BenchmarkBareModel(b *testing.B) {
 // gateway instances, five stages, routes, two services) with p2c. One op
 // is one simulated request.
 func BenchmarkGatewayPipeline(b *testing.B) {
-	sc, err := workloads.Load("../examples/gateway-pipeline.yaml", nil)
+	benchExample(b, "gateway-pipeline", true)
+}
+
+// benchExample simulates b.N requests of examples/<file>.yaml with p2c
+// (without its warm-up when noWarmup) and reports the events a request.
+func benchExample(b *testing.B, file string, noWarmup bool) {
+	sc, err := workloads.Load("../examples/"+file+".yaml", nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	sc.Warmup = 0
+	if noWarmup {
+		sc.Warmup = 0
+	}
 	sc.Duration = workloads.Duration(float64(b.N) / sc.Clients.Arrival.Rate * 1e9)
 	if sc.Duration <= 0 {
 		sc.Duration = 1
@@ -72,23 +80,7 @@ func BenchmarkGatewayPipeline(b *testing.B) {
 // the edge's queue). One op is one simulated request.
 func BenchmarkTLSGateway(b *testing.B) {
 	for _, file := range []string{"tls-gateway", "tls-edge"} {
-		b.Run(file, func(b *testing.B) {
-			sc, err := workloads.Load("../examples/"+file+".yaml", nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			sc.Duration = workloads.Duration(float64(b.N) / sc.Clients.Arrival.Rate * 1e9)
-			if sc.Duration <= 0 {
-				sc.Duration = 1
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			r, _, err := Replicate(context.Background(), sc, "p2c", 0)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(r.Events)/float64(b.N), "events/req")
-		})
+		b.Run(file, func(b *testing.B) { benchExample(b, file, false) })
 	}
 }
 

@@ -237,9 +237,11 @@ func Attack(ctx context.Context, cfg Config) (res *Result, err error) {
 	var rt interface {
 		http.RoundTripper
 		CloseIdleConnections()
-	} = newTransport()
+	}
 	if sc.Connections() {
 		rt = newClientConns(newTransport, sc.Clients.Count, int(connCap))
+	} else {
+		rt = newTransport()
 	}
 	rt = scheduled{next: rt}
 	defer rt.CloseIdleConnections()
