@@ -138,10 +138,21 @@ gateway:
 	if err != nil {
 		t.Fatal(err)
 	}
-	calRun := runLive(load("clients.keepalive.requests=1"))
-	cal, err := Calibrate(load("clients.keepalive.requests=1"), &calRun, costs)
-	if err != nil {
-		t.Fatal(err)
+	// Two calibration runs; the one whose handshakes cost less is kept.
+	// This shared 2-core machine's speed drifts (CI once saw a calibration
+	// run's handshakes 45 % dearer than the next runs'), and a slow spell
+	// only ever adds CPU time.
+	var cal Calibration
+	for i := range 2 {
+		calRun := runLive(load("clients.keepalive.requests=1"))
+		c, err := Calibrate(load("clients.keepalive.requests=1"), &calRun, costs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("calibration run %d: %v", i+1, c.Sets())
+		if i == 0 || c.Full < cal.Full {
+			cal = c
+		}
 	}
 	t.Logf("calibrated: %v (tlscost: full %v, resumed %v)", cal.Sets(), costs.Full, costs.Resumed)
 	for _, r := range []string{"1", "10"} {
