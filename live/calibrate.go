@@ -47,8 +47,11 @@ func Calibrate(sc *workloads.Scenario, run *reports.Run, costs tlscost.Costs) (C
 		return Calibration{}, errors.New("calibrate: with balancer.upstream.tls the gateway's records to the servers mix with the clients' (remove it to calibrate the gateway's own costs)")
 	}
 	g := run.Gateway
-	if g == nil || g.CPUPerRequestMS <= 0 {
-		return Calibration{}, errors.New("calibrate: the run measured no gateway CPU (edgelab's own gateway, with --cpu, is needed)")
+	if g == nil {
+		return Calibration{}, errors.New("calibrate: the run has no gateway tier (edgelab's own gateway, with --cpu, is needed)")
+	}
+	if g.CPUPerRequestMS <= 0 {
+		return Calibration{}, errors.New("calibrate: the gateway's CPU was not measured: the profiler takes 100 samples a CPU-second, and the run gave it none (run longer, or at a higher rate)")
 	}
 	var n int64
 	for _, in := range g.Instances {
